@@ -1,0 +1,27 @@
+"""Lanner's command line: one entry point, a subcommand per job.
+
+Each subcommand lives in its own module of this package and is registered in
+:func:`build_cli`; the commands only parse arguments and call the stages.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lanner")
+def cli() -> None:
+    """Lanner: an alert broker for the Rubin (LSST) and ZTF alert streams."""
+
+
+def build_cli() -> click.Group:
+    from lanner.cli import pipeline_commands
+
+    for command in pipeline_commands.COMMANDS:
+        cli.add_command(command)
+    return cli
+
+
+def main() -> None:
+    build_cli()(prog_name="lanner")
