@@ -82,7 +82,9 @@ def read_topic(bootstrap: str, topic: str, count: int, timeout_s: float = 20.0) 
         consumer.close()
 
 
-def produce_values(bootstrap: str, topic: str, values: list[bytes], partition: int | None = None) -> None:
+def produce_values(
+    bootstrap: str, topic: str, values: list[bytes], partition: int | None = None
+) -> None:
     """Write ``values`` to ``topic`` and wait until the broker acknowledged them."""
     from confluent_kafka import Producer
 

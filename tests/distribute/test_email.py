@@ -20,7 +20,9 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], Message]] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+    async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
+        self, server: object, session: object, envelope: object
+    ) -> str:
         content = envelope.content  # type: ignore[attr-defined]
         raw = content if isinstance(content, bytes) else content.encode()
         self.messages.append(
@@ -52,7 +54,9 @@ def parts(message: Message) -> dict[str, str]:
         if part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             assert isinstance(payload, bytes)
-            found[part.get_content_subtype()] = payload.decode(part.get_content_charset() or "utf-8")
+            found[part.get_content_subtype()] = payload.decode(
+                part.get_content_charset() or "utf-8"
+            )
     return found
 
 
@@ -102,7 +106,10 @@ def test_password_comes_only_from_the_environment(
     settings, inbox = smtp
     monkeypatch.delenv("LANNER_TEST_SMTP_PW", raising=False)
     with_user = EmailSettings(
-        host=settings.host, port=settings.port, username="lanner", password_env="LANNER_TEST_SMTP_PW"
+        host=settings.host,
+        port=settings.port,
+        username="lanner",
+        password_env="LANNER_TEST_SMTP_PW",
     )
     report = EmailDelivery(with_user).deliver(mail_target(), [{"diaObjectId": 1}])
     assert report.failed == 1 and "$LANNER_TEST_SMTP_PW" in report.errors[0]

@@ -45,7 +45,10 @@ def test_bytes_and_unknown_types() -> None:
 
 
 def test_real_rubin_alert_id_survives(alerts_dir: Path) -> None:
-    path = alerts_dir / "lsst/alercebroker__pipeline/libs/lsst_schema_parser/tests/sample_data/sample_v9.avro"
+    path = (
+        alerts_dir
+        / "lsst/alercebroker__pipeline/libs/lsst_schema_parser/tests/sample_data/sample_v9.avro"
+    )
     with path.open("rb") as handle:
         alert = next(iter(fastavro.reader(handle)))
     assert isinstance(alert, dict)

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from kafka_fixtures import read_topic
 
+from kafka_fixtures import read_topic
 from lanner.distribute.base import FilterTarget, OutputOptions
 from lanner.distribute.kafka import KafkaDelivery
 from lanner.distribute.topic_names import topic_name
@@ -22,7 +22,9 @@ RUBIN_ID = 169298433221853273
 
 def target(outputs: OutputOptions, owner: int = 17) -> FilterTarget:
     name = f"Fast risers {uuid.uuid4().hex[:6]}"
-    return FilterTarget(owner, name, topic_name(owner, name), outputs, object_id_column="diaObjectId")
+    return FilterTarget(
+        owner, name, topic_name(owner, name), outputs, object_id_column="diaObjectId"
+    )
 
 
 def matches(n: int) -> list[dict[str, object]]:

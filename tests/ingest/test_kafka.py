@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from kafka_fixtures import FAST_GROUP, produce_values, read_topic
 
+from kafka_fixtures import FAST_GROUP, produce_values, read_topic
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
 from lanner.ingest.kafka import (
     CommitError,

@@ -10,14 +10,18 @@ from typing import Any
 
 import fastavro
 import pytest
-from kafka_fixtures import read_topic
 from lsst.alert.packet.schema import Schema, get_schema_path
 
+from kafka_fixtures import read_topic
 from lanner.ingest.replay import ReplayError, TokenBucket, iter_messages, publish
 
 BOOM = "lsst/boom-astro__boom/tests/data/alerts/lsst"
-ALERCE_FRAMED = "lsst/alercebroker__pipeline/rubin_stamp_classifier_step/tests/integration/data/avro_messages"
-RUBIN_V9_CONTAINER = "lsst/alercebroker__pipeline/libs/lsst_schema_parser/tests/sample_data/sample_v9.avro"
+ALERCE_FRAMED = (
+    "lsst/alercebroker__pipeline/rubin_stamp_classifier_step/tests/integration/data/avro_messages"
+)
+RUBIN_V9_CONTAINER = (
+    "lsst/alercebroker__pipeline/libs/lsst_schema_parser/tests/sample_data/sample_v9.avro"
+)
 ZTF_REAL = "ztf/AmpelProject__Ampel-core/alerts/real"
 ZTF_TARBALL = "ztf/AmpelProject__Ampel-core/alerts/ztf_public_20180819_mod1000.tar.gz"
 
@@ -35,7 +39,9 @@ def same(a: Any, b: Any) -> bool:
 
 def official_schema(major: int, minor: int) -> Schema:
     """Rubin's schema through lsst-alert-packet's own loader (independent of Lanner)."""
-    return Schema.from_file(str(Path(get_schema_path(major, minor)) / f"lsst.v{major}_{minor}.alert.avsc"))
+    return Schema.from_file(
+        str(Path(get_schema_path(major, minor)) / f"lsst.v{major}_{minor}.alert.avsc")
+    )
 
 
 pytestmark = pytest.mark.kafka
@@ -44,7 +50,9 @@ pytestmark = pytest.mark.kafka
 def test_confluent_framed_rubin_files_round_trip_byte_exact(
     kafka_bootstrap: str, make_topic: Any, alerts_dir: Path
 ) -> None:
-    files = sorted((alerts_dir / BOOM).glob("*.avro")) + sorted((alerts_dir / ALERCE_FRAMED).glob("*.avro"))
+    files = sorted((alerts_dir / BOOM).glob("*.avro")) + sorted(
+        (alerts_dir / ALERCE_FRAMED).glob("*.avro")
+    )
     assert len(files) == 8
     topic = make_topic("rubin")
     report = publish(files, kafka_bootstrap, topic, wire_format="confluent")

@@ -20,6 +20,10 @@ def build_cli() -> click.Group:
 
     for command in pipeline_commands.COMMANDS:
         cli.add_command(command)
+    from lanner.cli import kafka as kafka_commands
+
+    for command in kafka_commands.COMMANDS:
+        cli.add_command(command)
     return cli
 
 

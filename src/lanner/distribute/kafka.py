@@ -129,7 +129,9 @@ class KafkaDelivery:
                 return False
             raise TopicError(f"cannot create topic {target.topic!r}: {exc}") from exc
         except TimeoutError as exc:
-            raise TopicError(f"cannot create topic {target.topic!r}: no answer in {timeout_s} s") from exc
+            raise TopicError(
+                f"cannot create topic {target.topic!r}: no answer in {timeout_s} s"
+            ) from exc
         self._known_topics.add(target.topic)
         return True
 
@@ -168,7 +170,10 @@ class KafkaDelivery:
         queued = 0
         for match in matches:
             payload = to_json_bytes(shape_match(match, outputs.payload, sent_at))
-            if outputs.daily_quota_bytes is not None and used + len(payload) > outputs.daily_quota_bytes:
+            if (
+                outputs.daily_quota_bytes is not None
+                and used + len(payload) > outputs.daily_quota_bytes
+            ):
                 report.over_quota += 1
                 continue
             key = match.get(target.object_id_column)

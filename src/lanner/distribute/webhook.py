@@ -69,7 +69,9 @@ def slack_body(target: FilterTarget, matches: Sequence[dict[str, Any]], sent_at:
     """A Slack-compatible ``{"text": ...}`` body: one line per match."""
     lines = [f"Lanner filter *{target.filter_name}*: {len(matches)} match(es) at {sent_at}"]
     for match in matches[:MAX_SLACK_LINES]:
-        cells = to_jsonable({k: v for k, v in match.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)})
+        cells = to_jsonable(
+            {k: v for k, v in match.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)}
+        )
         lines.append(" ".join(f"{k}={v}" for k, v in cells.items()))
     if len(matches) > MAX_SLACK_LINES:
         lines.append(f"... and {len(matches) - MAX_SLACK_LINES} more")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.resources
 import struct
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import fastavro
@@ -43,7 +43,7 @@ def frame(schema_id: int, payload: bytes) -> bytes:
     return HEADER.pack(CONFLUENT_MAGIC, schema_id) + payload
 
 
-@lru_cache(maxsize=None)
+@cache
 def rubin_schema(schema_id: int) -> Any:
     """The parsed ``lsst.vM_m.alert`` schema registered under ``schema_id``.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any
@@ -215,15 +215,26 @@ class KafkaBatchConsumer:
         """Ask the iteration to end after the current poll (safe from a signal handler)."""
         self._stop_requested = True
 
-    def install_signal_handlers(self) -> None:
-        """Make SIGINT and SIGTERM end the iteration cleanly instead of killing it."""
+    def install_signal_handlers(self) -> Callable[[], None]:
+        """Make SIGINT and SIGTERM end the iteration cleanly instead of killing it.
+
+        Returns
+        -------
+        Callable
+            A function that puts the previous handlers back.
+        """
 
         def handler(signum: int, frame: FrameType | None) -> None:
             log.info("signal %d received: stopping after the current batch", signum)
             self.stop()
 
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore
 
     def __enter__(self) -> KafkaBatchConsumer:
         self.open()
@@ -293,7 +304,9 @@ class KafkaBatchConsumer:
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     break
-            messages = self._consumer.consume(num_messages=size - len(batch.packets), timeout=timeout)
+            messages = self._consumer.consume(
+                num_messages=size - len(batch.packets), timeout=timeout
+            )
             added = [self._accept(message, batch) for message in messages]
             if deadline is None:
                 if not any(added):
@@ -308,6 +321,8 @@ class KafkaBatchConsumer:
             self._handle_error(error)
             return False
         topic, partition, offset = message.topic(), message.partition(), message.offset()
+        # Consumed messages always carry these; the types allow None for produced ones.
+        assert topic is not None and partition is not None and offset is not None
         # A null value (tombstone) is still handed on, so the decoder dead-letters
         # it with its offset instead of it vanishing.
         batch.packets.append(RawPacket(message.value() or b"", f"{topic}/{partition}/{offset}"))

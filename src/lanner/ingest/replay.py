@@ -110,7 +110,9 @@ def find_alert_files(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_ALERT_SUFFIXES))
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.name.endswith(_ALERT_SUFFIXES)
+                )
             )
         elif path.is_file():
             found.append(path)
@@ -218,7 +220,7 @@ def _from_confluent(data: bytes, origin: str, wire_format: WireFormat) -> bytes:
     except (EOFError, ValueError, TypeError) as exc:
         raise ReplayError(f"{origin}: does not decode with Rubin schema id {schema_id}") from exc
     out = io.BytesIO()
-    fastavro.writer(out, schema, [record], codec="null")  # type: ignore[list-item]
+    fastavro.writer(out, schema, [record], codec="null")
     return out.getvalue()
 
 

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
@@ -145,9 +146,12 @@ class TansuBroker:
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
-        admin = AdminClient(
-            {"bootstrap.servers": f"127.0.0.1:{self.port}", "log_level": 0, "logger": _quiet}
-        )
+        config: dict[str, Any] = {
+            "bootstrap.servers": f"127.0.0.1:{self.port}",
+            "log_level": 0,
+            "logger": _quiet,
+        }
+        admin = AdminClient(config)
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
