@@ -28,7 +28,7 @@ def _container(schema: dict, record: dict) -> bytes:  # type: ignore[type-arg]
 
 
 def test_broken_packets_are_set_aside_with_reasons(alerts_dir: Path) -> None:
-    good, schema, record = _one_ztf(alerts_dir)
+    good, _schema, record = _one_ztf(alerts_dir)
     no_jd = json.loads(json.dumps({k: v for k, v in record.items() if not k.startswith("cutout")}))
     no_jd["candidate"]["jd"] = None
     rubin = packets_of([alerts_dir / "lsst" / "boom-astro__boom"])[0]
