@@ -9,11 +9,11 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from kafka_fixtures import read_topic
 from lanner.distribute.base import FilterTarget, OutputOptions
 from lanner.distribute.kafka import KafkaDelivery
 from lanner.distribute.topic_names import topic_name
 from lanner.testing.tansu import free_port
+from tests.kafka_fixtures import read_topic
 
 pytestmark = pytest.mark.kafka
 

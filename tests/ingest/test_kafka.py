@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from kafka_fixtures import FAST_GROUP, produce_values, read_topic
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
 from lanner.ingest.kafka import (
     CommitError,
@@ -17,6 +16,7 @@ from lanner.ingest.kafka import (
     KafkaConsumeError,
 )
 from lanner.ingest.packets import RawPacket
+from tests.kafka_fixtures import FAST_GROUP, produce_values, read_topic
 
 pytestmark = pytest.mark.kafka
 

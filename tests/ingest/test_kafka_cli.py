@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kafka_fixtures import read_topic
 from lanner.cli import kafka as kafka_cli
 from lanner.ingest.kafka import KafkaBatchConsumer
+from tests.kafka_fixtures import read_topic
 
 pytestmark = pytest.mark.kafka
 

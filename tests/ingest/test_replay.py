@@ -12,8 +12,8 @@ import fastavro
 import pytest
 from lsst.alert.packet.schema import Schema, get_schema_path
 
-from kafka_fixtures import read_topic
 from lanner.ingest.replay import ReplayError, TokenBucket, iter_messages, publish
+from tests.kafka_fixtures import read_topic
 
 BOOM = "lsst/boom-astro__boom/tests/data/alerts/lsst"
 ALERCE_FRAMED = (

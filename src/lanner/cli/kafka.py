@@ -9,6 +9,7 @@ The commands only parse arguments and call :mod:`lanner.ingest.kafka` and
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ def _pipeline_entry() -> Callable[..., Any]:
     decode ``batch.packets``, store, filter and send, and only then call
     ``batch.commit()``.
     """
-    try:
-        from lanner.pipeline import run_stream
-    except ImportError as exc:  # the pipeline module is wired by the lead
-        raise click.ClickException(f"the streaming pipeline is not available: {exc}") from exc
+    # Looked up at run time: the entry point is wired into lanner.pipeline by the lead.
+    pipeline = importlib.import_module("lanner.pipeline")
+    run_stream = getattr(pipeline, "run_stream", None)
+    if not callable(run_stream):
+        raise click.ClickException("the streaming pipeline (lanner.pipeline.run_stream) is missing")
     entry: Callable[..., Any] = run_stream
     return entry
 
@@ -100,8 +102,9 @@ def consume_command(
     try:
         with consumer:
             # ---- PIPELINE CALL SITE -------------------------------------------
-            # The lead's lanner.pipeline.run_stream(batches, settings) runs here;
-            # it commits each batch once stored and sent.
+            # The lead's lanner.pipeline.run_stream(batches, settings) runs here.
+            # For each batch it must: pipeline.process(batch.packets), then
+            # dead_letter.flush() (dead letters durable first), then batch.commit().
             summary = run_stream(consumer, {"db": db, "dead_letter": dead_letter})
             # ---------------------------------------------------------------------
     except KafkaConsumeError as exc:

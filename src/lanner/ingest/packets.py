@@ -1,9 +1,10 @@
-"""Raw alert packets: the bytes of one alert as they arrived, before decoding.
+"""What ingest hands around before decoding: raw packets and dead letters.
 
-Every source (Kafka topics, files, tarballs) hands the decoder a ``list[RawPacket]``.
-Nothing here decodes; this module only names the unit that travels between the
-transport and the decoder, and the interface of the places where packets that
-cannot be decoded are kept (dead-letter sinks).
+A :class:`RawPacket` is one unit of bytes as it arrived (a file, a tarball member, a Kafka
+message value) with a human-readable ``origin`` (``path``, ``path!member`` or
+``topic/partition/offset``). A :class:`DeadLetter` is a packet or record that could not
+become part of a batch, with the reason; dead letters are never dropped, they go to a
+:class:`DeadLetterSink`.
 """
 
 from __future__ import annotations
@@ -12,27 +13,24 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RawPacket:
-    """The bytes of one alert and where they came from.
-
-    Attributes
-    ----------
-    data
-        The message or file payload exactly as received (Avro container,
-        Confluent wire format, ...).
-    origin
-        Where the bytes came from, precise enough to find them again: for Kafka
-        ``"topic/partition/offset"``, for files the path (and tar member).
-    """
+    """Bytes of one or more alerts exactly as received, and where they came from."""
 
     data: bytes
     origin: str
 
 
-class DeadLetterSink(Protocol):
-    """A place that keeps packets which could not be ingested, with the reason."""
+@dataclass(frozen=True)
+class DeadLetter:
+    """An input that was set aside, why, and the bytes needed to replay it."""
 
-    def put(self, data: bytes, origin: str, reason: str) -> None:
-        """Keep ``data`` (the original bytes) with its ``origin`` and ``reason``."""
-        ...
+    data: bytes
+    origin: str
+    reason: str
+
+
+class DeadLetterSink(Protocol):
+    """Where dead letters go: a folder (embedded mode) or a Kafka topic."""
+
+    def put(self, data: bytes, origin: str, reason: str) -> None: ...

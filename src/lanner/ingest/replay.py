@@ -33,7 +33,8 @@ from typing import Any, Literal
 
 import fastavro
 
-from lanner.ingest.confluent_wire import frame, parse_schema_id, rubin_schema
+from lanner.ingest.confluent_wire import frame, parse_schema_id
+from lanner.ingest.decode import DecodeError, rubin_schema
 
 WireFormat = Literal["confluent", "avro"]
 CONTAINER_MAGIC = b"Obj\x01"
@@ -184,7 +185,7 @@ def _from_container(
             yield out.getvalue(), f"{origin}#{index}"
         return
     target_id = schema_id if schema_id is not None else _rubin_id_from_name(writer_schema, origin)
-    schema = rubin_schema(target_id)
+    schema = _schema_or_error(target_id, origin)
     for index, record in enumerate(records):
         out = io.BytesIO()
         try:
@@ -195,6 +196,13 @@ def _from_container(
             ) from exc
         suffix = f"#{index}" if len(records) > 1 else ""
         yield frame(target_id, out.getvalue()), origin + suffix
+
+
+def _schema_or_error(schema_id: int, origin: str) -> Any:
+    try:
+        return rubin_schema(schema_id)
+    except DecodeError as exc:
+        raise ReplayError(f"{origin}: {exc}") from exc
 
 
 def _rubin_id_from_name(writer_schema: dict[str, Any], origin: str) -> int:
@@ -214,7 +222,7 @@ def _from_confluent(data: bytes, origin: str, wire_format: WireFormat) -> bytes:
     if wire_format == "confluent":
         return data
     schema_id = parse_schema_id(data)
-    schema = rubin_schema(schema_id)
+    schema = _schema_or_error(schema_id, origin)
     try:
         record = fastavro.schemaless_reader(io.BytesIO(data[5:]), schema, None)
     except (EOFError, ValueError, TypeError) as exc:
