@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -144,6 +145,29 @@ def test_stop_request_ends_iteration(kafka_bootstrap: str, make_topic: Callable[
         assert list(consumer) == []
     timer.join()
     assert consumer.stop_reason == "stop"
+
+
+def test_sigterm_ends_iteration_cleanly(
+    kafka_bootstrap: str, make_topic: Callable[..., str]
+) -> None:
+    topic = make_topic()
+    consumer = KafkaBatchConsumer(settings(kafka_bootstrap, topic, idle_timeout_s=None))
+    restore = consumer.install_signal_handlers()
+    timer = threading.Timer(1.0, signal.raise_signal, args=(signal.SIGTERM,))
+    try:
+        timer.start()
+        with consumer:
+            assert list(consumer) == []
+    finally:
+        timer.join()
+        restore()
+    assert consumer.stop_reason == "stop"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_commit_settings_cannot_be_overridden() -> None:
+    with pytest.raises(ValueError, match="cannot be overridden"):
+        ConsumerSettings("x:1", "t", extra={"enable.auto.commit": True})
 
 
 def test_bad_configuration_is_a_clear_fatal_error(kafka_bootstrap: str) -> None:

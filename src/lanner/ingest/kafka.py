@@ -44,6 +44,9 @@ _FATAL_CODES = frozenset(
 )
 
 
+# Settings that would break commit-after-store if a user overrode them.
+_COMMIT_SETTINGS = frozenset({"enable.auto.commit", "enable.auto.offset.store"})
+
 # Longest wait (s) for the group to assign partitions before an idle-timeout run
 # gives up; group joins take about half of session.timeout.ms on some brokers.
 JOIN_GRACE_S = 60.0
@@ -101,6 +104,12 @@ class ConsumerSettings:
             raise ValueError(f"batch_wait_s must be > 0 s, got {self.batch_wait_s}")
         if self.max_messages is not None and self.max_messages < 1:
             raise ValueError(f"max_messages must be >= 1, got {self.max_messages}")
+        locked = sorted(set(self.extra) & _COMMIT_SETTINGS)
+        if locked:
+            raise ValueError(
+                f"{locked} cannot be overridden: offsets are committed only after a batch "
+                "is stored and sent"
+            )
 
     def librdkafka_config(self) -> dict[str, Any]:
         """The consumer configuration handed to confluent-kafka."""
