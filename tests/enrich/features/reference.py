@@ -48,7 +48,9 @@ def jumps(record: dict[str, Any]) -> tuple[float | None, float | None]:
     latest = src[-1]["midpointMjdTai"]
     best: list[float] = []
     for b in "ugrizy":
-        base = [s["psfFlux"] for s in src if s["band"] == b and 10 < latest - s["midpointMjdTai"] < 70]
+        base = [
+            s["psfFlux"] for s in src if s["band"] == b and 10 < latest - s["midpointMjdTai"] < 70
+        ]
         if len(base) < 5:
             continue
         mean = statistics.fmean(base)

@@ -88,9 +88,8 @@ def test_bbb_peak_absolute_magnitude() -> None:
     batch = _batch()
     run(batch, [MilkyWay("lsst")])
     batch.add_columns("objects", pa.table({"BBBPeakFlux": pa.array([5000.0, None, -1.0, 10.0])}))
-    batch.add_columns(
-        "sherlock_classifications", _sky_context([100.0, 100.0, 100.0, None], [0.02] * 4, [None] * 4)
-    )
+    context = _sky_context([100.0, 100.0, 100.0, None], [0.02] * 4, [None] * 4)
+    batch.add_columns("sherlock_classifications", context)
     got = run(batch, [AbsoluteMagnitude()]).to_pylist()
     mu = 5 * math.log10(100e6 / 10)
     want = 31.4 - 2.5 * math.log10(5000.0) - mu + 2.5 * math.log10(1.02)

@@ -40,7 +40,7 @@ def test_bazin_parameters_recovered() -> None:
     lam = np.array([reference.WAVELENGTH_UM[b] for b in band])
     fit = fit_light_curve(t, lam, flux, err)
     assert fit.model == "bazin", fit
-    a, temp, t0, kr, kf = fit.params
+    a, temp, _, kr, kf = fit.params
     assert math.exp(a) == pytest.approx(truth["a"], rel=0.15)
     assert temp == pytest.approx(truth["temp"], rel=0.08)
     assert kr == pytest.approx(truth["kr"], rel=0.2)

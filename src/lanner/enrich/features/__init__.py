@@ -14,3 +14,19 @@ Each module is one feature group and exposes one enricher (see :mod:`lanner.enri
 :mod:`.light_curve` turns a batch's light-curve tables into flat arrays and holds the Rubin
 band constants. Definitions, units and measured speeds: ``docs/features-lsst.md``.
 """
+
+from lanner.enrich.features.absolute_magnitude import AbsoluteMagnitude
+from lanner.enrich.features.bazin_blackbody import BazinBlackBody
+from lanner.enrich.features.counts import DetectionCounts
+from lanner.enrich.features.jump import FluxJump
+from lanner.enrich.features.milky_way import MilkyWay
+from lanner.enrich.features.pair_colours import PairColours
+
+__all__ = [
+    "AbsoluteMagnitude",
+    "BazinBlackBody",
+    "DetectionCounts",
+    "FluxJump",
+    "MilkyWay",
+    "PairColours",
+]

@@ -38,8 +38,10 @@ from lanner.enrich.features.bazin_model import (
     REFERENCE_WAVELENGTH_UM,
     bazin_bounds,
     bazin_flux,
+    bazin_jacobian,
     bazin_peak_time,
     exp_flux,
+    exp_jacobian,
 )
 from lanner.enrich.features.light_curve import (
     RUBIN_BANDS,
@@ -58,6 +60,8 @@ MIN_DETECTIONS = 5
 N_FORCED_BEFORE = 4
 #: Largest accepted χ²_model / χ²_constant.
 MAX_UNEXPLAINED = 0.25
+#: Relative change of cost and parameters at which a fit stops: far below the noise.
+TOLERANCE = 1e-6
 
 COLUMNS: tuple[Column, ...] = (
     Column("BBBRiseRate", "float", "Fitted Bazin or exponential rise rate", "1/day", NAME),
@@ -99,8 +103,12 @@ class FitResult:
     reason: str | None = None
 
 
+Model = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
 def _fit_one(
-    func: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    func: Model,
+    jac: Model,
     x0: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray],
     t: np.ndarray,
@@ -115,9 +123,21 @@ def _fit_one(
             raise _OutOfTimeError
         return (func(p, t, lam) - flux) / err
 
+    def jacobian(p: np.ndarray) -> np.ndarray:
+        return jac(p, t, lam) / err[:, None]
+
     x0 = np.clip(x0, bounds[0], bounds[1])
     with np.errstate(all="ignore"):
-        res = least_squares(residuals, x0, bounds=bounds, method="trf", max_nfev=max_nfev)
+        res = least_squares(
+            residuals,
+            x0,
+            jac=jacobian,
+            bounds=bounds,
+            method="trf",
+            max_nfev=max_nfev,
+            ftol=TOLERANCE,
+            xtol=TOLERANCE,
+        )
     chi2 = float(np.sum(res.fun**2))
     if res.status <= 0 or not np.isfinite(chi2):
         return None
@@ -166,11 +186,13 @@ def fit_light_curve(
             if n <= p + 1:
                 continue
             if model == "bazin":
-                func, bounds = bazin_flux, bazin_bounds(fmax, float(t.min()), span)
+                func, jac = bazin_flux, bazin_jacobian
+                bounds = bazin_bounds(fmax, float(t.min()), span)
             else:
-                func, bounds = exp_flux, (EXP_BOUNDS[0].copy(), EXP_BOUNDS[1].copy())
+                func, jac = exp_flux, exp_jacobian
+                bounds = (EXP_BOUNDS[0].copy(), EXP_BOUNDS[1].copy())
                 bounds[0][0], bounds[1][0] = np.log(fmax) - 12, np.log(fmax) + 12
-            fit = _fit_one(func, x0, bounds, t, lam, flux, err, deadline, max_nfev)
+            fit = _fit_one(func, jac, x0, bounds, t, lam, flux, err, deadline, max_nfev)
             if fit is None:
                 continue
             x, chi2 = fit

@@ -15,8 +15,9 @@ days, λ in µm, T in kK and rates in 1/day.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
-from lanner.enrich.features.blackbody import planck_nu
+from lanner.enrich.features.blackbody import HC_OVER_K, planck_nu
 
 #: Wavelength at which the blackbody factor is 1 (the Rubin r band) [µm].
 REFERENCE_WAVELENGTH_UM = 0.6194
@@ -49,6 +50,40 @@ def bazin_flux(p: np.ndarray, t: np.ndarray, lam: np.ndarray) -> np.ndarray:
     # ln of exp(-kf τ) / (1 + exp(-kr τ)), stable for any τ.
     log_time = -kf * tau - np.logaddexp(0.0, -kr * tau)
     return np.exp(np.minimum(a + log_time, _MAX_EXPONENT)) * blackbody_shape(lam, temp)
+
+
+def _dlog_planck_dtemp(lam: np.ndarray | float, temp_kk: float) -> np.ndarray:
+    """``∂ ln B_nu(λ, T) / ∂T`` [1/kK]: ``(x / T) / (1 - e^-x)`` with ``x = hc / λkT``."""
+    x = np.minimum(HC_OVER_K / (np.asarray(lam, dtype=np.float64) * temp_kk), _MAX_EXPONENT)
+    return (x / temp_kk) / -np.expm1(-x)
+
+
+def _dlog_shape_dtemp(lam: np.ndarray, temp_kk: float) -> np.ndarray:
+    return _dlog_planck_dtemp(lam, temp_kk) - _dlog_planck_dtemp(REFERENCE_WAVELENGTH_UM, temp_kk)
+
+
+def bazin_jacobian(p: np.ndarray, t: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``∂f/∂p`` of :func:`bazin_flux`, shape ``(len(t), 5)``."""
+    _, temp, t0, kr, kf = p
+    tau = t - t0
+    f = bazin_flux(p, t, lam)
+    rise = expit(-kr * tau)  # d softplus(u)/du at u = -kr τ
+    return np.column_stack(
+        [
+            f,
+            f * _dlog_shape_dtemp(lam, temp),
+            f * (kf - kr * rise),
+            f * tau * rise,
+            -f * tau,
+        ]
+    )
+
+
+def exp_jacobian(p: np.ndarray, t: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``∂f/∂p`` of :func:`exp_flux`, shape ``(len(t), 3)``."""
+    temp = p[1]
+    f = exp_flux(p, t, lam)
+    return np.column_stack([f, f * _dlog_shape_dtemp(lam, temp), f * t])
 
 
 def exp_flux(p: np.ndarray, t: np.ndarray, lam: np.ndarray) -> np.ndarray:
