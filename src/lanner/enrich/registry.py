@@ -6,16 +6,20 @@ of those before it (the absolute-magnitude feature reads the sky context, for ex
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lanner.enrich.base import Enricher
 
 
-def default_enrichers() -> list[Enricher]:
-    """Build the default enrichers (each loads its catalogues or models once, here)."""
+@lru_cache(maxsize=1)
+def default_enrichers() -> tuple[Enricher, ...]:
+    """Build the default enrichers once per process (each loads its data here, once)."""
     from lanner.enrich import features
     from lanner.enrich.objects import ObjectSummary
 
-    return [
-        ObjectSummary(),
+    return (
+        ObjectSummary("ztf"),
+        ObjectSummary("lsst"),
         features.MilkyWay("lsst"),
         features.MilkyWay("ztf"),
         features.DetectionCounts(),
@@ -24,4 +28,4 @@ def default_enrichers() -> list[Enricher]:
         features.BazinBlackBody(),
         # Needs the sky context (sherlock_classifications) to run before it.
         features.AbsoluteMagnitude(),
-    ]
+    )
