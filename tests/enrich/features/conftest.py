@@ -1,9 +1,8 @@
-"""Fixtures: the shared data folder and real Rubin alerts as AlertBatch objects."""
+"""Fixtures: real Rubin alerts, as raw records and as batches decoded by Lanner's ingest."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lanner.batch import AlertBatch
-from tests.enrich.features.rubin_batches import batch_from_rubin_records
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from lanner.ingest import read_alerts
 
 OR4_PARQUET = (
     "data/alerts/lsst/astrolabsoftware__fink-broker/datasim/or4_lsst7.1/"
@@ -22,24 +19,6 @@ OR4_PARQUET = (
 LASAIR_JSON = (
     "data/alerts/lsst/lsst-uk__lasair-lsst/tests/system/sample_alerts/schema7.1/alert.json"
 )
-
-
-def _find_shared() -> Path:
-    """``$LANNER_SHARED``, else the first ``shared`` folder beside the repository or one of
-    its parents that holds ``data/alerts``."""
-    env = os.environ.get("LANNER_SHARED")
-    candidates = [Path(env)] if env else [p / "shared" for p in REPO_ROOT.parents]
-    for shared in candidates:
-        if (shared / "data" / "alerts").is_dir():
-            return shared
-    raise RuntimeError(
-        "shared data not found: set LANNER_SHARED to the folder holding data/alerts"
-    )
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return _find_shared()
 
 
 @pytest.fixture(scope="session")
@@ -55,5 +34,12 @@ def lasair_record(shared_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def rubin_batch(or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]) -> AlertBatch:
-    return batch_from_rubin_records([*or4_records, lasair_record])
+def rubin_batch(shared_dir: Path) -> AlertBatch:
+    """The same 51 alerts, decoded by Lanner's ingest, in the same order."""
+    return read_alerts([shared_dir / OR4_PARQUET, shared_dir / LASAIR_JSON], survey="lsst")
+
+
+@pytest.fixture
+def all_rubin_batch(shared_dir: Path) -> AlertBatch:
+    """Every Rubin-format alert of the shared data (all schema versions)."""
+    return read_alerts([shared_dir / "data" / "alerts" / "lsst"], survey="lsst")

@@ -115,3 +115,24 @@ def test_nan_position_gives_null() -> None:
     batch = _ztf_batch([[np.nan]], [[np.nan]])
     row = run(batch, [MilkyWay("ztf")]).to_pylist()[0]
     assert row == {"glatmean": None, "glonmean": None, "ebv": None}
+
+
+def test_real_ztf_alerts_use_mean_detection_position(shared_dir: Path) -> None:
+    from lanner.ingest import read_alerts
+
+    batch = read_alerts([shared_dir / "data/alerts/ztf/skyportal__kowalski"], survey="ztf")
+    got = run(batch, [MilkyWay("ztf")]).to_pylist()
+    rows = batch.detections["row"].to_pylist()
+    ras = batch.detections["ra"].to_pylist()
+    decs = batch.detections["dec"].to_pylist()
+    assert len(got) == len(batch) >= 20
+    for i, row in enumerate(got):
+        pts = [(r, d) for k, r, d in zip(rows, ras, decs, strict=True) if k == i]
+        # These objects are far from RA 0, so a plain mean of the coordinates is exact enough.
+        assert max(r for r, _ in pts) - min(r for r, _ in pts) < 1
+        ra = sum(r for r, _ in pts) / len(pts)
+        dec = sum(d for _, d in pts) / len(pts)
+        want_l, want_b = galactic_by_formula(ra, dec)
+        assert row["glatmean"] == pytest.approx(want_b, abs=1e-4)
+        assert (row["glonmean"] - want_l + 180) % 360 - 180 == pytest.approx(0, abs=1e-4)
+        assert 0 < row["ebv"] < 3

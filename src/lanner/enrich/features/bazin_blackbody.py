@@ -266,10 +266,14 @@ def bbb_columns(
     out: dict[str, np.ndarray] = {c.name: np.full(n, np.nan) for c in COLUMNS}
     for name in ("BBBPeakBand", "BBBModel", "BBBNoFitReason"):
         out[name] = np.full(n, None, dtype=object)
-    out["BBBNdata"] = np.bincount(det.row[_usable(det)], minlength=n).astype(np.int32)
+    usable = _usable(det)
+    out["BBBNdata"] = np.bincount(det.row[usable], minlength=n).astype(np.int32)
     # Cheap pre-selection for the whole batch; only the survivors are fitted one by one.
     qualifies = out["BBBNdata"] >= MIN_DETECTIONS
     out["BBBNoFitReason"][~qualifies] = f"fewer than {MIN_DETECTIONS} detections"
+    n_positive = np.bincount(det.row[usable & (det.flux > 0)], minlength=n)
+    out["BBBNoFitReason"][qualifies & (n_positive == 0)] = "no positive flux"
+    qualifies &= n_positive > 0
     no_ebv = qualifies & ~np.isfinite(ebv)
     out["BBBNoFitReason"][no_ebv] = "no E(B-V)"
     for i in np.flatnonzero(qualifies & ~no_ebv):
