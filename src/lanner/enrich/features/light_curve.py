@@ -7,10 +7,10 @@ friends. No side effects.
 
 Band constants (Rubin ``u g r i z y``):
 
-* effective wavelengths [µm]: the photon-weighted effective wavelengths of the Rubin v1.9
-  baseline throughputs (detector, mirrors, lenses, filters and the fiducial atmosphere at
-  airmass 1.2), as used by Rubin's own wavefront software: 0.3709, 0.4767, 0.6194, 0.7539,
-  0.8668, 0.9739.
+* effective wavelengths [µm]: the φ-weighted (normalised system response) effective
+  wavelengths of the Rubin v1.9 baseline throughputs (detector, mirrors, lenses, filters and
+  the fiducial atmosphere at airmass 1.2), as used by Rubin's own wavefront software: 0.3709,
+  0.4767, 0.6194, 0.7539, 0.8668, 0.9739.
 * extinction ``A_b / E(B-V)`` per unit SFD (1998) reddening, R_V = 3.1, including the
   Schlafly & Finkbeiner (2011) recalibration — the coefficients Lasair-LSST applies: 4.145,
   3.237, 2.273, 1.684, 1.323, 1.088.
