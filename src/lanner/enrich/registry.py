@@ -11,8 +11,15 @@ from lanner.enrich.base import Enricher
 
 def default_enrichers() -> list[Enricher]:
     """Build the default enrichers (each loads its catalogues or models once, here)."""
+    from lanner.enrich.features.lightcurve_package import LightCurvePackageFeatures
+    from lanner.enrich.features.ztf_magnitudes import ZtfMagnitudeFeatures
+    from lanner.enrich.features.ztf_moving_averages import ZtfMovingAverages
     from lanner.enrich.objects import ObjectSummary
 
     return [
         ObjectSummary(),
+        ZtfMagnitudeFeatures(),
+        ZtfMovingAverages(),
+        LightCurvePackageFeatures("ztf"),
+        LightCurvePackageFeatures("lsst"),
     ]

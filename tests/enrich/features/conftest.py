@@ -159,3 +159,38 @@ def ztf_history(ztf_packets: list[dict[str, Any]]) -> list[list[dict[str, Any]]]
 @pytest.fixture(scope="session")
 def ztf_batch(ztf_packets: list[dict[str, Any]]) -> AlertBatch:
     return batch_from_ztf_packets(ztf_packets)
+
+
+Point = tuple[float, str | None, float | None, float | None, bool | None, float | None]
+
+
+@pytest.fixture
+def make_ztf_batch() -> Any:
+    """Build a ZTF AlertBatch from hand-written light curves.
+
+    Each alert is a list of ``(mjd, band, mag, mag_err, is_positive, reliability)`` points
+    (any field may be None); an empty list is an alert whose packet holds no detection.
+    """
+
+    def make(alerts: list[list[Point]], limits: list[dict[str, Any]] | None = None) -> AlertBatch:
+        rows = []
+        for row, points in enumerate(alerts):
+            for k, (mjd, band, mag, err, positive, score) in enumerate(
+                sorted(points, key=lambda p: (p[0] is None, p[0] or 0.0))
+            ):
+                rows.append(
+                    {
+                        "row": row,
+                        "object_id": f"ZTF00test{row:04d}",
+                        "source_id": row * 1000 + k,
+                        "mjd": mjd,
+                        "band": band,
+                        "mag": mag,
+                        "mag_err": err,
+                        "is_positive": positive,
+                        "reliability": score,
+                    }
+                )
+        return batch_from_records(len(alerts), rows, limits)
+
+    return make
