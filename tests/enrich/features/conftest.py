@@ -74,7 +74,7 @@ def batch_from_records(
     for d in detections:
         full = {name: d.get(name) for name in det_schema.names}
         mag, err = full["mag"], full["mag_err"]
-        if mag is not None and np.isfinite(mag):
+        if full["flux"] is None and mag is not None and np.isfinite(mag):
             flux = float(flux_from_mag(np.array([mag]))[0])
             sign = -1.0 if full["is_positive"] is False else 1.0
             full["flux"] = sign * flux
@@ -194,3 +194,43 @@ def make_ztf_batch() -> Any:
         return batch_from_records(len(alerts), rows, limits)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def rubin_packets(shared_dir: Path) -> list[dict[str, Any]]:
+    """Rubin alerts (schema 7.1, Operations Rehearsal 4) with long histories: the triggering
+    diaSource and prvDiaSources of each."""
+    import pyarrow.parquet as pq
+
+    paths = sorted((shared_dir / "data" / "alerts" / "lsst").rglob("*.parquet"))
+    assert paths, "no Rubin parquet alerts in the shared data"
+    packets = []
+    for path in paths:
+        table = pq.read_table(path, columns=["diaSource", "prvDiaSources"])
+        packets += table.to_pylist()
+    return packets
+
+
+@pytest.fixture(scope="session")
+def rubin_batch(rubin_packets: list[dict[str, Any]]) -> AlertBatch:
+    """The Rubin packets as an AlertBatch (detections only, fluxes in nJy)."""
+    rows = []
+    for row, packet in enumerate(rubin_packets):
+        sources = {
+            s["diaSourceId"]: s for s in [*(packet["prvDiaSources"] or []), packet["diaSource"]]
+        }
+        for s in sorted(sources.values(), key=lambda s: s["midpointMjdTai"]):
+            rows.append(
+                {
+                    "row": row,
+                    "source_id": s["diaSourceId"],
+                    "mjd": s["midpointMjdTai"],
+                    "band": s["band"],
+                    "flux": s["psfFlux"],
+                    "flux_err": s["psfFluxErr"],
+                    "is_positive": None if s["psfFlux"] is None else s["psfFlux"] > 0,
+                }
+            )
+    batch = batch_from_records(len(rubin_packets), rows)
+    batch.survey = "lsst"
+    return batch

@@ -224,6 +224,8 @@ class LightCurvePackageFeatures:
         return pa.ListArray.from_arrays(pa.array(offsets), points)
 
     def __call__(self, batch: AlertBatch) -> pa.Table:
+        if len(batch) == 0:  # the package refuses an empty list of light curves
+            return to_table(self._columns, {c.name: [] for c in self._columns})
         curves = self.light_curves(batch)
         result = np.asarray(
             self._extractor.many(
