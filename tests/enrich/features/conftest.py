@@ -1,9 +1,9 @@
 """Fixtures for the feature enrichers: real ZTF alerts from the shared data folder.
 
 ``ztf_packets`` are the decoded packets (the independent reference computations in the tests
-read them directly); ``ztf_batch`` is the same alerts as an :class:`AlertBatch`, built here
-with the columns the batch contract documents, and ``make_ztf_batch`` builds one from
-hand-written light curves for edge cases.
+read them directly with fastavro); ``ztf_batch`` is the same files through Lanner's ingest,
+row for row. The Rubin fixtures do the same with the shared Parquet alerts, and
+``make_ztf_batch`` builds a batch from hand-written light curves for edge cases.
 """
 
 from __future__ import annotations
@@ -15,40 +15,13 @@ from typing import Any
 import fastavro
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lanner.batch import AlertBatch, flux_from_mag
+from lanner.ingest import read_alerts
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ZTF_BAND = {1: "g", 2: "r", 3: "i"}
-MJD_OF_JD0 = 2400000.5
-
-
-def _detection_rows(row: int, packet: dict[str, Any]) -> tuple[list[dict], list[dict]]:
-    """Detections (de-duplicated by candid, time-ordered) and upper limits of one packet."""
-    history = [*(packet.get("prv_candidates") or []), packet["candidate"]]
-    detections: dict[int, dict] = {}
-    limits = []
-    for c in history:
-        mjd = c["jd"] - MJD_OF_JD0
-        band = ZTF_BAND.get(c["fid"])
-        if c.get("candid") is None:
-            limits.append({"row": row, "mjd": mjd, "band": band, "limit_mag": c["diffmaglim"]})
-            continue
-        drb = c.get("drb")
-        detections[c["candid"]] = {
-            "row": row,
-            "object_id": packet["objectId"],
-            "source_id": c["candid"],
-            "mjd": mjd,
-            "band": band,
-            "mag": c.get("magpsf"),
-            "mag_err": c.get("sigmapsf"),
-            "reliability": drb if drb is not None else c.get("rb"),
-            "is_positive": None if c.get("isdiffpos") is None else c["isdiffpos"] in ("t", "1"),
-        }
-    ordered = sorted(detections.values(), key=lambda d: d["mjd"])
-    return ordered, sorted(limits, key=lambda d: d["mjd"])
 
 
 def batch_from_records(
@@ -101,17 +74,6 @@ def batch_from_records(
     )
 
 
-def batch_from_ztf_packets(packets: list[dict[str, Any]]) -> AlertBatch:
-    """The packets as one AlertBatch: detections sorted by (row, mjd)."""
-    detections: list[dict] = []
-    limits: list[dict] = []
-    for row, packet in enumerate(packets):
-        d, u = _detection_rows(row, packet)
-        detections += d
-        limits += u
-    return batch_from_records(len(packets), detections, limits)
-
-
 def _find_shared() -> Path:
     """The shared data folder: ``$LANNER_SHARED``, else ``shared/`` next to the repository."""
     env = os.environ.get("LANNER_SHARED")
@@ -128,11 +90,15 @@ def shared_dir() -> Path:
     return _find_shared()
 
 
+def _ztf_files(shared_dir: Path) -> list[Path]:
+    return sorted((shared_dir / "data" / "alerts" / "ztf").rglob("*.avro"))
+
+
 @pytest.fixture(scope="session")
 def ztf_packets(shared_dir: Path) -> list[dict[str, Any]]:
     """Every ZTF alert packet in the shared Avro files, cutouts dropped."""
     packets = []
-    for path in sorted((shared_dir / "data" / "alerts" / "ztf").rglob("*.avro")):
+    for path in _ztf_files(shared_dir):
         with path.open("rb") as fh:
             for record in fastavro.reader(fh):
                 packet = dict(record)  # type: ignore[arg-type]
@@ -145,20 +111,27 @@ def ztf_packets(shared_dir: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def ztf_history(ztf_packets: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Each packet's detections, de-duplicated by candid and time-ordered (raw fields)."""
+    """Each packet's detections (raw fields), de-duplicated by candid, in time order."""
     out = []
     for p in ztf_packets:
         seen: dict[int, dict[str, Any]] = {}
         for c in [*(p.get("prv_candidates") or []), p["candidate"]]:
             if c.get("candid") is not None:
                 seen[c["candid"]] = c
-        out.append(sorted(seen.values(), key=lambda c: c["jd"]))
+        # Simultaneous detections: candid order (the batch stores the negative candids of
+        # 2018 test packets as NULL, which sorts first), then magnitude.
+        out.append(
+            sorted(seen.values(), key=lambda c: (c["jd"], max(c["candid"], -1), c["magpsf"]))
+        )
     return out
 
 
 @pytest.fixture(scope="session")
-def ztf_batch(ztf_packets: list[dict[str, Any]]) -> AlertBatch:
-    return batch_from_ztf_packets(ztf_packets)
+def ztf_batch(shared_dir: Path, ztf_packets: list[dict[str, Any]]) -> AlertBatch:
+    """The same files through Lanner's ingest; row ``i`` is ``ztf_packets[i]``."""
+    batch = read_alerts(_ztf_files(shared_dir), "ztf")
+    assert batch.alerts["alert_id"].to_pylist() == [p["candid"] for p in ztf_packets]
+    return batch
 
 
 Point = tuple[float, str | None, float | None, float | None, bool | None, float | None]
@@ -196,41 +169,26 @@ def make_ztf_batch() -> Any:
     return make
 
 
+def _rubin_files(shared_dir: Path) -> list[Path]:
+    paths = sorted((shared_dir / "data" / "alerts" / "lsst").rglob("*.parquet"))
+    assert paths, "no Rubin parquet alerts in the shared data"
+    return paths
+
+
 @pytest.fixture(scope="session")
 def rubin_packets(shared_dir: Path) -> list[dict[str, Any]]:
     """Rubin alerts (schema 7.1, Operations Rehearsal 4) with long histories: the triggering
     diaSource and prvDiaSources of each."""
-    import pyarrow.parquet as pq
-
-    paths = sorted((shared_dir / "data" / "alerts" / "lsst").rglob("*.parquet"))
-    assert paths, "no Rubin parquet alerts in the shared data"
     packets = []
-    for path in paths:
-        table = pq.read_table(path, columns=["diaSource", "prvDiaSources"])
-        packets += table.to_pylist()
+    for path in _rubin_files(shared_dir):
+        packets += pq.read_table(path, columns=["diaSource", "prvDiaSources"]).to_pylist()
     return packets
 
 
 @pytest.fixture(scope="session")
-def rubin_batch(rubin_packets: list[dict[str, Any]]) -> AlertBatch:
-    """The Rubin packets as an AlertBatch (detections only, fluxes in nJy)."""
-    rows = []
-    for row, packet in enumerate(rubin_packets):
-        sources = {
-            s["diaSourceId"]: s for s in [*(packet["prvDiaSources"] or []), packet["diaSource"]]
-        }
-        for s in sorted(sources.values(), key=lambda s: s["midpointMjdTai"]):
-            rows.append(
-                {
-                    "row": row,
-                    "source_id": s["diaSourceId"],
-                    "mjd": s["midpointMjdTai"],
-                    "band": s["band"],
-                    "flux": s["psfFlux"],
-                    "flux_err": s["psfFluxErr"],
-                    "is_positive": None if s["psfFlux"] is None else s["psfFlux"] > 0,
-                }
-            )
-    batch = batch_from_records(len(rubin_packets), rows)
-    batch.survey = "lsst"
+def rubin_batch(shared_dir: Path, rubin_packets: list[dict[str, Any]]) -> AlertBatch:
+    """The same alerts through Lanner's ingest; row ``i`` is ``rubin_packets[i]``."""
+    batch = read_alerts(_rubin_files(shared_dir), "lsst")
+    want = [p["diaSource"]["diaSourceId"] for p in rubin_packets]
+    assert batch.alerts["alert_id"].to_pylist() == want
     return batch

@@ -48,7 +48,7 @@ SINGLE_BAND = [
 def reference(points: list[tuple[float, float, float]]) -> dict[str, float]:
     """Features of one band's (t, value, error) points, package called feature by feature."""
     kept: list[tuple[float, float, float]] = []
-    for p in points:  # time-ordered; the first point at a repeated time is kept
+    for p in points:  # in time order; the first point at a repeated time is kept
         if kept and kept[-1][0] == p[0]:
             continue
         kept.append(p)
@@ -105,7 +105,9 @@ def test_rubin_matches_single_curve_calls(
             s["diaSourceId"]: s for s in [*(packet["prvDiaSources"] or []), packet["diaSource"]]
         }
         per_band: dict[str, list] = {}
-        for s in sorted(sources.values(), key=lambda s: s["midpointMjdTai"]):
+        for s in sorted(
+            sources.values(), key=lambda s: (s["midpointMjdTai"], s["diaSourceId"], -s["psfFlux"])
+        ):
             flux, err = s["psfFlux"], s["psfFluxErr"]
             if flux is not None and err is not None and np.isfinite([flux, err]).all() and err > 0:
                 per_band.setdefault(s["band"], []).append((s["midpointMjdTai"], flux, err))

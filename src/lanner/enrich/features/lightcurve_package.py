@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from lanner.batch import AlertBatch, Survey, row_offsets
 from lanner.enrich.base import to_table
+from lanner.enrich.features.ztf_detections import time_ordered
 from lanner.schema.columns import Column
 
 #: Bands per survey, in column order.
@@ -195,9 +196,10 @@ class LightCurvePackageFeatures:
         """Every alert's light curve as one Arrow list of (t, m, sigma, band) structs.
 
         ``t`` is MJD [day]; ``m``/``sigma`` are magnitudes [mag] for ZTF, fluxes [nJy] for
-        Rubin. Points without a finite time, value or positive error are left out.
+        Rubin. Points without a finite time, value or positive error are left out, and of
+        points of one band at one time only the first in :func:`time_ordered` order.
         """
-        det = batch.detections
+        det = time_ordered(batch.detections)
         if self.survey == "ztf":
             value, error = det["mag"], det["mag_err"]
             keep = pc.fill_null(det["is_positive"].cast(pa.bool_()), False)

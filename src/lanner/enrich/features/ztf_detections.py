@@ -31,6 +31,21 @@ def _float_column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(col.to_numpy(), dtype=np.float64)
 
 
+def time_ordered(table: pa.Table) -> pa.Table:
+    """A (row, mjd)-sorted detections table with ties in time broken by ``source_id``
+    (NULL first), then by ``mag``: an order that does not depend on the packet's."""
+    row = table["row"].to_numpy()
+    mjd = _float_column(table, "mjd")
+    tie = (row[1:] == row[:-1]) & (mjd[1:] == mjd[:-1])
+    if not tie.any():
+        return table
+    source = np.asarray(
+        pc.fill_null(table["source_id"].cast(pa.int64()), -1).to_numpy(), dtype=np.int64
+    )
+    mag = _float_column(table, "mag")
+    return table.take(pa.array(np.lexsort((mag, source, mjd, row))))
+
+
 @dataclass(frozen=True)
 class Detections:
     """Every detection of a batch, flat, in the detections table's (row, mjd) order.
@@ -64,8 +79,14 @@ class Detections:
 
     @classmethod
     def from_batch(cls, batch: AlertBatch, bands: tuple[str, ...] = ZTF_BANDS) -> Detections:
-        """Read the detections table of ``batch`` into numpy arrays."""
-        det = batch.detections
+        """Read the detections table of ``batch`` into numpy arrays.
+
+        Detections at the same time are put in ``source_id`` (ZTF ``candid``), then
+        magnitude order (:func:`time_ordered`), so features that depend on the order of
+        simultaneous points (which one is "last", the moving averages) do not depend on
+        how the packet listed them.
+        """
+        det = time_ordered(batch.detections)
         band = pc.fill_null(pc.index_in(det["band"], value_set=pa.array(bands)), -1)
         positive = pc.fill_null(det["is_positive"].cast(pa.bool_()), False)
         return cls(
