@@ -32,6 +32,19 @@ from lanner.enrich.base import to_table
 from lanner.enrich.features.ztf_detections import time_ordered
 from lanner.schema.columns import Column
 
+#: Detections columns read (``mag`` also orders simultaneous points for both surveys).
+LIGHT_CURVE_COLUMNS = [
+    "row",
+    "source_id",
+    "mjd",
+    "band",
+    "is_positive",
+    "mag",
+    "mag_err",
+    "flux",
+    "flux_err",
+]
+
 #: Bands per survey, in column order.
 SURVEY_BANDS: dict[str, tuple[str, ...]] = {
     "ztf": ("g", "r"),
@@ -199,7 +212,7 @@ class LightCurvePackageFeatures:
         Rubin. Points without a finite time, value or positive error are left out, and of
         points of one band at one time only the first in :func:`time_ordered` order.
         """
-        det = time_ordered(batch.detections)
+        det = time_ordered(batch.detections.select(LIGHT_CURVE_COLUMNS))
         if self.survey == "ztf":
             value, error = det["mag"], det["mag_err"]
             keep = pc.fill_null(det["is_positive"].cast(pa.bool_()), False)

@@ -21,6 +21,18 @@ from lanner.batch import AlertBatch
 #: ZTF bands that carry Lasair's per-band features (``fid`` 1 and 2).
 ZTF_BANDS: tuple[str, ...] = ("g", "r")
 
+#: Detections columns the ZTF features read.
+DETECTION_COLUMNS = [
+    "row",
+    "source_id",
+    "mjd",
+    "band",
+    "mag",
+    "mag_err",
+    "is_positive",
+    "reliability",
+]
+
 #: Julian Date of MJD 0; Lasair-ZTF's ``jd*`` columns are Julian Dates.
 JD_MINUS_MJD = 2400000.5
 
@@ -86,7 +98,7 @@ class Detections:
         simultaneous points (which one is "last", the moving averages) do not depend on
         how the packet listed them.
         """
-        det = time_ordered(batch.detections)
+        det = time_ordered(batch.detections.select(DETECTION_COLUMNS))
         band = pc.fill_null(pc.index_in(det["band"], value_set=pa.array(bands)), -1)
         positive = pc.fill_null(det["is_positive"].cast(pa.bool_()), False)
         return cls(
