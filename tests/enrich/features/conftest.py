@@ -8,7 +8,6 @@ row for row. The Rubin fixtures do the same with the shared Parquet alerts, and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ import pytest
 
 from lanner.batch import AlertBatch, flux_from_mag
 from lanner.ingest import read_alerts
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def batch_from_records(
@@ -72,22 +69,6 @@ def batch_from_records(
         upper_limits=pa.Table.from_pylist(limits or [], schema=lim_schema),
         cutouts=empty,
     )
-
-
-def _find_shared() -> Path:
-    """The shared data folder: ``$LANNER_SHARED``, else ``shared/`` next to the repository."""
-    env = os.environ.get("LANNER_SHARED")
-    shared = Path(env) if env else REPO_ROOT.parent / "shared"
-    if not (shared / "data" / "alerts").is_dir():
-        pytest.fail(
-            f"shared data not found at {shared}: set LANNER_SHARED or clone next to shared/"
-        )
-    return shared
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return _find_shared()
 
 
 def _ztf_files(shared_dir: Path) -> list[Path]:
