@@ -59,6 +59,8 @@ class BatchReport:
     matches: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    #: Seconds spent in each enricher (part of the "enrich" stage).
+    enricher_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class RunSummary:
     matches: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    enricher_seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1
@@ -83,6 +86,8 @@ class RunSummary:
         self.filter_errors.update(report.filter_errors)
         for stage, s in report.seconds.items():
             self.seconds[stage] += s
+        for name, s in report.enricher_seconds.items():
+            self.enricher_seconds[name] = self.enricher_seconds.get(name, 0.0) + s
 
 
 class Delivery:
@@ -118,13 +123,13 @@ class Pipeline:
         assembled = assemble(packets, self.store.survey)
         for letter in assembled.dead_letters:
             self.dead_letters.put(letter.data, letter.origin, letter.reason)
-            log.warning("dead letter %s: %s", letter.origin, letter.reason)
+            log.info("dead letter %s: %s", letter.origin, letter.reason)
         batch = assembled.batch
         report.alerts, report.dead_letters = len(batch), len(assembled.dead_letters)
         clock = _lap(report, "decode", clock)
         if len(batch) == 0:
             return report
-        self.enrich(batch)
+        self.enrich(batch, report.enricher_seconds)
         clock = _lap(report, "enrich", clock)
         report.objects_updated = self.store.write_batch(batch).objects_updated
         clock = _lap(report, "store", clock)
@@ -134,10 +139,16 @@ class Pipeline:
         _lap(report, "distribute", clock)
         return report
 
-    def enrich(self, batch: AlertBatch) -> None:
+    def enrich(self, batch: AlertBatch, seconds: dict[str, float] | None = None) -> None:
+        """Run the enrichers in registry order; ``seconds`` collects each one's time."""
         for enricher in self.enrichers:
             if batch.survey in enricher.surveys:
+                start = time.perf_counter()
                 batch.add_columns(enricher.table, enricher(batch))
+                if seconds is not None:
+                    seconds[enricher.name] = seconds.get(enricher.name, 0.0) + (
+                        time.perf_counter() - start
+                    )
 
     def filter(self, batch: AlertBatch, report: BatchReport) -> list[Match]:
         """Run every active filter on the batch; a failing filter is reported, not fatal."""

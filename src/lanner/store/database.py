@@ -131,18 +131,9 @@ class Store:
         return report
 
     def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
-        now = dt.datetime.now(dt.UTC)
-        a = batch.alerts
-        return pa.table(
-            {
-                "alert_id": a["alert_id"],
-                OBJECT_ID_COLUMN[batch.survey]: a["object_id"],
-                "mjd": a["mjd"],
-                "schema": a["schema"],
-                "origin": a["origin"],
-                "ingested_at": pa.array([now.isoformat()] * len(batch), pa.string()),
-            }
-        )
+        now = dt.datetime.now(dt.UTC).isoformat()
+        rows = _rename_oid(batch.alerts, OBJECT_ID_COLUMN[batch.survey])
+        return rows.append_column("ingested_at", pa.array([now] * len(batch), pa.string()))
 
     def _newer_rows(self, batch: AlertBatch) -> np.ndarray:
         """Batch rows that carry their object's newest alert, newer than what is stored."""

@@ -105,8 +105,8 @@ def test_flat_noise_is_not_fitted() -> None:
     assert row["BBBTemp"] is None
 
 
-def test_real_alerts_give_fits_or_reasons(rubin_batch: AlertBatch) -> None:
-    got = run(rubin_batch, [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()
+def test_real_alerts_give_fits_or_reasons(lsst_sample_batch: AlertBatch) -> None:
+    got = run(lsst_sample_batch, [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()
     fitted = [r for r in got if r["BBBModel"] is not None]
     assert len(fitted) >= 3
     for r in got:

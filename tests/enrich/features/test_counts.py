@@ -29,11 +29,11 @@ def _check(batch: AlertBatch, records: list[dict[str, Any]]) -> None:
 
 
 def test_counts_match_reference_on_real_alerts(
-    rubin_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
+    lsst_sample_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
 ) -> None:
-    _check(rubin_batch, [*or4_records, lasair_record])
+    _check(lsst_sample_batch, [*or4_records, lasair_record])
     # The real sample must exercise the counts: positives, negatives, several bands.
-    objects = rubin_batch.enriched["objects"]
+    objects = lsst_sample_batch.enriched["objects"]
     assert sum(objects["nPosDiaSources"].to_pylist()) > 500
     assert sum(objects["nNegDiaSources"].to_pylist()) > 50
     assert max(objects["nPosDiaSourcesNights"].to_pylist()) >= 2

@@ -89,10 +89,10 @@ def test_matches_reference_on_random_light_curves() -> None:
 
 
 def test_real_alerts_match_reference(
-    rubin_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
+    lsst_sample_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
 ) -> None:
     # The real packets span at most a couple of nights: no 10-70 day baseline exists, and the
     # reference agrees that every jump is undefined.
-    got = run(rubin_batch, [FluxJump()]).to_pylist()
+    got = run(lsst_sample_batch, [FluxJump()]).to_pylist()
     for row, rec in zip(got, [*or4_records, lasair_record], strict=True):
         assert (row["jump1"], row["jump2"]) == reference.jumps(rec)

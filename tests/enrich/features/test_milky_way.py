@@ -29,10 +29,10 @@ def galactic_by_formula(ra: float, dec: float) -> tuple[float, float]:
     return lon, math.degrees(b)
 
 
-def test_rubin_galactic_coordinates_match_formula(rubin_batch: AlertBatch) -> None:
-    got = run(rubin_batch, [MilkyWay("lsst")])
-    ra = rubin_batch.alerts["diaObject_ra"].to_pylist()
-    dec = rubin_batch.alerts["diaObject_dec"].to_pylist()
+def test_rubin_galactic_coordinates_match_formula(lsst_sample_batch: AlertBatch) -> None:
+    got = run(lsst_sample_batch, [MilkyWay("lsst")])
+    ra = lsst_sample_batch.alerts["diaObject_ra"].to_pylist()
+    dec = lsst_sample_batch.alerts["diaObject_dec"].to_pylist()
     for r, d, gl, gb in zip(ra, dec, got["glon"].to_pylist(), got["glat"].to_pylist(), strict=True):
         want_l, want_b = galactic_by_formula(r, d)
         # The formula's FK5-based pole differs from astropy's ICRS frame by < 0.1 arcsec.

@@ -17,9 +17,9 @@ from tests.enrich.features.rubin_batches import run, synthetic_batch
 
 
 def test_real_alerts_match_reference(
-    rubin_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
+    lsst_sample_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
 ) -> None:
-    got = run(rubin_batch, [MilkyWay("lsst"), PairColours()]).to_pylist()
+    got = run(lsst_sample_batch, [MilkyWay("lsst"), PairColours()]).to_pylist()
     n_latest = n_penultimate = n_temp = 0
     for row, rec in zip(got, [*or4_records, lasair_record], strict=True):
         want = reference.pairs(rec, row["ebv"])
