@@ -14,7 +14,6 @@ from __future__ import annotations
 from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, ColumnType, Table
 
-
 #: Columns of the ``alerts`` table besides the object id: the triggering detection of each
 #: alert, as :mod:`lanner.ingest` reads it, so that an archived alert can be filtered again.
 ALERT_COLUMNS: tuple[Column, ...] = (
@@ -123,8 +122,13 @@ def light_curve_tables(survey: Survey) -> list[Table]:
         Table(
             "alerts",
             "One row per alert ingested: its triggering detection, schema and origin.",
-            (ALERT_COLUMNS[0], oid, *ALERT_COLUMNS[1:], *SURVEY_ALERT_COLUMNS[survey],
-             Column("ingested_at", "timestamp", "When Lanner stored it (UTC)")),
+            (
+                ALERT_COLUMNS[0],
+                oid,
+                *ALERT_COLUMNS[1:],
+                *SURVEY_ALERT_COLUMNS[survey],
+                Column("ingested_at", "timestamp", "When Lanner stored it (UTC)"),
+            ),
             primary_key=("alert_id",),
             indexes=((oid.name,), ("mjd",)),
         ),
