@@ -199,7 +199,10 @@ def _light_curve(
         (s is None for s in lc.source_id), dtype=bool, count=len(lc.source_id)
     )[order]
     key = np.asarray([0 if s is None else s for s in lc.source_id], dtype=np.int64)[order]
-    keep = _first_of_runs(row, mjd, band)
+    # The same object, time and band is one measurement (the archive's key too); when a
+    # packet repeats it, the detection with the smallest id is kept.
+    tiebreak = np.where(missing_id, np.iinfo(np.int64).max, key)
+    keep = _first_of_runs(row, mjd, band, tiebreak)
     row, mjd, value, error, band = row[keep], mjd[keep], value[keep], error[keep], band[keep]
     table: dict[str, pa.Array] = {
         "row": pa.array(row, pa.int32()),
@@ -248,11 +251,13 @@ def _light_curve(
     return pa.table(table)
 
 
-def _first_of_runs(row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mask keeping the first of equal (row, a, b) entries; input sorted by (row, mjd)."""
+def _first_of_runs(
+    row: np.ndarray, a: np.ndarray, b: np.ndarray, tiebreak: np.ndarray
+) -> np.ndarray:
+    """Mask keeping, of entries with equal (row, a, b), the one with the smallest tiebreak."""
     if len(row) == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((b, a, row))
+    order = np.lexsort((tiebreak, b, a, row))
     sr, sa, sb = row[order], a[order], b[order]
     dup = np.zeros(len(row), dtype=bool)
     dup[1:] = (sr[1:] == sr[:-1]) & (sa[1:] == sa[:-1]) & (sb[1:] == sb[:-1])

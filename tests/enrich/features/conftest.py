@@ -102,11 +102,11 @@ def ztf_history(ztf_packets: list[dict[str, Any]]) -> list[list[dict[str, Any]]]
         for c in [*(p.get("prv_candidates") or []), p["candidate"]]:
             if c.get("candid") is not None:
                 seen[c["candid"]] = c
-        # Simultaneous detections: candid order (the batch stores the negative candids of
-        # 2018 test packets as NULL, which sorts first), then magnitude.
-        out.append(
-            sorted(seen.values(), key=lambda c: (c["jd"], max(c["candid"], -1), c["magpsf"]))
-        )
+        # One detection per (time, band): ingest keeps the smallest candid.
+        first: dict[tuple[float, int], dict[str, Any]] = {}
+        for c in sorted(seen.values(), key=lambda c: (c["jd"], c["candid"])):
+            first.setdefault((c["jd"], c["fid"]), c)
+        out.append(sorted(first.values(), key=lambda c: (c["jd"], c["candid"])))
     return out
 
 
