@@ -4,6 +4,7 @@ sensible results or stated reasons on real alerts."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -122,6 +123,14 @@ def test_real_alerts_give_fits_or_reasons(lsst_sample_batch: AlertBatch) -> None
     reasons = {r["BBBNoFitReason"] for r in got} - {None}
     assert reasons <= {"fewer than 5 detections", "no positive flux", "poor fit",
                        "did not converge", "time limit"}  # fmt: skip
+
+
+def test_batch_time_budget_is_a_stated_reason(lsst_sample_batch: AlertBatch) -> None:
+    enricher = BazinBlackBody(max_batch_seconds=0.0)
+    got = run(lsst_sample_batch, [MilkyWay("lsst"), enricher]).to_pylist()
+    reasons = Counter(r["BBBNoFitReason"] for r in got)
+    assert reasons["batch time budget"] > 20
+    assert all(r["BBBModel"] is None for r in got)
 
 
 def test_time_limit_is_a_stated_reason() -> None:

@@ -259,9 +259,26 @@ def _result_row(result: FitResult, discovery: float) -> dict[str, object]:
 
 
 def bbb_columns(
-    det: LightCurves, frc: LightCurves, ebv: np.ndarray, max_seconds: float = 1.0
+    det: LightCurves,
+    frc: LightCurves,
+    ebv: np.ndarray,
+    max_seconds: float = 1.0,
+    max_batch_seconds: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Fit every qualifying alert of a batch; the ``BBB*`` columns."""
+    """Fit every qualifying alert of a batch; the ``BBB*`` columns.
+
+    Parameters
+    ----------
+    det, frc
+        The batch's detections and forced photometry.
+    ebv
+        E(B-V) of each alert [mag].
+    max_seconds
+        Wall-clock limit per light curve [s].
+    max_batch_seconds
+        Wall-clock budget for all the fits of the batch [s]; alerts left when it is spent
+        get the reason ``batch time budget``. ``None``: no budget.
+    """
     n = det.n_alerts
     out: dict[str, np.ndarray] = {c.name: np.full(n, np.nan) for c in COLUMNS}
     for name in ("BBBPeakBand", "BBBModel", "BBBNoFitReason"):
@@ -276,7 +293,13 @@ def bbb_columns(
     qualifies &= n_positive > 0
     no_ebv = qualifies & ~np.isfinite(ebv)
     out["BBBNoFitReason"][no_ebv] = "no E(B-V)"
+    batch_deadline = time.perf_counter() + (
+        np.inf if max_batch_seconds is None else max_batch_seconds
+    )
     for i in np.flatnonzero(qualifies & ~no_ebv):
+        if time.perf_counter() >= batch_deadline:
+            out["BBBNoFitReason"][i] = "batch time budget"
+            continue
         t, lam, flux, err, discovery = fit_inputs(det, frc, ebv, int(i))
         result = fit_light_curve(t, lam, flux, err, max_seconds=max_seconds)
         for name, value in _result_row(result, discovery).items():
@@ -292,21 +315,31 @@ class BazinBlackBody:
     ----------
     max_seconds
         Wall-clock limit for fitting one light curve [s].
+    max_batch_seconds
+        Wall-clock budget for all the fits of one batch [s], so that a batch of many
+        qualifying light curves cannot stall the pipeline; ``None`` (default): no budget.
     """
 
     name = NAME
     table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
 
-    def __init__(self, max_seconds: float = 1.0) -> None:
+    def __init__(self, max_seconds: float = 1.0, max_batch_seconds: float | None = None) -> None:
         self.max_seconds = max_seconds
+        self.max_batch_seconds = max_batch_seconds
 
     @property
     def columns(self) -> Sequence[Column]:
         return COLUMNS
 
     def __call__(self, batch: AlertBatch) -> pa.Table:
-        values = bbb_columns(detections(batch), forced(batch), require_ebv(batch), self.max_seconds)
+        values = bbb_columns(
+            detections(batch),
+            forced(batch),
+            require_ebv(batch),
+            self.max_seconds,
+            self.max_batch_seconds,
+        )
         return to_table(COLUMNS, dict(values))
 
 
