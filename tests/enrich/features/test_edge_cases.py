@@ -62,7 +62,14 @@ def test_degenerate_light_curve(case: str) -> None:
     _check_row_nulls(objects.to_pylist()[0], case)
 
 
-def test_identical_timestamps_all_cases_together() -> None:
+def test_identical_timestamps_are_not_fitted() -> None:
+    lc = [(60000.0, "ugrizy"[d % 6], 100.0 * (1 + d), 5.0, 0.9) for d in range(12)]
+    row = run(synthetic_batch([lc]), all_features()).to_pylist()[0]
+    assert row["BBBNoFitReason"] == "identical timestamps"
+    assert row["BBBRiseRate"] is None
+
+
+def test_all_cases_together() -> None:
     # Several degenerate alerts in one batch must not disturb each other.
     batch = synthetic_batch(list(CASES.values()))
     rows = run(batch, all_features()).to_pylist()

@@ -291,6 +291,14 @@ def bbb_columns(
     n_positive = np.bincount(det.row[usable & (det.flux > 0)], minlength=n)
     out["BBBNoFitReason"][qualifies & (n_positive == 0)] = "no positive flux"
     qualifies &= n_positive > 0
+    # All detections at one time leave the time dependence undetermined.
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, det.row[usable], det.mjd[usable])
+    np.maximum.at(last, det.row[usable], det.mjd[usable])
+    simultaneous = qualifies & ~(last > first)
+    out["BBBNoFitReason"][simultaneous] = "identical timestamps"
+    qualifies &= ~simultaneous
     no_ebv = qualifies & ~np.isfinite(ebv)
     out["BBBNoFitReason"][no_ebv] = "no E(B-V)"
     batch_deadline = time.perf_counter() + (

@@ -31,7 +31,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy_healpix import HEALPix
 
-from lanner.batch import AlertBatch, Survey, row_offsets
+from lanner.batch import AlertBatch, Survey
 from lanner.enrich.base import to_table
 from lanner.schema.columns import Column
 
@@ -152,7 +152,6 @@ def alert_positions(batch: AlertBatch) -> tuple[np.ndarray, np.ndarray]:
         obj_ra = _float(batch.alerts, "diaObject_ra")
         obj_dec = _float(batch.alerts, "diaObject_dec")
     else:
-        row_offsets(batch.detections, n)  # validates the row column
         obj_ra, obj_dec = mean_positions(batch.detections, n)
     if obj_ra is not None and obj_dec is not None:
         use = np.isfinite(obj_ra) & np.isfinite(obj_dec)
