@@ -19,16 +19,31 @@ def schema(table: str | None, survey: str, show_all: bool, as_json: bool) -> Non
     tables = tables_for(survey) if show_all else filterable_tables(survey)  # type: ignore[arg-type]
     if table is not None:
         if table not in tables:
-            raise click.ClickException(
-                f"no table {table!r}; tables: {', '.join(sorted(tables))}")
+            raise click.ClickException(f"no table {table!r}; tables: {', '.join(sorted(tables))}")
         tables = {table: tables[table]}
     if as_json:
-        click.echo(json.dumps({
-            name: {"description": t.description, "filterable": t.filterable,
-                   "columns": [{"name": c.name, "type": c.type, "unit": c.unit,
-                                "description": c.description, "producer": c.producer}
-                               for c in t.columns]}
-            for name, t in tables.items()}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    name: {
+                        "description": t.description,
+                        "filterable": t.filterable,
+                        "columns": [
+                            {
+                                "name": c.name,
+                                "type": c.type,
+                                "unit": c.unit,
+                                "description": c.description,
+                                "producer": c.producer,
+                            }
+                            for c in t.columns
+                        ],
+                    }
+                    for name, t in tables.items()
+                },
+                indent=1,
+            )
+        )
         return
     for name, t in tables.items():
         click.echo(f"{name}: {t.description}")
