@@ -94,7 +94,10 @@ def read_container(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
             block = zlib.decompress(block, -15)
         block_buf = io.BytesIO(block)
         for _ in range(count):
-            records.append(fastavro.schemaless_reader(block_buf, schema, None))
+            record = fastavro.schemaless_reader(block_buf, schema, None)
+            if not isinstance(record, dict):
+                raise ValueError("Avro container record is not a record")
+            records.append(record)
         if buf.read(SYNC_SIZE) != sync:
             raise ValueError("Avro container block does not end with the file's sync marker")
     return records, name
