@@ -17,9 +17,12 @@ def cli() -> None:
 
 def build_cli() -> click.Group:
     from lanner.cli import pipeline_commands
+    from lanner.cli.context import catalog_group, context_command
 
     for command in pipeline_commands.COMMANDS:
         cli.add_command(command)
+    cli.add_command(context_command)
+    cli.add_command(catalog_group)
     return cli
 
 

@@ -11,8 +11,10 @@ from lanner.enrich.base import Enricher
 
 def default_enrichers() -> list[Enricher]:
     """Build the default enrichers (each loads its catalogues or models once, here)."""
+    from lanner.enrich.context.enricher import SkyContext
     from lanner.enrich.objects import ObjectSummary
 
     return [
+        SkyContext(),
         ObjectSummary(),
     ]
