@@ -198,7 +198,7 @@ class ContextClassifier:
             return out
 
         matched = top >= 0
-        cls = np.where(matched, np.asarray(CLASSES)[p.cls[np.maximum(winner, 0)]], "ORPHAN")
+        cls = _take(np.asarray(CLASSES, dtype=object)[p.cls], winner, "ORPHAN")
         names = self._catalogue_names(cat, member, p.alert, n)
         direct = pick(dd, best_dd)
         redshift = pick(z, best_z)
@@ -211,13 +211,11 @@ class ContextClassifier:
         sep = pick(p.sep, closest)
         scale = np.where(np.isfinite(direct), direct * 1000.0 / ARCSEC_PER_RADIAN, np.nan)
         scale = np.where(np.isfinite(scale), scale, kpc_per_arcsec(redshift, np.full(n, np.nan)))
-        close_cat = np.where(closest >= 0, cat[np.maximum(closest, 0)], -1)
+        close_cat = _take(cat, closest, -1).astype(np.int64)
         return {
             "classification": cls,
             "association_type": np.where(matched, cls, None),
-            "classificationReliability": np.where(
-                matched, p.reliability[np.maximum(winner, 0)], np.nan
-            ),
+            "classificationReliability": pick(p.reliability.astype(np.float64), winner),
             "catalogue_table_name": names,
             "catalogue_object_id": self._object_ids(close_cat, pick_rows(p.row, closest)),
             "catalogue_object_type": self._roles(cat, winner),
@@ -247,7 +245,7 @@ class ContextClassifier:
 
     def _names(self, cat: np.ndarray, which: np.ndarray) -> np.ndarray:
         labels = np.asarray([self._catalogue_label(k) for k in range(len(self.catalogues) + 1)])
-        return np.where(which >= 0, labels[cat[np.maximum(which, 0)]] if cat.size else "", "")
+        return _labels_of(labels, _take(cat, which, -1))
 
     def _catalogue_names(
         self, cat: np.ndarray, member: np.ndarray, alert: np.ndarray, n: int
@@ -298,7 +296,15 @@ class ContextClassifier:
 
 
 def pick_rows(rows: np.ndarray, which: np.ndarray) -> np.ndarray:
-    return np.where(which >= 0, rows[np.maximum(which, 0)] if rows.size else -1, -1)
+    return _take(rows, which, -1).astype(np.int64)
+
+
+def _take(values: np.ndarray, which: np.ndarray, fill: object) -> np.ndarray:
+    """``values[which]`` with ``fill`` where ``which`` is -1 (no match)."""
+    out = np.full(which.size, fill, dtype=object)
+    ok = which >= 0
+    out[ok] = values[which[ok]]
+    return out
 
 
 def _best(candidates: np.ndarray, alert: np.ndarray, keys: tuple[np.ndarray, ...], n: int) -> np.ndarray:  # fmt: skip
@@ -337,6 +343,13 @@ def _ps1_pairs(nb: PacketNeighbours, idx: np.ndarray, r_syn: float) -> Pairs:
     rel = np.where(synonym[keep], 1, np.where(star[keep], 2, 3)).astype(np.int8)
     nan = np.full(keep.size, np.nan)
     return Pairs(keep.astype(np.int64), np.zeros(keep.size, np.int64), dist[keep], nan, nan.copy(), cls, rel, mag[keep])  # fmt: skip
+
+
+def _labels_of(labels: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    ks = ks.astype(np.int64)
+    out = np.full(ks.size, "", dtype=object)
+    out[ks >= 0] = labels[ks[ks >= 0]]
+    return out
 
 
 def _scatter(col: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
