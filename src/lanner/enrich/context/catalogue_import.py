@@ -120,6 +120,9 @@ def _source_sql(path: Path, con: duckdb.DuckDBPyConnection) -> str:
                 continue
             if values.dtype.kind == "S":
                 values = np.char.decode(values, "utf-8")
+            elif values.dtype.byteorder not in ("=", "|"):
+                # FITS is big-endian; Arrow takes native byte order only.
+                values = values.astype(values.dtype.newbyteorder("="))
             columns[col] = values
         con.register("fits_input", pa.table(columns))
         return "fits_input"
@@ -257,7 +260,7 @@ def import_catalogue(
         shift = 2 * (INDEX_ORDER - COUNT_ORDER)
         dropped = n_rows = 0
         max_radius = 0.0
-        for batch in con.sql(query).fetch_record_batch(BATCH_ROWS):
+        for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
             table, n_drop = _clean_batch(batch, path)
             dropped += n_drop
             n_rows += table.num_rows
@@ -271,7 +274,7 @@ def import_catalogue(
         sort = np.argsort(lo)
         orders, pixels, lo = orders[sort], pixels[sort], lo[sort]
 
-        for k, batch in enumerate(con.sql(query).fetch_record_batch(BATCH_ROWS)):
+        for k, batch in enumerate(con.sql(query).to_arrow_reader(BATCH_ROWS)):
             table, _ = _clean_batch(batch, path)
             part = np.searchsorted(lo, table.column(INDEX_COLUMN).to_numpy(), side="right") - 1
             order = np.argsort(part, kind="stable")
