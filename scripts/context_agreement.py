@@ -29,7 +29,17 @@ from lanner.enrich.context import ContextClassifier
 REPO = Path(__file__).resolve().parents[1]
 GROUPS = {
     "SN Ia": ("SN Ia",),
-    "SN II/Ib/c/IIn/SLSN": ("SN II", "SN Ib", "SN Ic", "SN IIn", "SN IIb", "SLSN", "SN Ibn", "SN Ic-BL", "SN Ib/c"),  # fmt: skip
+    "SN II/Ib/c/IIn/SLSN": (
+        "SN II",
+        "SN Ib",
+        "SN Ic",
+        "SN IIn",
+        "SN IIb",
+        "SLSN",
+        "SN Ibn",
+        "SN Ic-BL",
+        "SN Ib/c",
+    ),
     "TDE": ("TDE",),
     "AGN/QSO": ("AGN", "QSO", "Blazar", "BL Lac"),
     "CV/nova": ("CV", "Nova", "nova", "CV Candidate", "LRN", "ILRT"),
@@ -39,18 +49,25 @@ GROUPS = {
 
 def group_of(tns_type: str) -> str:
     for name, prefixes in GROUPS.items():
-        if any(tns_type == p or tns_type.startswith(p + "-") or tns_type.startswith(p + " ") for p in prefixes):  # fmt: skip
+        if any(
+            tns_type == p or tns_type.startswith(p + "-") or tns_type.startswith(p + " ")
+            for p in prefixes
+        ):
             return name
     return "unclassified" if tns_type in ("-", "") else "other"
 
 
 def main() -> None:
-    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(
-        os.environ.get("LANNER_SHARED", REPO.parent / "shared")
+    shared = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(os.environ.get("LANNER_SHARED", REPO.parent / "shared"))
     )
     bts = pacsv.read_csv(shared / "data/catalogs/transients/ztf_bts_explorer_2022-09-01.csv.gz")
     peer = pacsv.read_csv(shared / "reference/sherlock/results/ztf_bts_sherlock.csv")
-    peer_class = dict(zip(peer["name"].to_pylist(), peer["classification"].to_pylist(), strict=True))  # fmt: skip
+    peer_class = dict(
+        zip(peer["name"].to_pylist(), peer["classification"].to_pylist(), strict=True)
+    )
     ids = bts["ZTFID"].to_pylist()
     ra = bts["ra_deg"].to_numpy().astype(float)
     dec = bts["dec_deg"].to_numpy().astype(float)
@@ -72,16 +89,15 @@ def main() -> None:
 
     peer_cls = [peer_class.get(i, "missing") for i in ids]
     agree = sum(a == b for a, b in zip(cls, peer_cls, strict=True))
-    print(f"\nSame class as the real Sherlock: {agree} of {len(ids)} ({100 * agree / len(ids):.1f}%)\n")  # fmt: skip
+    print(
+        f"\nSame class as the real Sherlock: {agree} of {len(ids)} "
+        f"({100 * agree / len(ids):.1f}%)\n"
+    )
     pairs = Counter(zip(peer_cls, cls, strict=True))
     print("| Sherlock \u2192 Lanner | n |\n|---|---:|")
     for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1]):
         print(f"| {a} \u2192 {b} | {n} |")
-    differ = [
-        (i, a, b, c)
-        for i, a, b, c in zip(ids, peer_cls, cls, cats, strict=True)
-        if a != b
-    ]
+    differ = [(i, a, b, c) for i, a, b, c in zip(ids, peer_cls, cls, cats, strict=True) if a != b]
     print("\nDisagreements (first 40): id, Sherlock, Lanner, Lanner's catalogue")
     for row in differ[:40]:
         print("    " + "  ".join(str(v) for v in row))

@@ -34,13 +34,19 @@ def _libraries(extra: tuple[Path, ...], no_default: bool) -> list[Path]:
 @click.option("--object", "object_id", help="Object id: classify its stored position.")
 @click.option("--store", "store_url", default=None, help="Store URL for --object.")
 @click.option(
-    "--survey", type=click.Choice(["ztf", "lsst"]), default="ztf", show_default=True,
+    "--survey",
+    type=click.Choice(["ztf", "lsst"]),
+    default="ztf",
+    show_default=True,
     help="Survey whose synonym radius applies.",
-)  # fmt: skip
+)
 @click.option(
-    "--library", "libraries", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+    "--library",
+    "libraries",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
     help=f"Extra catalogue library (also ${LIBRARY_ENV}); repeatable.",
-)  # fmt: skip
+)
 @click.option("--no-default-library", is_flag=True, help="Leave out the packaged library.")
 @click.option("--json", "as_json", is_flag=True, help="Print the context row as JSON.")
 def context_command(
@@ -99,10 +105,11 @@ def catalog_group() -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--role", required=True,
+    "--role",
+    required=True,
     type=click.Choice(["bright_star", "star", "cv", "agn", "galaxy"]),
     help="What the catalogue holds (sets its synonym and association classes).",
-)  # fmt: skip
+)
 @click.option("--ra", required=True, help="RA column or SQL expression [deg].")
 @click.option("--dec", required=True, help="Dec column or SQL expression [deg].")
 @click.option("--id", "object_id", help="Object identifier column/expression.")
@@ -113,21 +120,37 @@ def catalog_group() -> None:
 @click.option("--distance", help="Redshift-independent distance column/expression [Mpc].")
 @click.option("--major-axis", help="Galaxy size column/expression.")
 @click.option(
-    "--axis-unit", type=click.Choice(["arcsec", "arcmin", "deg"]), default="arcsec",
+    "--axis-unit",
+    type=click.Choice(["arcsec", "arcmin", "deg"]),
+    default="arcsec",
     show_default=True,
-)  # fmt: skip
-@click.option("--axis-is-diameter", is_flag=True, help="--major-axis is a diameter, not a semi-axis.")  # fmt: skip
+)
+@click.option(
+    "--axis-is-diameter", is_flag=True, help="--major-axis is a diameter, not a semi-axis."
+)
 @click.option("--where", help="SQL condition selecting the rows to import.")
-@click.option("--priority", type=int, default=1, show_default=True,
-              help="Trust when one source is in several catalogues (higher wins).")  # fmt: skip
+@click.option(
+    "--priority",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Trust when one source is in several catalogues (higher wins).",
+)
 @click.option("--synonym-radius", type=float, help="Own synonym radius [arcsec].")
-@click.option("--max-rows", type=int, default=250_000, show_default=True,
-              help="Most rows per HEALPix partition.")  # fmt: skip
+@click.option(
+    "--max-rows",
+    type=int,
+    default=250_000,
+    show_default=True,
+    help="Most rows per HEALPix partition.",
+)
 @click.option("--description", default="", help="One line on the catalogue and its licence.")
 @click.option(
-    "--library", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--library",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help=f"Library to import into (default ${LIBRARY_ENV}).",
-)  # fmt: skip
+)
 def catalog_import(name: str, file: Path, role: str, library: Path | None, **opts: object) -> None:
     """Import table FILE (CSV, Parquet or FITS) as catalogue NAME."""
     from lanner.enrich.context.catalogue_import import (
@@ -140,18 +163,33 @@ def catalog_import(name: str, file: Path, role: str, library: Path | None, **opt
     target = library or (Path(os.environ[LIBRARY_ENV]) if LIBRARY_ENV in os.environ else None)
     if target is None:
         raise click.UsageError(f"give --library or set ${LIBRARY_ENV}")
+
+    def text(key: str) -> str | None:
+        value = opts.get(key)
+        return None if value is None else str(value)
+
     cmap = ColumnMap(
-        ra=str(opts["ra"]), dec=str(opts["dec"]),
-        object_id=opts["object_id"], object_type=opts["object_type"],  # type: ignore[arg-type]
-        mag=opts["mag"], z=opts["z"], distance=opts["distance"],  # type: ignore[arg-type]
-        semi_major=opts["major_axis"], axis_unit=str(opts["axis_unit"]),  # type: ignore[arg-type]
-        axis_is_diameter=bool(opts["axis_is_diameter"]), where=opts["where"],  # type: ignore[arg-type]
-    )  # fmt: skip
+        ra=str(opts["ra"]),
+        dec=str(opts["dec"]),
+        object_id=text("object_id"),
+        object_type=text("object_type"),
+        mag=text("mag"),
+        z=text("z"),
+        distance=text("distance"),
+        semi_major=text("major_axis"),
+        axis_unit=str(opts["axis_unit"]),
+        axis_is_diameter=bool(opts["axis_is_diameter"]),
+        where=text("where"),
+    )
+    synonym = text("synonym_radius")
     options = ImportOptions(
-        role=role, mag_filter=str(opts["mag_filter"]), priority=int(opts["priority"]),  # type: ignore[call-overload]
-        synonym_radius_arcsec=opts["synonym_radius"],  # type: ignore[arg-type]
-        description=str(opts["description"]), max_rows=int(opts["max_rows"]),  # type: ignore[call-overload]
-    )  # fmt: skip
+        role=role,
+        mag_filter=str(opts["mag_filter"]),
+        priority=int(str(opts["priority"])),
+        synonym_radius_arcsec=None if synonym is None else float(synonym),
+        description=str(opts["description"]),
+        max_rows=int(str(opts["max_rows"])),
+    )
     try:
         root = import_catalogue(name, file, target, cmap, options)
     except CatalogueImportError as exc:

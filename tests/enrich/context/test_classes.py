@@ -33,7 +33,9 @@ def test_gaia_bright_star_is_vs_on_it_and_bs_in_its_halo(
 ) -> None:
     gaia = pq.read_table(catalogs / "stars/gaia_dr3_g_lt_10.parquet")
     # A G ~ 7.5 Gaia star at high Galactic latitude, away from crowded fields.
-    pick = pc.and_(pc.less(pc.abs(pc.subtract(gaia["g_mag"], 7.5)), 0.05), pc.greater(gaia["dec"], 60))  # fmt: skip
+    pick = pc.and_(
+        pc.less(pc.abs(pc.subtract(gaia["g_mag"], 7.5)), 0.05), pc.greater(gaia["dec"], 60)
+    )
     star = gaia.filter(pick).slice(0, 1).to_pylist()[0]
     on = _row(classifier, star["ra"], star["dec"])
     assert on["classification"] == "VS"
@@ -98,8 +100,11 @@ def test_redshift_distance_is_luminosity_distance(classifier: ContextClassifier)
 
 @pytest.mark.parametrize(
     ("ra", "dec", "name"),
-    [(187.2779155, 2.0523883, "3C 273"), (166.113792, 38.208608, "Mrk 421"),
-     (187.70593, 12.391123, "M87")],  # fmt: skip
+    [
+        (187.2779155, 2.0523883, "3C 273"),
+        (166.113792, 38.208608, "Mrk 421"),
+        (187.70593, 12.391123, "M87"),
+    ],
 )
 def test_blazars_are_agn(classifier: ContextClassifier, ra: float, dec: float, name: str) -> None:
     row = _row(classifier, ra, dec)
@@ -128,13 +133,15 @@ def test_empty_sky_is_orphan(classifier: ContextClassifier, catalogs: Path) -> N
         (gaia["ra"].to_numpy(), gaia["dec"].to_numpy(), 300.0),
         (bright["ra"].to_numpy(), bright["dec"].to_numpy(), 3600.0),
     ]
-    for f, r, d, size in [("galaxies/gwgc_good.csv.gz", "RAJ2000", "DEJ2000", "maj"),
-                          ("galaxies/openngc.csv.gz", "ra", "dec", "majax"),
-                          ("galaxies/sga2020_ngc_subset.csv.gz", "RAJ2000", "DEJ2000", None),
-                          ("galaxies/50mgc_short.csv.gz", "ra", "dec", None),
-                          ("agn_qso/roma_bzcat5_positions.csv.gz", "ra", "dec", None),
-                          ("agn_qso/3hsp_blazars.csv.gz", "ra", "dec", None),
-                          ("variables_cv/gcvs_positions_types.csv.gz", "ra", "dec", None)]:  # fmt: skip
+    for f, r, d, size in [
+        ("galaxies/gwgc_good.csv.gz", "RAJ2000", "DEJ2000", "maj"),
+        ("galaxies/openngc.csv.gz", "ra", "dec", "majax"),
+        ("galaxies/sga2020_ngc_subset.csv.gz", "RAJ2000", "DEJ2000", None),
+        ("galaxies/50mgc_short.csv.gz", "ra", "dec", None),
+        ("agn_qso/roma_bzcat5_positions.csv.gz", "ra", "dec", None),
+        ("agn_qso/3hsp_blazars.csv.gz", "ra", "dec", None),
+        ("variables_cv/gcvs_positions_types.csv.gz", "ra", "dec", None),
+    ]:
         t = _csv(catalogs / f)
         reach = 60.0 if "galaxies" not in f else 1800.0
         if size is not None:
@@ -150,4 +157,6 @@ def test_empty_sky_is_orphan(classifier: ContextClassifier, catalogs: Path) -> N
         far[i[near]] = False
     assert far.sum() >= 5
     out = classifier.classify(ra[far], dec[far], survey="ztf")
-    assert set(out["classification"].to_pylist()) == {"ORPHAN"}, out.filter(pc.not_equal(out["classification"], "ORPHAN")).to_pylist()
+    assert set(out["classification"].to_pylist()) == {"ORPHAN"}, out.filter(
+        pc.not_equal(out["classification"], "ORPHAN")
+    ).to_pylist()

@@ -28,12 +28,27 @@ def test_context_rejects_bad_positions_and_arguments() -> None:
 def test_catalog_import_and_list(tmp_path: Path, catalogs: Path) -> None:
     runner = CliRunner()
     src = catalogs / "agn_qso/3hsp_blazars.csv.gz"
-    args = ["import", "hsp", str(src), "--role", "agn", "--ra", "ra", "--dec", "dec",
-            "--id", "name", "--library", str(tmp_path)]  # fmt: skip
+    args = [
+        "import",
+        "hsp",
+        str(src),
+        "--role",
+        "agn",
+        "--ra",
+        "ra",
+        "--dec",
+        "dec",
+        "--id",
+        "name",
+        "--library",
+        str(tmp_path),
+    ]
     result = runner.invoke(catalog_group, args)
     assert result.exit_code == 0, result.output
     assert "hsp: 2013 rows" in result.output
     listing = runner.invoke(catalog_group, ["list", "--library", str(tmp_path)])
     assert "hsp" in listing.output and "gwgc" in listing.output
-    missing = runner.invoke(catalog_group, [*args[:5], "--ra", "RAJ2000", "--dec", "dec", "--library", str(tmp_path)])  # fmt: skip
+    missing = runner.invoke(
+        catalog_group, [*args[:5], "--ra", "RAJ2000", "--dec", "dec", "--library", str(tmp_path)]
+    )
     assert missing.exit_code != 0 and "no column 'RAJ2000'" in missing.output

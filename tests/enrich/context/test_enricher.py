@@ -41,11 +41,14 @@ def test_ztf_ps1_neighbour_star_and_galaxy(enricher: SkyContext) -> None:
     batch = _batch(
         "ztf",
         {
-            "ra": [150.0, 150.0, 150.0], "dec": [-60.0, -60.0, -60.0],
-            "distpsnr1": [0.4, 6.0, -999.0], "sgscore1": [0.98, 0.02, -999.0],
-            "srmag1": [18.2, 19.5, -999.0], "sgmag1": [18.9, 20.1, -999.0],
+            "ra": [150.0, 150.0, 150.0],
+            "dec": [-60.0, -60.0, -60.0],
+            "distpsnr1": [0.4, 6.0, -999.0],
+            "sgscore1": [0.98, 0.02, -999.0],
+            "srmag1": [18.2, 19.5, -999.0],
+            "sgmag1": [18.9, 20.1, -999.0],
         },
-    )  # fmt: skip
+    )
     out = enricher(batch).to_pylist()
     assert [r["classification"] for r in out] == ["VS", "SN", "ORPHAN"]
     assert out[0]["catalogue_table_name"] == "PS1"
@@ -57,9 +60,15 @@ def test_ztf_ps1_neighbour_star_and_galaxy(enricher: SkyContext) -> None:
 def test_catalogue_synonym_beats_packet_neighbour(enricher: SkyContext) -> None:
     batch = _batch(
         "ztf",
-        {"ra": [187.2779155], "dec": [2.0523883], "distpsnr1": [0.1], "sgscore1": [0.9],
-         "srmag1": [12.0], "sgmag1": [12.5]},
-    )  # fmt: skip
+        {
+            "ra": [187.2779155],
+            "dec": [2.0523883],
+            "distpsnr1": [0.1],
+            "sgscore1": [0.9],
+            "srmag1": [12.0],
+            "sgmag1": [12.5],
+        },
+    )
     assert enricher(batch)["classification"].to_pylist() == ["AGN"]
 
 

@@ -35,7 +35,9 @@ def test_partitions_hold_the_rows_of_their_pixel(tmp_path: Path, gcvs: pa.Table)
     src = tmp_path / "gcvs.parquet"
     pq.write_table(sample, src)
     cmap = ColumnMap(ra="ra", dec="dec", object_type="var_type")
-    root = import_catalogue("gcvs", src, tmp_path / "lib", cmap, ImportOptions("star", max_rows=400))
+    root = import_catalogue(
+        "gcvs", src, tmp_path / "lib", cmap, ImportOptions("star", max_rows=400)
+    )
     store = CatalogueStore(root)
     assert store.n_rows == 5000
     orders = store.index.orders
@@ -51,7 +53,9 @@ def test_partitions_hold_the_rows_of_their_pixel(tmp_path: Path, gcvs: pa.Table)
         total += part.num_rows
     assert total == 5000
     # A cone query touches only the partitions around it.
-    near = store.index.covering(np.array([sample["ra"][0].as_py()]), np.array([sample["dec"][0].as_py()]), 3.0)  # fmt: skip
+    near = store.index.covering(
+        np.array([sample["ra"][0].as_py()]), np.array([sample["dec"][0].as_py()]), 3.0
+    )
     assert 1 <= near.size < len(store.index)
 
 
@@ -72,24 +76,40 @@ def test_csv_and_fits_inputs_give_the_same_catalogue(tmp_path: Path, catalogs: P
     with gzip.open(catalogs / "galaxies/sga2020_ngc_subset.csv.gz") as fh:
         table = Table.read(fh.read().decode(), format="ascii.csv")
     table.write(tmp_path / "sga.fits")
-    cmap = ColumnMap(ra="RAJ2000", dec="DEJ2000", object_id="Name", z='"z-LEDA"', semi_major="SMASB26")  # fmt: skip
-    a = import_catalogue("a", catalogs / "galaxies/sga2020_ngc_subset.csv.gz", tmp_path, cmap, ImportOptions("galaxy"))  # fmt: skip
+    cmap = ColumnMap(
+        ra="RAJ2000", dec="DEJ2000", object_id="Name", z='"z-LEDA"', semi_major="SMASB26"
+    )
+    a = import_catalogue(
+        "a",
+        catalogs / "galaxies/sga2020_ngc_subset.csv.gz",
+        tmp_path,
+        cmap,
+        ImportOptions("galaxy"),
+    )
     b = import_catalogue("b", tmp_path / "sga.fits", tmp_path, cmap, ImportOptions("galaxy"))
     ta, tb = CatalogueStore(a).read_all(), CatalogueStore(b).read_all()
     assert ta.num_rows == tb.num_rows == len(table)
-    assert ta.sort_by("object_id")["semi_major_arcsec"].equals(tb.sort_by("object_id")["semi_major_arcsec"])  # fmt: skip
+    assert ta.sort_by("object_id")["semi_major_arcsec"].equals(
+        tb.sort_by("object_id")["semi_major_arcsec"]
+    )
 
 
 def test_missing_column_is_a_clear_error(tmp_path: Path, catalogs: Path) -> None:
     src = catalogs / "agn_qso/roma_bzcat5_positions.csv.gz"
-    with pytest.raises(CatalogueImportError, match=r"no column 'RAJ2000' for ra; the file has: name, ra, dec"):  # fmt: skip
-        import_catalogue("x", src, tmp_path, ColumnMap(ra="RAJ2000", dec="dec"), ImportOptions("agn"))  # fmt: skip
+    with pytest.raises(
+        CatalogueImportError, match=r"no column 'RAJ2000' for ra; the file has: name, ra, dec"
+    ):
+        import_catalogue(
+            "x", src, tmp_path, ColumnMap(ra="RAJ2000", dec="dec"), ImportOptions("agn")
+        )
     with pytest.raises(CatalogueImportError, match="unknown role"):
-        import_catalogue("x", src, tmp_path, ColumnMap(ra="ra", dec="dec"), ImportOptions("planet"))  # fmt: skip
+        import_catalogue("x", src, tmp_path, ColumnMap(ra="ra", dec="dec"), ImportOptions("planet"))
 
 
 def test_impossible_positions_are_rejected(tmp_path: Path) -> None:
     src = tmp_path / "bad.csv"
     src.write_text("name,ra_h,dec\na,10.0,12.0\nb,11.0,123.0\n")
     with pytest.raises(CatalogueImportError, match="impossible positions"):
-        import_catalogue("bad", src, tmp_path, ColumnMap(ra="ra_h", dec="dec"), ImportOptions("star"))  # fmt: skip
+        import_catalogue(
+            "bad", src, tmp_path, ColumnMap(ra="ra_h", dec="dec"), ImportOptions("star")
+        )

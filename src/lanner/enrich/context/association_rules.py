@@ -112,8 +112,9 @@ def galaxy_radius_arcsec(
     * ``min(10, 2.5 a)`` — within 10 arcsec and inside the extent (no distance),
 
     terms needing an unknown quantity being dropped; with neither size nor distance the
-    radius is 10 arcsec; no radius exceeds 14,000 arcsec (Sherlock's cap). This is the union of Sherlock's NED-D/NED "spec" searches (50 kpc,
-    with and without the semi-major-axis condition) and its "phot" searches (10 arcsec).
+    radius is 10 arcsec; no radius exceeds 14,000 arcsec (Sherlock's cap). This is the
+    union of Sherlock's NED-D/NED "spec" searches (50 kpc, with and without the
+    semi-major-axis condition) and its "phot" searches (10 arcsec).
 
     Returns
     -------

@@ -132,19 +132,22 @@ def _source_sql(path: Path, con: duckdb.DuckDBPyConnection) -> str:
 def _check_columns(cmap: ColumnMap, available: list[str], path: Path) -> None:
     """Fail early, with the list of columns, when a plain column name is not in the file."""
     known = {c.lower() for c in available}
-    for field_name in ("ra", "dec", "object_id", "object_type", "mag", "z", "distance"):
+    for field_name in (
+        "ra",
+        "dec",
+        "object_id",
+        "object_type",
+        "mag",
+        "z",
+        "distance",
+        "semi_major",
+    ):
         expr = getattr(cmap, field_name)
         if expr is None:
             continue
         if _IDENTIFIER.match(expr.strip()) and expr.strip().strip('"').lower() not in known:
             raise CatalogueImportError(
                 f"{path.name}: no column {expr!r} for {field_name}; "
-                f"the file has: {', '.join(available)}"
-            )
-    if cmap.semi_major and _IDENTIFIER.match(cmap.semi_major.strip()):
-        if cmap.semi_major.strip().strip('"').lower() not in known:
-            raise CatalogueImportError(
-                f"{path.name}: no column {cmap.semi_major!r} for semi_major; "
                 f"the file has: {', '.join(available)}"
             )
 

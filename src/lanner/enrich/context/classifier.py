@@ -134,7 +134,7 @@ class ContextClassifier:
         values = self._resolve(parts, idx.size, ra_v, dec_v)
         values = {name: _scatter(col, idx, ra.size) for name, col in values.items()}
         values["description"], values["summary"] = describe(values)
-        return to_table(SHERLOCK_COLUMNS, values)
+        return to_table(SHERLOCK_COLUMNS, dict(values))
 
     def _attr(self, k: int, name: str, rows: np.ndarray) -> np.ndarray:
         if k == len(self.catalogues):
@@ -146,7 +146,9 @@ class ContextClassifier:
     ) -> dict[str, np.ndarray]:
         """Rank and merge the pairs; return the per-position columns (valid positions)."""
         cat = np.concatenate([np.full(p.alert.size, k, dtype=np.int64) for k, p in parts])
-        p = Pairs(*(np.concatenate([getattr(q, f) for _, q in parts]) for f in Pairs.__dataclass_fields__))  # fmt: skip
+        p = Pairs(
+            *(np.concatenate([getattr(q, f) for _, q in parts]) for f in Pairs.__dataclass_fields__)
+        )
         cat_ra, cat_dec = np.full(cat.size, np.nan), np.full(cat.size, np.nan)
         z, dd, zd, semi, mag, prio = (np.full(cat.size, np.nan) for _ in range(6))
         prio[:] = -1.0
@@ -172,7 +174,9 @@ class ContextClassifier:
         ranked = np.lexsort((score, p.alert))
         order = ranked[keep[ranked]]
         top = np.full(n, -1, dtype=np.int64)
-        first = order[np.r_[True, p.alert[order][1:] != p.alert[order][:-1]]] if order.size else order
+        first = (
+            order[np.r_[True, p.alert[order][1:] != p.alert[order][:-1]]] if order.size else order
+        )
         top[p.alert[first]] = first
 
         # Merge entries of the winning source found in several catalogues.
@@ -204,17 +208,19 @@ class ContextClassifier:
         redshift = pick(z, best_z)
         distance = np.where(np.isfinite(direct), direct, pick(zd, best_z))
         dist_cat = np.where(np.isfinite(direct), best_dd, best_z)
-        source = np.where(
+        kind = np.where(
             np.isfinite(direct), "direct:", np.where(np.isfinite(distance), "redshift:", "")
         ).astype(object)
-        source = np.where(source != "", source + self._names(cat, dist_cat), None)
+        source = np.full(n, None, dtype=object)
+        has = kind != ""
+        source[has] = kind[has] + self._names(cat, dist_cat)[has]
         sep = pick(p.sep, closest)
         scale = np.where(np.isfinite(direct), direct * 1000.0 / ARCSEC_PER_RADIAN, np.nan)
         scale = np.where(np.isfinite(scale), scale, kpc_per_arcsec(redshift, np.full(n, np.nan)))
         close_cat = _take(cat, closest, -1).astype(np.int64)
         return {
             "classification": cls,
-            "association_type": np.where(matched, cls, None),
+            "association_type": np.where(matched, cls, np.asarray(None, dtype=object)),
             "classificationReliability": pick(p.reliability.astype(np.float64), winner),
             "catalogue_table_name": names,
             "catalogue_object_id": self._object_ids(close_cat, pick_rows(p.row, closest)),
@@ -307,13 +313,15 @@ def _take(values: np.ndarray, which: np.ndarray, fill: object) -> np.ndarray:
     return out
 
 
-def _best(candidates: np.ndarray, alert: np.ndarray, keys: tuple[np.ndarray, ...], n: int) -> np.ndarray:  # fmt: skip
+def _best(
+    candidates: np.ndarray, alert: np.ndarray, keys: tuple[np.ndarray, ...], n: int
+) -> np.ndarray:
     """Per position, the candidate pair that sorts first by ``keys`` (-1 when none)."""
     out = np.full(n, -1, dtype=np.int64)
     if candidates.size == 0:
         return out
     a = alert[candidates]
-    order = np.lexsort(tuple(k[candidates] for k in reversed(keys)) + (a,))
+    order = np.lexsort((*(k[candidates] for k in reversed(keys)), a))
     c, a = candidates[order], a[order]
     first = np.r_[True, a[1:] != a[:-1]]
     out[a[first]] = c[first]
@@ -338,11 +346,22 @@ def _ps1_pairs(nb: PacketNeighbours, idx: np.ndarray, r_syn: float) -> Pairs:
         assoc = ok & ~synonym & ((star & (dist <= 3.0)) | (galaxy & (dist <= 10.0)))
     keep = np.flatnonzero(synonym | assoc)
     cls = np.where(
-        star[keep], CLASSES.index("VS"), np.where(synonym[keep], CLASSES.index("NT"), CLASSES.index("SN"))  # fmt: skip
+        star[keep],
+        CLASSES.index("VS"),
+        np.where(synonym[keep], CLASSES.index("NT"), CLASSES.index("SN")),
     ).astype(np.int8)
     rel = np.where(synonym[keep], 1, np.where(star[keep], 2, 3)).astype(np.int8)
     nan = np.full(keep.size, np.nan)
-    return Pairs(keep.astype(np.int64), np.zeros(keep.size, np.int64), dist[keep], nan, nan.copy(), cls, rel, mag[keep])  # fmt: skip
+    return Pairs(
+        keep.astype(np.int64),
+        np.zeros(keep.size, np.int64),
+        dist[keep],
+        nan,
+        nan.copy(),
+        cls,
+        rel,
+        mag[keep],
+    )
 
 
 def _labels_of(labels: np.ndarray, ks: np.ndarray) -> np.ndarray:
@@ -354,9 +373,6 @@ def _labels_of(labels: np.ndarray, ks: np.ndarray) -> np.ndarray:
 
 def _scatter(col: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
     """Place per-valid-position values at ``idx`` of a ``size`` array (NULL elsewhere)."""
-    if col.dtype.kind == "f":
-        out = np.full(size, np.nan)
-    else:
-        out = np.full(size, None, dtype=object)
+    out = np.full(size, np.nan) if col.dtype.kind == "f" else np.full(size, None, dtype=object)
     out[idx] = col
     return out

@@ -145,9 +145,7 @@ class LoadedCatalogue:
             merged = need
         self._load(merged)
 
-    def match(
-        self, tree: cKDTree, ra: np.ndarray, dec: np.ndarray, synonym_radius: float
-    ) -> Pairs:
+    def match(self, tree: cKDTree, ra: np.ndarray, dec: np.ndarray, synonym_radius: float) -> Pairs:
         """All pairs within each source's radius (or the synonym radius, if larger).
 
         ``tree`` is a k-d tree of the unit vectors of ``ra``, ``dec`` [deg]; the synonym

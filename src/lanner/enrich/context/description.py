@@ -50,7 +50,9 @@ def describe(values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     east = np.asarray(values["eastSeparationArcsec"], dtype=np.float64)
     ns = pa.array(np.where(north >= 0, "N", "S"))
     ew = pa.array(np.where(east >= 0, "E", "W"))
-    offset = _optional(" (", ns, _fmt(np.abs(north), 2), ARCSEC, " ", ew, _fmt(np.abs(east), 2), ARCSEC, ")")  # fmt: skip
+    offset = _optional(
+        " (", ns, _fmt(np.abs(north), 2), ARCSEC, " ", ew, _fmt(np.abs(east), 2), ARCSEC, ")"
+    )
     cat = _text(values["catalogue_table_name"])
     oid = pc.fill_null(_text(values["catalogue_object_id"]), "(unnamed)")
     otype = pc.fill_null(_text(values["catalogue_object_type"]), "source")
@@ -63,15 +65,36 @@ def describe(values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
     synonym = _join("The transient is synonymous with ", source, ": ", sep, ARCSEC, " away.")
     core = _join(
-        "The transient sits on the core of ", source, ": ", sep, ARCSEC, offset, " from its centre; a nuclear transient or AGN activity.",  # fmt: skip
+        "The transient sits on the core of ",
+        source,
+        ": ",
+        sep,
+        ARCSEC,
+        offset,
+        " from its centre; a nuclear transient or AGN activity.",
     )
     sn = _join(
-        "The transient is possibly associated with ", source, ": ", sep, ARCSEC, kpc, offset, " from its centre; a supernova-like transient in or near this galaxy.",  # fmt: skip
+        "The transient is possibly associated with ",
+        source,
+        ": ",
+        sep,
+        ARCSEC,
+        kpc,
+        offset,
+        " from its centre; a supernova-like transient in or near this galaxy.",
     )
     bs = _join(
-        "The transient lies ", sep, ARCSEC, offset, " from bright ", source, ", inside its halo; it may be an artefact of the star.",  # fmt: skip
+        "The transient lies ",
+        sep,
+        ARCSEC,
+        offset,
+        " from bright ",
+        source,
+        ", inside its halo; it may be an artefact of the star.",
     )
-    assoc = _join("The transient is possibly associated with ", source, ": ", sep, ARCSEC, offset, " away.")  # fmt: skip
+    assoc = _join(
+        "The transient is possibly associated with ", source, ": ", sep, ARCSEC, offset, " away."
+    )
     orphan = pa.array(["No catalogued source lies within the search radii of the transient."] * n)
 
     text = assoc
