@@ -32,7 +32,12 @@ def _libraries(extra: tuple[Path, ...], no_default: bool) -> list[Path]:
 @click.argument("ra", type=float, required=False)
 @click.argument("dec", type=float, required=False)
 @click.option("--object", "object_id", help="Object id: classify its stored position.")
-@click.option("--store", "store_url", default=None, help="Store URL for --object.")
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    help="Database of --object: sqlite:///file.db or postgresql://... (default: $LANNER_DB).",
+)
 @click.option(
     "--survey",
     type=click.Choice(["ztf", "lsst"]),
@@ -53,7 +58,7 @@ def context_command(
     ra: float | None,
     dec: float | None,
     object_id: str | None,
-    store_url: str | None,
+    db_url: str | None,
     survey: str,
     libraries: tuple[Path, ...],
     no_default_library: bool,
@@ -65,7 +70,7 @@ def context_command(
     if object_id is not None:
         if ra is not None or dec is not None:
             raise click.UsageError("give either RA DEC or --object, not both")
-        ra, dec = _object_position(object_id, store_url)
+        ra, dec, survey = _object_position(object_id, db_url, survey)
     elif ra is None or dec is None:
         raise click.UsageError("give RA DEC (deg) or --object ID")
     classifier = ContextClassifier(_libraries(libraries, no_default_library))
@@ -82,18 +87,26 @@ def context_command(
             click.echo(f"  {key}: {value}")
 
 
-def _object_position(object_id: str, store_url: str | None) -> tuple[float, float]:
-    """Stored position [deg] of ``object_id`` from the object store."""
+def _object_position(object_id: str, db_url: str | None, survey: str) -> tuple[float, float, str]:
+    """Stored position [deg] of ``object_id`` and the survey of its database."""
+    from lanner.settings import Settings
+    from lanner.store import StoreError, open_store
+    from lanner.store.reading import object_position
+
+    url = db_url or Settings().db_url
     try:
-        from lanner.store import open_store  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise click.ClickException("this Lanner has no object store to look objects up") from exc
-    store = open_store(store_url) if store_url else open_store()
-    key: str | int = int(object_id) if object_id.isdigit() else object_id
-    position = store.object_position(key)
+        store = open_store(url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        survey = store.survey or survey
+        key: str | int = int(object_id) if survey == "lsst" else object_id
+        position = object_position(store, key)
+    finally:
+        store.close()
     if position is None:
-        raise click.ClickException(f"object {object_id} is not in the store")
-    return float(position[0]), float(position[1])
+        raise click.ClickException(f"object {object_id} is not in the database {url}")
+    return position[0], position[1], survey
 
 
 @click.group("catalog")
