@@ -11,6 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 ARCSEC = "\u2033"
+# Built once: passing keyword options to pyarrow.compute on each call costs an import lookup.
+_EMIT_NULL = pc.JoinOptions(null_handling="emit_null")
+_EMPTY = pa.scalar("", pa.string())
 
 
 def _fmt(values: np.ndarray, digits: int) -> pa.Array:
@@ -25,12 +28,15 @@ def _text(values: np.ndarray) -> pa.Array:
 
 def _join(*parts: pa.Array | str) -> pa.Array:
     """Concatenate element-wise; NULL if any part is NULL."""
-    return pc.binary_join_element_wise(*parts, "", null_handling="emit_null")
+    # Literal strings go in as Arrow scalars: converting Python objects inside the kernel
+    # call triggers an import lookup per call.
+    args = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, _EMPTY, options=_EMIT_NULL)
 
 
 def _optional(*parts: pa.Array | str) -> pa.Array:
     """Concatenate, or an empty string where any part is NULL."""
-    return pc.fill_null(_join(*parts), "")
+    return pc.fill_null(_join(*parts), _EMPTY)
 
 
 def _choose(mask: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
