@@ -160,3 +160,32 @@ def test_empty_sky_is_orphan(classifier: ContextClassifier, catalogs: Path) -> N
     assert set(out["classification"].to_pylist()) == {"ORPHAN"}, out.filter(
         pc.not_equal(out["classification"], "ORPHAN")
     ).to_pylist()
+
+
+def test_galaxy_association_needs_both_extent_and_50_kpc(
+    classifier: ContextClassifier, catalogs: Path
+) -> None:
+    # M101 in GWGC: D = 6.7 Mpc and a 28.8' major axis, so 50 kpc is ~1539" while 2.5
+    # semi-major axes are 2160"; OpenNGC gives 23.99' (2.5 a = 1799"). A point 1400" north
+    # of the centre is inside both limits, one 1900" north is outside the 50 kpc one (GWGC)
+    # and the extent (OpenNGC).
+    gwgc = _csv(catalogs / "galaxies/gwgc_good.csv.gz")
+    i = int(np.flatnonzero(gwgc["NED_name"] == "NGC5457")[0])
+    dist, maj = float(gwgc["Dist"][i]), float(gwgc["maj"][i])
+    r50 = np.degrees(50.0 / (dist * 1000.0)) * 3600.0
+    assert r50 < 1900.0 < 2.5 * maj * 60 / 2
+    centre = SkyCoord(float(gwgc["RAJ2000"][i]) * u.deg, float(gwgc["DEJ2000"][i]) * u.deg)
+    inner = centre.directional_offset_by(0 * u.deg, 1400 * u.arcsec)
+    outer = centre.directional_offset_by(0 * u.deg, 1900 * u.arcsec)
+    near = _row(classifier, inner.ra.deg, inner.dec.deg)
+    assert (near["classification"], near["catalogue_object_id"]) == ("SN", "NGC5457")
+    far = _row(classifier, outer.ra.deg, outer.dec.deg)
+    assert far["catalogue_object_id"] != "NGC5457"
+
+
+def test_batch_answers_equal_single_answers(classifier: ContextClassifier) -> None:
+    ra = np.array([187.2779155, 210.774208, 150.0, 10.6847])
+    dec = np.array([2.0523883, 54.273722, -60.0, 41.2690])
+    batch = classifier.classify(ra, dec).to_pylist()
+    singles = [_row(classifier, float(r), float(d)) for r, d in zip(ra, dec, strict=True)]
+    assert batch == singles

@@ -59,6 +59,23 @@ def test_partitions_hold_the_rows_of_their_pixel(tmp_path: Path, gcvs: pa.Table)
     assert 1 <= near.size < len(store.index)
 
 
+def test_import_streams_in_batches(
+    tmp_path: Path, gcvs: pa.Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Importing in 700-row record batches gives the same catalogue as in one batch.
+    import lanner.enrich.context.catalogue_import as importer
+
+    src = tmp_path / "gcvs.parquet"
+    pq.write_table(gcvs.slice(0, 3000), src)
+    cmap = ColumnMap(ra="ra", dec="dec", object_type="var_type")
+    whole = import_catalogue("a", src, tmp_path, cmap, ImportOptions("star", max_rows=300))
+    monkeypatch.setattr(importer, "BATCH_ROWS", 700)
+    streamed = import_catalogue("b", src, tmp_path, cmap, ImportOptions("star", max_rows=300))
+    a, b = CatalogueStore(whole), CatalogueStore(streamed)
+    assert np.array_equal(a.index.lo, b.index.lo)
+    assert a.read_all().equals(b.read_all())
+
+
 def test_lazy_catalogue_loads_only_needed_partitions(tmp_path: Path, gcvs: pa.Table) -> None:
     src = tmp_path / "gcvs.parquet"
     pq.write_table(gcvs, src)
