@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 from lanner.enrich.context import ContextClassifier
 
 REPO = Path(__file__).resolve().parents[1]
+CLASSES = ["SN", "NT", "ORPHAN", "AGN", "VS", "BS", "CV"]
 GROUPS = {
     "SN Ia": ("SN Ia",),
     "SN II/Ib/c/IIn/SLSN": (
@@ -48,6 +49,7 @@ GROUPS = {
 
 
 def group_of(tns_type: str) -> str:
+    tns_type = tns_type.rstrip("?")
     for name, prefixes in GROUPS.items():
         if any(
             tns_type == p or tns_type.startswith(p + "-") or tns_type.startswith(p + " ")
@@ -76,16 +78,15 @@ def main() -> None:
     cls = ours["classification"].to_pylist()
     cats = ours["catalogue_table_name"].to_pylist()
 
-    classes = ["SN", "NT", "ORPHAN", "AGN", "VS", "BS", "CV"]
-    print("| TNS group | n | " + " | ".join(classes) + " |")
-    print("|---|---:|" + "---:|" * len(classes))
+    print("| TNS group | n | " + " | ".join(CLASSES) + " |")
+    print("|---|---:|" + "---:|" * len(CLASSES))
     by_group: dict[str, Counter[str]] = {}
     for t, c in zip(types, cls, strict=True):
         by_group.setdefault(group_of(t), Counter())[c] += 1
     for g in [*GROUPS, "other", "unclassified"]:
         counts = by_group.get(g, Counter())
         n = sum(counts.values())
-        print(f"| {g} | {n} | " + " | ".join(str(counts[c]) for c in classes) + " |")
+        print(f"| {g} | {n} | " + " | ".join(str(counts[c]) for c in CLASSES) + " |")
 
     peer_cls = [peer_class.get(i, "missing") for i in ids]
     agree = sum(a == b for a, b in zip(cls, peer_cls, strict=True))
@@ -103,6 +104,25 @@ def main() -> None:
         print("    " + "  ".join(str(v) for v in row))
     matched = np.asarray([c != "ORPHAN" for c in cls])
     print(f"\nMatched to any catalogue: {int(matched.sum())} of {len(ids)}")
+    shared_alerts(shared)
+
+
+def shared_alerts(shared: Path) -> None:
+    """Classes of the shared real alerts, ZTF with and without the packets' PS1 neighbour."""
+    from lanner.enrich.context.enricher import SkyContext
+    from lanner.ingest import read_alerts
+
+    with_ps1, without = SkyContext(), SkyContext(use_packet_neighbours=False)
+    print("\n| alerts | n | " + " | ".join(CLASSES) + " |")
+    print("|---|---:|" + "---:|" * len(CLASSES))
+    for survey in ("ztf", "lsst"):
+        paths = sorted((shared / "data/alerts" / survey).rglob("*.avro"))
+        batch = read_alerts(paths, survey=survey)
+        runs = [("catalogues + PS1 neighbour", with_ps1), ("catalogues only", without)]
+        for label, enricher in runs if survey == "ztf" else runs[1:]:
+            counts = Counter(enricher(batch)["classification"].to_pylist())
+            row = " | ".join(str(counts[c]) for c in CLASSES)
+            print(f"| {survey.upper()} {label} | {len(batch)} | {row} |")
 
 
 if __name__ == "__main__":

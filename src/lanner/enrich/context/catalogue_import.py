@@ -245,6 +245,7 @@ def import_catalogue(
     if not path.is_file():
         raise CatalogueImportError(f"{path}: no such file")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     source = _source_sql(path, con)
     try:
         available = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
