@@ -52,6 +52,7 @@ def test_ztf_ps1_neighbour_star_and_galaxy(enricher: SkyContext) -> None:
     out = enricher(batch).to_pylist()
     assert [r["classification"] for r in out] == ["VS", "SN", "ORPHAN"]
     assert out[0]["catalogue_table_name"] == "PS1"
+    assert [r["catalogue_object_type"] for r in out[:2]] == ["star", "galaxy"]
     assert out[0]["Mag"] == pytest.approx(18.2, abs=1e-4)
     assert out[1]["classificationReliability"] == 3
     assert out[1]["separationArcsec"] == pytest.approx(6.0)

@@ -67,7 +67,7 @@ class PacketNeighbours:
 
 
 def check_positions(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Mask of usable positions: finite, ``0 <= ra < 360``-wrappable, ``|dec| <= 90`` [deg]."""
+    """Mask of usable positions [deg]: finite, ``|ra| <= 360`` (wrapped), ``|dec| <= 90``."""
     with np.errstate(invalid="ignore"):
         return np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90.0) & (np.abs(ra) <= 360.0)
 
@@ -224,7 +224,7 @@ class ContextClassifier:
             "classificationReliability": pick(p.reliability.astype(np.float64), winner),
             "catalogue_table_name": names,
             "catalogue_object_id": self._object_ids(close_cat, pick_rows(p.row, closest)),
-            "catalogue_object_type": self._roles(cat, winner),
+            "catalogue_object_type": self._roles(cat, winner, cls),
             "catalogue_object_subtype": self._strings(
                 close_cat, pick_rows(p.row, closest), "object_type"
             ),
@@ -286,11 +286,14 @@ class ContextClassifier:
             out[m] = np.asarray(col.take(pa.array(rows[m])).to_pylist(), dtype=object)
         return out
 
-    def _roles(self, cat: np.ndarray, winner: np.ndarray) -> np.ndarray:
+    def _roles(self, cat: np.ndarray, winner: np.ndarray, cls: np.ndarray) -> np.ndarray:
+        """Kind of the matched source; a PS1 neighbour is a star when matched as VS."""
         roles = [OBJECT_TYPE[c.role] for c in self.catalogues] + [None]
         out = np.full(winner.size, None, dtype=object)
         ok = winner >= 0
         out[ok] = np.asarray(roles, dtype=object)[cat[winner[ok]]]
+        ps1 = ok & (_take(cat, winner, -1) == len(self.catalogues))
+        out[ps1] = np.where(cls[ps1] == "VS", "star", "galaxy")
         return out
 
     def _mag_filters(self, cat: np.ndarray, which: np.ndarray) -> np.ndarray:
