@@ -32,7 +32,6 @@ from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
 from lanner.schema.registry import RECENCY_COLUMN
 from lanner.store import Store
-from lanner.store.ddl import quote
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,8 @@ class BatchReport:
     matches: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    #: Seconds spent in each enricher (part of the "enrich" stage).
+    enricher_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class RunSummary:
     matches: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    enricher_seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1
@@ -83,6 +85,8 @@ class RunSummary:
         self.filter_errors.update(report.filter_errors)
         for stage, s in report.seconds.items():
             self.seconds[stage] += s
+        for name, s in report.enricher_seconds.items():
+            self.enricher_seconds[name] = self.enricher_seconds.get(name, 0.0) + s
 
 
 class Delivery:
@@ -118,13 +122,13 @@ class Pipeline:
         assembled = assemble(packets, self.store.survey)
         for letter in assembled.dead_letters:
             self.dead_letters.put(letter.data, letter.origin, letter.reason)
-            log.warning("dead letter %s: %s", letter.origin, letter.reason)
+            log.info("dead letter %s: %s", letter.origin, letter.reason)
         batch = assembled.batch
         report.alerts, report.dead_letters = len(batch), len(assembled.dead_letters)
         clock = _lap(report, "decode", clock)
         if len(batch) == 0:
             return report
-        self.enrich(batch)
+        self.enrich(batch, report.enricher_seconds)
         clock = _lap(report, "enrich", clock)
         report.objects_updated = self.store.write_batch(batch).objects_updated
         clock = _lap(report, "store", clock)
@@ -134,10 +138,16 @@ class Pipeline:
         _lap(report, "distribute", clock)
         return report
 
-    def enrich(self, batch: AlertBatch) -> None:
+    def enrich(self, batch: AlertBatch, seconds: dict[str, float] | None = None) -> None:
+        """Run the enrichers in registry order; ``seconds`` collects each one's time."""
         for enricher in self.enrichers:
             if batch.survey in enricher.surveys:
+                start = time.perf_counter()
                 batch.add_columns(enricher.table, enricher(batch))
+                if seconds is not None:
+                    seconds[enricher.name] = seconds.get(enricher.name, 0.0) + (
+                        time.perf_counter() - start
+                    )
 
     def filter(self, batch: AlertBatch, report: BatchReport) -> list[Match]:
         """Run every active filter on the batch; a failing filter is reported, not fatal."""
@@ -180,19 +190,17 @@ class Pipeline:
 
     def _record(self, matches: list[Match]) -> None:
         oid = OBJECT_ID_COLUMN[self.store.survey or "ztf"]
-        ph = self.store.backend.placeholder
         now = dt.datetime.now(dt.UTC).isoformat()
         rows = [
             (m.filter.filter_id, m.alert_id, m.object_id, now, json.dumps(m.values, default=str))
             for m in matches
         ]
-        self.store._executemany(
-            f"INSERT INTO filter_matches (filter_id, alert_id, {quote(oid)}, matched_at, "
-            f"payload) VALUES ({', '.join([ph] * 5)}) ON CONFLICT (filter_id, alert_id) "
-            "DO NOTHING",
+        self.store.add_rows(
+            "filter_matches",
+            ["filter_id", "alert_id", oid, "matched_at", "payload"],
             rows,
+            ("filter_id", "alert_id"),
         )
-        self.store.con.commit()
 
     def run(
         self,

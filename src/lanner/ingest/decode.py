@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 import fastavro
 import pyarrow.parquet as pq
 
+from lanner.ingest.avro_container import read_container
 from lanner.ingest.packets import RawPacket
 
 AVRO_MAGIC = b"Obj\x01"
@@ -98,7 +100,7 @@ def decode_packet(packet: RawPacket) -> list[DecodedRecord]:
             return _decode_json(data, packet.origin)
     except DecodeError:
         raise
-    except (ValueError, EOFError, TypeError, KeyError, IndexError, OSError) as exc:
+    except (ValueError, EOFError, TypeError, KeyError, IndexError, OSError, zlib.error) as exc:
         raise DecodeError(f"corrupt packet: {type(exc).__name__}: {exc}") from exc
     raise DecodeError(
         "unrecognised format: not an Avro container, Confluent-framed Avro, Parquet or JSON "
@@ -107,10 +109,7 @@ def decode_packet(packet: RawPacket) -> list[DecodedRecord]:
 
 
 def _decode_container(data: bytes, origin: str) -> list[DecodedRecord]:
-    reader = fastavro.reader(io.BytesIO(data))
-    schema = reader.writer_schema
-    name = schema.get("name") if isinstance(schema, dict) else None
-    records = [r for r in reader if isinstance(r, dict)]
+    records, name = read_container(data)
     if not records:
         raise DecodeError("Avro container holds no records")
     if len(records) == 1:
