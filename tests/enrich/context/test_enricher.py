@@ -8,7 +8,7 @@ import pytest
 
 from lanner.batch import AlertBatch
 from lanner.enrich.base import Enricher
-from lanner.enrich.context import ContextClassifier
+from lanner.enrich.context import ContextClassifier, classify_positions
 from lanner.enrich.context.enricher import SkyContext
 
 
@@ -80,6 +80,13 @@ def test_strict_positions_raise_clear_errors(classifier: ContextClassifier) -> N
         classifier.classify(np.array([np.nan]), np.array([0.0]))
     with pytest.raises(ValueError, match="differ in length"):
         classifier.classify(np.array([1.0, 2.0]), np.array([0.0]))
+
+
+def test_classify_positions_answers_scalars_and_arrays() -> None:
+    one = classify_positions(187.2779155, 2.0523883)
+    many = classify_positions(np.array([187.2779155, 150.0]), np.array([2.0523883, -60.0]))
+    assert one["classification"].to_pylist() == ["AGN"]
+    assert many["classification"].to_pylist() == ["AGN", "ORPHAN"]
 
 
 def test_empty_batch(classifier: ContextClassifier) -> None:

@@ -5,6 +5,18 @@ Input: alert positions (and, for ZTF, the packet's nearest Pan-STARRS1 source). 
 store (Parquet partitions in the HATS layout).
 """
 
-from lanner.enrich.context.classifier import ContextClassifier, PacketNeighbours, default_library
+from lanner.enrich.context.classifier import (
+    ContextClassifier,
+    PacketNeighbours,
+    classify_positions,
+    default_classifier,
+    default_library,
+)
 
-__all__ = ["ContextClassifier", "PacketNeighbours", "default_library"]
+__all__ = [
+    "ContextClassifier",
+    "PacketNeighbours",
+    "classify_positions",
+    "default_classifier",
+    "default_library",
+]

@@ -21,7 +21,7 @@ Steps, all on whole arrays:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,29 +41,16 @@ from lanner.enrich.context.association_rules import (
 from lanner.enrich.context.catalogue_store import CatalogueStore
 from lanner.enrich.context.crossmatch import LoadedCatalogue, Pairs, offsets_arcsec, unit_vectors
 from lanner.enrich.context.description import describe
+from lanner.enrich.context.packet_neighbours import PacketNeighbours, ps1_pairs
 from lanner.enrich.context.sherlock_columns import SHERLOCK_COLUMNS
 
 OBJECT_TYPE = {"bright_star": "star", "star": "star", "cv": "cv", "agn": "agn", "galaxy": "galaxy"}
-#: Pan-STARRS1 star-galaxy score above which the packet's neighbour is a star.
-PS1_STAR_SCORE = 0.5
 PS1_NAME = "PS1"
 
 
 def default_library() -> Path:
     """The catalogue library shipped inside the package."""
     return Path(__file__).resolve().parents[2] / "data" / "catalogs"
-
-
-@dataclass(frozen=True)
-class PacketNeighbours:
-    """Nearest Pan-STARRS1 source carried by ZTF packets (``distpsnr1``, ``sgscore1``,
-    ``srmag1``, ``sgmag1``): distance [arcsec], star-galaxy score (1 = star), r and g [mag].
-    Values below 0 (ZTF's -999) mean no source."""
-
-    distance_arcsec: np.ndarray
-    sgscore: np.ndarray
-    rmag: np.ndarray
-    gmag: np.ndarray
 
 
 def check_positions(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
@@ -130,7 +117,7 @@ class ContextClassifier:
             cat.ensure(ra_v, dec_v)
             parts.append((k, cat.match(tree, ra_v, dec_v, r_syn)))
         if neighbours is not None:
-            parts.append((len(self.catalogues), _ps1_pairs(neighbours, idx, r_syn)))
+            parts.append((len(self.catalogues), ps1_pairs(neighbours, idx, r_syn)))
         values = self._resolve(parts, idx.size, ra_v, dec_v)
         values = {name: _scatter(col, idx, ra.size) for name, col in values.items()}
         values["description"], values["summary"] = describe(values)
@@ -304,6 +291,23 @@ class ContextClassifier:
         return out
 
 
+@lru_cache(maxsize=1)
+def default_classifier() -> ContextClassifier:
+    """The classifier on the packaged library, built once per process."""
+    return ContextClassifier()
+
+
+def classify_positions(
+    ra: np.ndarray | float, dec: np.ndarray | float, survey: str = "ztf"
+) -> pa.Table:
+    """Sky context of arbitrary positions [deg] with the packaged library (one row each).
+
+    Backs ``lanner context`` and the ``sherlock/position`` API call. Raises ``ValueError``
+    for NaN or out-of-range positions.
+    """
+    return default_classifier().classify(np.asarray(ra), np.asarray(dec), survey=survey)
+
+
 def pick_rows(rows: np.ndarray, which: np.ndarray) -> np.ndarray:
     return _take(rows, which, -1).astype(np.int64)
 
@@ -329,42 +333,6 @@ def _best(
     first = np.r_[True, a[1:] != a[:-1]]
     out[a[first]] = c[first]
     return out
-
-
-def _ps1_pairs(nb: PacketNeighbours, idx: np.ndarray, r_syn: float) -> Pairs:
-    """Pairs with the packet's nearest PS1 source: a star (sgscore > 0.5) is VS within 3
-    arcsec (synonym within ``r_syn``); an extended source (sgscore < 0.5) is NT within
-    ``r_syn`` and SN within 10 arcsec (angular only). The magnitude (r, else g) rides in the
-    ``kpc`` field until the pairs are merged."""
-    dist = np.asarray(nb.distance_arcsec, dtype=np.float64)[idx]
-    sg = np.asarray(nb.sgscore, dtype=np.float64)[idx]
-    r = np.asarray(nb.rmag, dtype=np.float64)[idx]
-    g = np.asarray(nb.gmag, dtype=np.float64)[idx]
-    mag = np.where(r > 0, r, np.where(g > 0, g, np.nan))
-    with np.errstate(invalid="ignore"):
-        star = (sg > PS1_STAR_SCORE) & (sg <= 1.0)
-        galaxy = (sg >= 0.0) & (sg < PS1_STAR_SCORE)
-        ok = np.isfinite(dist) & (dist >= 0)
-        synonym = ok & (dist <= r_syn) & (star | galaxy)
-        assoc = ok & ~synonym & ((star & (dist <= 3.0)) | (galaxy & (dist <= 10.0)))
-    keep = np.flatnonzero(synonym | assoc)
-    cls = np.where(
-        star[keep],
-        CLASSES.index("VS"),
-        np.where(synonym[keep], CLASSES.index("NT"), CLASSES.index("SN")),
-    ).astype(np.int8)
-    rel = np.where(synonym[keep], 1, np.where(star[keep], 2, 3)).astype(np.int8)
-    nan = np.full(keep.size, np.nan)
-    return Pairs(
-        keep.astype(np.int64),
-        np.zeros(keep.size, np.int64),
-        dist[keep],
-        nan,
-        nan.copy(),
-        cls,
-        rel,
-        mag[keep],
-    )
 
 
 def _labels_of(labels: np.ndarray, ks: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.context.classifier import ContextClassifier, PacketNeighbours
+from lanner.enrich.context.classifier import ContextClassifier
+from lanner.enrich.context.packet_neighbours import PacketNeighbours
 from lanner.enrich.context.sherlock_columns import PRODUCER, SHERLOCK_COLUMNS
 from lanner.schema.columns import Column
 
