@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -89,11 +89,20 @@ class RunSummary:
             self.enricher_seconds[name] = self.enricher_seconds.get(name, 0.0) + s
 
 
-class Delivery:
-    """Where matches go besides the database (Kafka, e-mail, webhook)."""
+class MatchSink(Protocol):
+    """Where matches go besides the database: Kafka topics, e-mail, webhooks
+    (:class:`lanner.distribute.router.MatchRouter`)."""
 
-    def deliver(self, matches: Sequence[Match]) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def deliver(self, matches: Sequence[Match]) -> None: ...
+
+
+class CommittableBatch(Protocol):
+    """A batch from a stream whose position is committed once the batch is handled
+    (:class:`lanner.ingest.kafka.KafkaBatch`)."""
+
+    packets: list[RawPacket]
+
+    def commit(self) -> None: ...
 
 
 class Pipeline:
@@ -104,7 +113,7 @@ class Pipeline:
         store: Store,
         dead_letters: DeadLetterSink,
         enrichers: Sequence[Enricher] | None = None,
-        deliveries: Sequence[Delivery] = (),
+        deliveries: Sequence[MatchSink] = (),
         filter_timeout: float = 10.0,
         max_rows: int = 10000,
     ) -> None:
@@ -215,6 +224,24 @@ class Pipeline:
             if on_batch is not None:
                 on_batch(report)
         return summary
+
+
+def run_stream(
+    pipeline: Pipeline,
+    batches: Iterable[CommittableBatch],
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> RunSummary:
+    """Process a stream: each batch is stored and sent, its dead letters made durable, and
+    only then its position committed — so a crash re-delivers, never loses, a batch."""
+    summary = RunSummary()
+    for batch in batches:
+        report = pipeline.process(batch.packets)
+        pipeline.dead_letters.flush()
+        batch.commit()
+        summary.add(report)
+        if on_batch is not None:
+            on_batch(report)
+    return summary
 
 
 def _lap(report: BatchReport, stage: str, since: float) -> float:

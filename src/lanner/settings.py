@@ -12,6 +12,11 @@ variable               meaning                                              defa
 ``LANNER_FILTER_TIMEOUT``  seconds per filter per batch                      ``10``
 ``LANNER_QUERY_TIMEOUT``   seconds per on-demand query                       ``30``
 ``LANNER_MAX_ROWS``    row cap of a filter or query result                   ``10000``
+``LANNER_SMTP_HOST``   SMTP server for e-mail digests (none: no e-mail)      none
+``LANNER_SMTP_PORT``   its port                                              ``25``
+``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
+``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
+``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
 =====================  ===================================================  ==================
 """
 
@@ -40,6 +45,15 @@ class Settings:
     )
     query_timeout: float = field(default_factory=lambda: float(_env("LANNER_QUERY_TIMEOUT", "30")))
     max_rows: int = field(default_factory=lambda: int(_env("LANNER_MAX_ROWS", "10000")))
+    smtp_host: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_SMTP_HOST") or None
+    )
+    smtp_port: int = field(default_factory=lambda: int(_env("LANNER_SMTP_PORT", "25")))
+    smtp_sender: str = field(default_factory=lambda: _env("LANNER_SMTP_SENDER", "lanner@localhost"))
+    smtp_user: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
+    )
+    smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
 
     def __post_init__(self) -> None:
         if not self.db_url:

@@ -1,16 +1,17 @@
-"""``lanner replay`` and ``lanner consume`` against tansu (pipeline replaced by a recorder)."""
+"""``lanner replay`` and ``lanner consume`` against tansu, through the real pipeline."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from lanner.cli import kafka as kafka_cli
-from lanner.ingest.kafka import KafkaBatchConsumer
+from lanner.ingest.decode import decode_packet
+from lanner.ingest.packets import RawPacket
+from lanner.store import open_store
 from tests.kafka_fixtures import read_topic
 
 pytestmark = pytest.mark.kafka
@@ -22,7 +23,7 @@ def test_replay_then_consume(
     kafka_bootstrap: str,
     make_topic: Callable[..., str],
     alerts_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     folder = alerts_dir / BOOM
     topic = make_topic("cli")
@@ -34,27 +35,29 @@ def test_replay_then_consume(
     assert "published 3 alerts" in result.output
     assert len(read_topic(kafka_bootstrap, topic, 3)) == 3
 
-    seen: list[bytes] = []
-
-    def fake_run_stream(consumer: KafkaBatchConsumer, settings: dict[str, Any]) -> str:
-        for batch in consumer:
-            seen.extend(p.data for p in batch.packets)
-            batch.commit()
-        return "pipeline summary"
-
-    monkeypatch.setattr(kafka_cli, "_pipeline_entry", lambda: fake_run_stream)
+    db = tmp_path / "lanner.db"
     result = runner.invoke(
         kafka_cli.consume_command,
         [
             *("--kafka", kafka_bootstrap, "--topic", topic, "--max-alerts", "2"),
             *("--batch-size", "1", "--kafka-option", "session.timeout.ms=2000"),
-            *("--kafka-option", "heartbeat.interval.ms=400"),
+            *("--kafka-option", "heartbeat.interval.ms=400", "--db", f"sqlite:///{db}"),
         ],
     )
     assert result.exit_code == 0, result.output
     assert "consumed 2 alerts in 2 batches (2 committed" in result.output
     assert "stopped: max-messages" in result.output
-    assert seen == [f.read_bytes() for f in sorted(folder.glob("*.avro"))][:2]
+    assert "alerts ingested 2" in result.output
+    # The two alerts went through the real pipeline into the database.
+    expected = {
+        p.record["diaSource"]["diaSourceId"]
+        for f in sorted(folder.glob("*.avro"))[:2]
+        for p in decode_packet(RawPacket(f.read_bytes(), str(f)))
+    }
+    store = open_store(f"sqlite:///{db}")
+    stored = {r[0] for r in store.con.execute("SELECT alert_id FROM alerts").fetchall()}
+    store.close()
+    assert stored == expected
 
 
 def test_replay_reports_bad_input_clearly(tmp_path: Path, kafka_bootstrap: str) -> None:

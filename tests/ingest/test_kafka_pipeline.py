@@ -62,7 +62,7 @@ def test_kafka_to_store_to_filter_topic(
     )
     dead_topic = f"{topic}-deadletter"
     sink = KafkaDeadLetterSink(kafka_bootstrap, dead_topic)
-    pipeline = Pipeline(store, sink, deliveries=[router])  # type: ignore[list-item]
+    pipeline = Pipeline(store, sink, deliveries=[router])
     settings = ConsumerSettings(
         kafka_bootstrap, topic, group="e2e", batch_size=12, idle_timeout_s=2.0, extra=FAST_GROUP
     )

@@ -9,32 +9,18 @@ The commands only parse arguments and call :mod:`lanner.ingest.kafka` and
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
+from lanner.distribute.channels import build_router
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
 from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsumeError
 from lanner.ingest.replay import ReplayError, publish
-
-
-def _pipeline_entry() -> Callable[..., Any]:
-    """The streaming pipeline: ``run_stream(batches, settings)``.
-
-    ``run_stream`` must, for every :class:`~lanner.ingest.kafka.KafkaBatch`,
-    decode ``batch.packets``, store, filter and send, and only then call
-    ``batch.commit()``.
-    """
-    # Looked up at run time: the entry point is wired into lanner.pipeline by the lead.
-    pipeline = importlib.import_module("lanner.pipeline")
-    run_stream = getattr(pipeline, "run_stream", None)
-    if not callable(run_stream):
-        raise click.ClickException("the streaming pipeline (lanner.pipeline.run_stream) is missing")
-    entry: Callable[..., Any] = run_stream
-    return entry
+from lanner.pipeline import Pipeline, run_stream
+from lanner.settings import Settings
+from lanner.store import StoreError, open_store
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
@@ -85,7 +71,6 @@ def consume_command(
     kafka_options: tuple[str, ...],
 ) -> None:
     """Ingest alerts from a Kafka topic; offsets are committed after each stored batch."""
-    run_stream = _pipeline_entry()
     settings = ConsumerSettings(
         bootstrap=bootstrap,
         topic=topic,
@@ -96,22 +81,33 @@ def consume_command(
         idle_timeout_s=idle_timeout,
         extra=_parse_options(kafka_options),
     )
+    lanner_settings = Settings(db_url=db) if db else Settings()
+    lanner_settings = replace(lanner_settings, kafka=lanner_settings.kafka or bootstrap)
     dead_letter = KafkaDeadLetterSink(bootstrap, dead_letter_topic or f"{topic}-deadletter")
+    try:
+        store = open_store(lanner_settings.db_url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     consumer = KafkaBatchConsumer(settings)
     restore_signals = consumer.install_signal_handlers()
+    summary = None
     try:
+        pipeline = Pipeline(
+            store,
+            dead_letter,
+            filter_timeout=lanner_settings.filter_timeout,
+            max_rows=lanner_settings.max_rows,
+        )
+        if store.survey is not None:
+            pipeline.deliveries.append(build_router(lanner_settings, store.survey))
         with consumer:
-            # ---- PIPELINE CALL SITE -------------------------------------------
-            # The lead's lanner.pipeline.run_stream(batches, settings) runs here.
-            # For each batch it must: pipeline.process(batch.packets), then
-            # dead_letter.flush() (dead letters durable first), then batch.commit().
-            summary = run_stream(consumer, {"db": db, "dead_letter": dead_letter})
-            # ---------------------------------------------------------------------
+            summary = run_stream(pipeline, consumer)
     except KafkaConsumeError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         restore_signals()
         dead_letter.flush()
+        store.close()
     stats = consumer.stats
     click.echo(
         f"consumed {stats.messages} alerts in {stats.batches} batches "
@@ -119,7 +115,10 @@ def consume_command(
         f"{stats.transient_errors} transient errors); stopped: {consumer.stop_reason}"
     )
     if summary is not None:
-        click.echo(str(summary))
+        click.echo(
+            f"alerts ingested {summary.alerts}, objects updated "
+            f"{summary.objects_updated}, filter matches {sum(summary.matches.values())}"
+        )
 
 
 @click.command("replay")

@@ -16,9 +16,11 @@ from typing import Any, cast
 import click
 
 from lanner.batch import Survey
+from lanner.distribute.channels import build_router
 from lanner.filter.saved import FilterError, add_filter, list_filters
-from lanner.ingest import iter_packets
+from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
+from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline, RunSummary, chunked
 from lanner.settings import Settings
 from lanner.store import StoreError, open_store
@@ -46,12 +48,14 @@ def ingest_paths(
     paths: list[Path], settings: Settings, survey: Survey | None, progress: bool
 ) -> RunSummary:
     """Run the whole pipeline over files, in batches, with an optional progress bar."""
-    store = open_store(settings.db_url, survey)
+    packets = list(iter_packets(paths))
+    store = open_store(settings.db_url, survey or _first_survey(packets))
     sink = FolderDeadLetters(settings.dead_letter_dir)
     pipeline = Pipeline(
         store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
     )
-    packets = list(iter_packets(paths))
+    if store.survey is not None:
+        pipeline.deliveries.append(build_router(settings, store.survey))
     try:
         if not progress:
             return pipeline.run(chunked(packets, settings.batch_size))
@@ -62,6 +66,15 @@ def ingest_paths(
             )
     finally:
         store.close()
+
+
+def _first_survey(packets: list[RawPacket]) -> Survey | None:
+    """Survey of the first alert that decodes (a new database takes it)."""
+    for packet in packets:
+        batch = assemble([packet]).batch
+        if len(batch):
+            return batch.survey
+    return None
 
 
 def print_summary(summary: RunSummary, settings: Settings) -> None:

@@ -32,3 +32,6 @@ class FolderDeadLetters:
         }
         (self.folder / f"{digest}.json").write_text(json.dumps(note, indent=1))
         self.count += 1
+
+    def flush(self) -> None:
+        """Letters are written synchronously by :meth:`put`: nothing is pending."""

@@ -34,3 +34,7 @@ class DeadLetterSink(Protocol):
     """Where dead letters go: a folder (embedded mode) or a Kafka topic."""
 
     def put(self, data: bytes, origin: str, reason: str) -> None: ...
+
+    def flush(self) -> None:
+        """Return once every letter put so far is durable."""
+        ...

@@ -1,0 +1,38 @@
+"""The delivery channels a running broker has, built from its settings.
+
+Kafka when ``LANNER_KAFKA`` is set, e-mail when ``LANNER_SMTP_HOST`` is set, webhooks
+always (each filter names its own URL). With none configured (the embedded default) matches
+are only kept in the ``filter_matches`` table and shown by the CLI.
+"""
+
+from __future__ import annotations
+
+from lanner.batch import OBJECT_ID_COLUMN, Survey
+from lanner.distribute.base import Delivery
+from lanner.distribute.email import EmailDelivery, EmailSettings
+from lanner.distribute.kafka import KafkaDelivery
+from lanner.distribute.router import MatchRouter, output_options
+from lanner.distribute.webhook import WebhookDelivery
+from lanner.settings import Settings
+
+
+def build_router(settings: Settings, survey: Survey) -> MatchRouter:
+    """A router over every channel the settings make available."""
+    channels: dict[str, Delivery] = {"webhook": WebhookDelivery()}
+    if settings.kafka:
+        channels["kafka"] = KafkaDelivery(settings.kafka)
+    if settings.smtp_host:
+        channels["email"] = EmailDelivery(
+            EmailSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_sender,
+                username=settings.smtp_user,
+                security=settings.smtp_security,
+            )
+        )
+    return MatchRouter(
+        channels,
+        OBJECT_ID_COLUMN[survey],
+        options_for=lambda flt: output_options(flt.output, getattr(flt, "output_options", None)),
+    )
