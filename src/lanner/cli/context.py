@@ -28,7 +28,8 @@ def _libraries(extra: tuple[Path, ...], no_default: bool) -> list[Path]:
     return libs
 
 
-@click.command("context")
+# Negative declinations ("-16.7") must read as the DEC argument, not as an option.
+@click.command("context", context_settings={"ignore_unknown_options": True})
 @click.argument("ra", type=float, required=False)
 @click.argument("dec", type=float, required=False)
 @click.option("--object", "object_id", help="Object id: classify its stored position.")
