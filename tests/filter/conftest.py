@@ -57,19 +57,25 @@ SHERLOCK = Table(
     primary_key=("objectId",),
     filterable=True,
 )
-CATALOG: dict[str, Table] = {"objects": OBJECTS, "sherlock_classifications": SHERLOCK,
-                             **filterable_kit_tables("ztf")}
+CATALOG: dict[str, Table] = {
+    "objects": OBJECTS,
+    "sherlock_classifications": SHERLOCK,
+    **filterable_kit_tables("ztf"),
+}
 
 _O = ("objectId", "ramean", "decmean", "gmag", "rmag", "ncand", "flux", "jdmax")
 DATA: dict[str, list[dict[str, Any]]] = {
-    "objects": [dict(zip(_O, r, strict=True)) for r in (
-        ("ZTF20a", 10.0, 20.0, 17.5, 17.0, 5, 3630.78, 2460000.5),
-        ("ZTF20b", 11.0, -5.0, 19.2, 18.1, 12, 120.0, 2460001.5),
-        ("ZTF20c", 12.0, 0.0, 16.1, 16.9, 2, 0.0, 2460002.5),
-        ("ZTF20d", 13.0, 45.0, None, 20.3, 1, -50.0, 2460003.5),
-        ("ZTF20e", 14.0, 60.0, 18.9, 18.8, 30, 1000.0, 2460004.5),
-        ("ZTF20f", 15.0, -30.0, 15.0, 15.5, 7, 36307.8, 2460005.5),
-    )],
+    "objects": [
+        dict(zip(_O, r, strict=True))
+        for r in (
+            ("ZTF20a", 10.0, 20.0, 17.5, 17.0, 5, 3630.78, 2460000.5),
+            ("ZTF20b", 11.0, -5.0, 19.2, 18.1, 12, 120.0, 2460001.5),
+            ("ZTF20c", 12.0, 0.0, 16.1, 16.9, 2, 0.0, 2460002.5),
+            ("ZTF20d", 13.0, 45.0, None, 20.3, 1, -50.0, 2460003.5),
+            ("ZTF20e", 14.0, 60.0, 18.9, 18.8, 30, 1000.0, 2460004.5),
+            ("ZTF20f", 15.0, -30.0, 15.0, 15.5, 7, 36307.8, 2460005.5),
+        )
+    ],
     "sherlock_classifications": [
         {"objectId": "ZTF20a", "classification": "SN", "separationArcsec": 1.2},
         {"objectId": "ZTF20b", "classification": "AGN", "separationArcsec": 0.1},
@@ -80,12 +86,9 @@ DATA: dict[str, list[dict[str, Any]]] = {
         {"objectId": "ZTF20a", "wl_id": PUBLIC_WL, "cone_id": 1, "arcsec": 0.5, "name": "M31"},
         {"objectId": "ZTF20b", "wl_id": OWN_WL, "cone_id": 2, "arcsec": 1.5, "name": "NGC1"},
         {"objectId": "ZTF20c", "wl_id": OWN_WL, "cone_id": 3, "arcsec": 2.5, "name": "NGC2"},
-        {"objectId": "ZTF20e", "wl_id": PRIVATE_WL, "cone_id": 4, "arcsec": 0.2,
-         "name": "secret"},
-        {"objectId": "ZTF20a", "wl_id": TNS_WL, "cone_id": 5, "arcsec": 0.3,
-         "name": "2020abc"},
-        {"objectId": "ZTF20f", "wl_id": TNS_WL, "cone_id": 6, "arcsec": 0.9,
-         "name": "2020xyz"},
+        {"objectId": "ZTF20e", "wl_id": PRIVATE_WL, "cone_id": 4, "arcsec": 0.2, "name": "secret"},
+        {"objectId": "ZTF20a", "wl_id": TNS_WL, "cone_id": 5, "arcsec": 0.3, "name": "2020abc"},
+        {"objectId": "ZTF20f", "wl_id": TNS_WL, "cone_id": 6, "arcsec": 0.9, "name": "2020xyz"},
     ],
     "area_hits": [
         {"objectId": "ZTF20a", "ar_id": PUBLIC_AR},
@@ -94,27 +97,58 @@ DATA: dict[str, list[dict[str, Any]]] = {
         {"objectId": "ZTF20d", "ar_id": PRIVATE_AR},
     ],
     "crossmatch_tns": [
-        {"tns_name": "2020abc", "tns_prefix": "SN", "ra": 10.0, "decl": 20.0,
-         "type": "SN Ia", "z": 0.05},
-        {"tns_name": "2020xyz", "tns_prefix": "AT", "ra": 15.0, "decl": -30.0,
-         "type": None, "z": None},
+        {
+            "tns_name": "2020abc",
+            "tns_prefix": "SN",
+            "ra": 10.0,
+            "decl": 20.0,
+            "type": "SN Ia",
+            "z": 0.05,
+        },
+        {
+            "tns_name": "2020xyz",
+            "tns_prefix": "AT",
+            "ra": 15.0,
+            "decl": -30.0,
+            "type": None,
+            "z": None,
+        },
     ],
     "annotations": [
-        {"objectId": "ZTF20a", "topic": "fastfinker", "version": "1",
-         "classification": "kilonova", "classdict": json.dumps({"prob": 0.9, "kind": "KN",
-                                                               "scores": [0.1, 0.7]})},
-        {"objectId": "ZTF20b", "topic": "fastfinker", "version": "1",
-         "classification": "SN", "classdict": json.dumps({"prob": 0.3, "kind": "SN",
-                                                         "scores": [0.5, 0.2]})},
-        {"objectId": "ZTF20a", "topic": "slowpoke", "version": "2",
-         "classification": "TDE", "classdict": json.dumps({"prob": 0.6, "kind": "TDE"})},
-        {"objectId": "ZTF20c", "topic": "slowpoke", "version": "2",
-         "classification": "SN", "classdict": json.dumps({"prob": "high"})},
+        {
+            "objectId": "ZTF20a",
+            "topic": "fastfinker",
+            "version": "1",
+            "classification": "kilonova",
+            "classdict": json.dumps({"prob": 0.9, "kind": "KN", "scores": [0.1, 0.7]}),
+        },
+        {
+            "objectId": "ZTF20b",
+            "topic": "fastfinker",
+            "version": "1",
+            "classification": "SN",
+            "classdict": json.dumps({"prob": 0.3, "kind": "SN", "scores": [0.5, 0.2]}),
+        },
+        {
+            "objectId": "ZTF20a",
+            "topic": "slowpoke",
+            "version": "2",
+            "classification": "TDE",
+            "classdict": json.dumps({"prob": 0.6, "kind": "TDE"}),
+        },
+        {
+            "objectId": "ZTF20c",
+            "topic": "slowpoke",
+            "version": "2",
+            "classification": "SN",
+            "classdict": json.dumps({"prob": "high"}),
+        },
     ],
 }
 
-VISIBILITY = Visibility(watchlists=frozenset({PUBLIC_WL, OWN_WL}),
-                        watchmaps=frozenset({PUBLIC_AR, OWN_AR}))
+VISIBILITY = Visibility(
+    watchlists=frozenset({PUBLIC_WL, OWN_WL}), watchmaps=frozenset({PUBLIC_AR, OWN_AR})
+)
 
 
 @pytest.fixture
@@ -131,11 +165,26 @@ def arrow_tables(catalog: Mapping[str, Table]) -> dict[str, pa.Table]:
     return out
 
 
-_SQLITE_TYPES = {"bigint": "INTEGER", "int": "INTEGER", "double": "REAL", "float": "REAL",
-                 "text": "TEXT", "bool": "INTEGER", "blob": "BLOB", "timestamp": "TEXT"}
-_PG_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE PRECISION",
-             "float": "REAL", "text": "TEXT", "bool": "BOOLEAN", "blob": "BYTEA",
-             "timestamp": "TIMESTAMPTZ"}
+_SQLITE_TYPES = {
+    "bigint": "INTEGER",
+    "int": "INTEGER",
+    "double": "REAL",
+    "float": "REAL",
+    "text": "TEXT",
+    "bool": "INTEGER",
+    "blob": "BLOB",
+    "timestamp": "TEXT",
+}
+_PG_TYPES = {
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "double": "DOUBLE PRECISION",
+    "float": "REAL",
+    "text": "TEXT",
+    "bool": "BOOLEAN",
+    "blob": "BYTEA",
+    "timestamp": "TIMESTAMPTZ",
+}
 
 
 def _ddl(table: Table, types: Mapping[str, str]) -> str:
@@ -145,7 +194,8 @@ def _ddl(table: Table, types: Mapping[str, str]) -> str:
 
 def _insert(table: Table, marker: str) -> str:
     names = ", ".join(f'"{c}"' for c in table.column_names)
-    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([marker] * len(table.columns))})'
+    markers = ", ".join([marker] * len(table.columns))
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({markers})'
 
 
 def _rows(table: Table) -> list[tuple[Any, ...]]:

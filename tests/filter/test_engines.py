@@ -34,9 +34,12 @@ def test_objects_only(engine: FilterEngine, ctx: FilterContext) -> None:
 
 
 def test_sherlock_join(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, sherlock_classifications.classification",
-                       "objects, sherlock_classifications",
-                       'sherlock_classifications.classification = "SN"', ctx)
+    f = compile_lasair(
+        "objects.objectId, sherlock_classifications.classification",
+        "objects, sherlock_classifications",
+        'sherlock_classifications.classification = "SN"',
+        ctx,
+    )
     rows = engine.run(f).rows()
     assert ids(rows) == sorted(k for k, s in SHER.items() if s["classification"] == "SN")
     assert {r["classification"] for r in rows} == {"SN"}
@@ -44,8 +47,12 @@ def test_sherlock_join(engine: FilterEngine, ctx: FilterContext) -> None:
 
 @pytest.mark.parametrize("wl", [PUBLIC_WL, OWN_WL])
 def test_watchlist_join(engine: FilterEngine, ctx: FilterContext, wl: int) -> None:
-    f = compile_lasair("objects.objectId, watchlist_hits.arcsec, watchlist_hits.name",
-                       "objects, watchlist:%d" % wl, "", ctx)
+    f = compile_lasair(
+        "objects.objectId, watchlist_hits.arcsec, watchlist_hits.name",
+        f"objects, watchlist:{wl}",
+        "",
+        ctx,
+    )
     rows = engine.run(f).rows()
     assert ids(rows) == sorted(hits("watchlist_hits", "wl_id", wl))
     by_name = {h["objectId"]: h for h in DATA["watchlist_hits"] if h["wl_id"] == wl}
@@ -54,16 +61,19 @@ def test_watchlist_join(engine: FilterEngine, ctx: FilterContext, wl: int) -> No
 
 
 def test_two_watchlists_are_both_required(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, wl0.name, wl1.name AS other",
-                       "objects, watchlist:%d&%d" % (PUBLIC_WL, TNS_WL), "", ctx)
+    f = compile_lasair(
+        "objects.objectId, wl0.name, wl1.name AS other",
+        f"objects, watchlist:{PUBLIC_WL}&{TNS_WL}",
+        "",
+        ctx,
+    )
     both = hits("watchlist_hits", "wl_id", PUBLIC_WL) & hits("watchlist_hits", "wl_id", TNS_WL)
     assert ids(engine.run(f).rows()) == sorted(both)
 
 
 @pytest.mark.parametrize("form", ["watchmap", "area"])
 def test_watchmap_join(engine: FilterEngine, ctx: FilterContext, form: str) -> None:
-    f = compile_lasair("objects.objectId, area_hits.ar_id", f"objects, {form}:{PUBLIC_AR}",
-                       "", ctx)
+    f = compile_lasair("objects.objectId, area_hits.ar_id", f"objects, {form}:{PUBLIC_AR}", "", ctx)
     assert ids(engine.run(f).rows()) == sorted(hits("area_hits", "ar_id", PUBLIC_AR))
 
 
@@ -74,20 +84,29 @@ def test_watchmap_and_form(engine: FilterEngine, ctx: FilterContext) -> None:
 
 
 def test_crossmatch_tns(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, crossmatch_tns.tns_name, crossmatch_tns.type",
-                       "objects, crossmatch_tns", "", ctx)
+    f = compile_lasair(
+        "objects.objectId, crossmatch_tns.tns_name, crossmatch_tns.type",
+        "objects, crossmatch_tns",
+        "",
+        ctx,
+    )
     rows = engine.run(f).rows()
     tns = {t["tns_name"]: t for t in DATA["crossmatch_tns"]}
-    want = sorted(h["objectId"] for h in DATA["watchlist_hits"]
-                  if h["wl_id"] == TNS_WL and h["name"] in tns)
+    want = sorted(
+        h["objectId"] for h in DATA["watchlist_hits"] if h["wl_id"] == TNS_WL and h["name"] in tns
+    )
     assert ids(rows) == want
     for r in rows:
         assert r["type"] == tns[str(r["tns_name"])]["type"]
 
 
 def test_crossmatch_tns_with_watchlist(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, crossmatch_tns.tns_name, watchlist_hits.name",
-                       f"objects, crossmatch_tns, watchlist:{PUBLIC_WL}", "", ctx)
+    f = compile_lasair(
+        "objects.objectId, crossmatch_tns.tns_name, watchlist_hits.name",
+        f"objects, crossmatch_tns, watchlist:{PUBLIC_WL}",
+        "",
+        ctx,
+    )
     want = hits("watchlist_hits", "wl_id", PUBLIC_WL) & hits("watchlist_hits", "wl_id", TNS_WL)
     assert ids(engine.run(f).rows()) == sorted(want)
 
@@ -98,10 +117,15 @@ def test_annotator_and_json(engine: FilterEngine, ctx: FilterContext) -> None:
         "JSON_EXTRACT(fastfinker.classdict, '$.kind') AS kind, "
         "JSON_EXTRACT(fastfinker.classdict, '$.scores[1]') * 10 AS s10",
         "objects, annotator:fastfinker",
-        "JSON_EXTRACT(fastfinker.classdict, '$.prob') > 0.5", ctx)
+        "JSON_EXTRACT(fastfinker.classdict, '$.prob') > 0.5",
+        ctx,
+    )
     rows = engine.run(f).rows()
-    want = [a for a in DATA["annotations"]
-            if a["topic"] == "fastfinker" and json.loads(a["classdict"])["prob"] > 0.5]
+    want = [
+        a
+        for a in DATA["annotations"]
+        if a["topic"] == "fastfinker" and json.loads(a["classdict"])["prob"] > 0.5
+    ]
     assert ids(rows) == sorted(a["objectId"] for a in want)
     doc = json.loads(want[0]["classdict"])
     assert rows[0]["kind"] == doc["kind"]
@@ -109,9 +133,12 @@ def test_annotator_and_json(engine: FilterEngine, ctx: FilterContext) -> None:
 
 
 def test_two_annotators(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, fastfinker.classification AS a, "
-                       "slowpoke.classification AS b",
-                       "objects, annotator:fastfinker&slowpoke", "", ctx)
+    f = compile_lasair(
+        "objects.objectId, fastfinker.classification AS a, slowpoke.classification AS b",
+        "objects, annotator:fastfinker&slowpoke",
+        "",
+        ctx,
+    )
     topics: dict[str, set[str]] = {}
     for a in DATA["annotations"]:
         topics.setdefault(a["topic"], set()).add(a["objectId"])
@@ -120,8 +147,12 @@ def test_two_annotators(engine: FilterEngine, ctx: FilterContext) -> None:
 
 def test_json_number_on_string_value_is_null(engine: FilterEngine, ctx: FilterContext) -> None:
     # slowpoke's ZTF20c has "prob": "high": not a number, so no match and no error.
-    f = compile_lasair("objects.objectId", "objects, annotator:slowpoke",
-                       "JSON_EXTRACT(slowpoke.classdict, '$.prob') > 0.1", ctx)
+    f = compile_lasair(
+        "objects.objectId",
+        "objects, annotator:slowpoke",
+        "JSON_EXTRACT(slowpoke.classdict, '$.prob') > 0.1",
+        ctx,
+    )
     assert ids(engine.run(f).rows()) == ["ZTF20a"]
 
 
@@ -136,8 +167,12 @@ def test_flux2mag(engine: FilterEngine, ctx: FilterContext) -> None:
 
 
 def test_mjdnow_jdnow_are_bound(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, mjdnow() AS m, jdnow() AS j", "objects",
-                       "jdnow() - objects.jdmax < 2.5", ctx)
+    f = compile_lasair(
+        "objects.objectId, mjdnow() AS m, jdnow() AS j",
+        "objects",
+        "jdnow() - objects.jdmax < 2.5",
+        ctx,
+    )
     now = 60002.0  # JD 2460002.5
     rows = engine.run(f, now_mjd=now).rows()
     want = sorted(k for k, o in OBJ.items() if now + 2400000.5 - o["jdmax"] < 2.5)
@@ -153,7 +188,9 @@ def test_math_and_string_functions(engine: FilterEngine, ctx: FilterContext) -> 
         "UPPER(objectId) AS up, LENGTH(objectId) AS n, COALESCE(gmag, rmag) AS best, "
         "GREATEST(gmag, rmag) AS g, IF(ncand > 4, 'many', 'few') AS k, "
         "CONCAT(objectId, '-x') AS cc, SUBSTR(objectId, 1, 3) AS pre "
-        "FROM objects WHERE objectId LIKE 'ZTF20%' ORDER BY objectId", ctx)
+        "FROM objects WHERE objectId LIKE 'ZTF20%' ORDER BY objectId",
+        ctx,
+    )
     rows = engine.run(f).rows()
     assert [r["objectId"] for r in rows] == sorted(OBJ)
     for r in rows:
@@ -173,12 +210,15 @@ def test_math_and_string_functions(engine: FilterEngine, ctx: FilterContext) -> 
         assert r["pre"] == "ZTF"
 
 
-def test_full_statement_with_explicit_join_and_order(engine: FilterEngine,
-                                                     ctx: FilterContext) -> None:
+def test_full_statement_with_explicit_join_and_order(
+    engine: FilterEngine, ctx: FilterContext
+) -> None:
     f = compile_sql(
         "SELECT o.objectId, s.classification FROM objects AS o "
         "JOIN sherlock_classifications AS s ON o.objectId = s.objectId "
-        "WHERE s.separationArcsec < 2 ORDER BY o.gmag DESC", ctx)
+        "WHERE s.separationArcsec < 2 ORDER BY o.gmag DESC",
+        ctx,
+    )
     rows = engine.run(f).rows()
     want = [k for k, s in SHER.items() if s["separationArcsec"] < 2]
     want.sort(key=lambda k: -OBJ[k]["gmag"])
@@ -186,11 +226,11 @@ def test_full_statement_with_explicit_join_and_order(engine: FilterEngine,
 
 
 def test_order_by_only_conditions(engine: FilterEngine, ctx: FilterContext) -> None:
-    f = compile_lasair("objects.objectId, objects.ncand", "objects",
-                       "ORDER BY objects.ncand DESC", ctx)
+    f = compile_lasair(
+        "objects.objectId, objects.ncand", "objects", "ORDER BY objects.ncand DESC", ctx
+    )
     rows = engine.run(f).rows()
-    assert [r["ncand"] for r in rows] == sorted((o["ncand"] for o in OBJ.values()),
-                                                reverse=True)
+    assert [r["ncand"] for r in rows] == sorted((o["ncand"] for o in OBJ.values()), reverse=True)
 
 
 def test_limit_offset_bound_and_capped(engine: FilterEngine, ctx: FilterContext) -> None:
@@ -208,7 +248,9 @@ def test_limit_offset_bound_and_capped(engine: FilterEngine, ctx: FilterContext)
 def test_subquery_and_aggregate(engine: FilterEngine, ctx: FilterContext) -> None:
     f = compile_sql(
         "SELECT COUNT(*) AS n, AVG(ncand) AS mean FROM objects WHERE objectId IN "
-        "(SELECT objectId FROM sherlock_classifications WHERE classification = 'SN')", ctx)
+        "(SELECT objectId FROM sherlock_classifications WHERE classification = 'SN')",
+        ctx,
+    )
     rows = engine.run(f).rows()
     sn = [k for k, s in SHER.items() if s["classification"] == "SN"]
     assert rows[0]["n"] == len(sn)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from lanner.filter.errors import FilterRejected
+from lanner.filter.errors import FilterRejectedError
 from lanner.filter.functions import (
     ENGINES,
     LIMIT_PARAM,
@@ -77,8 +77,9 @@ class CompiledFilter:
             if engine not in ENGINES:
                 raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
             tree = for_engine(self.tree, engine)
-            text = tree.sql(dialect=engine, identify=True, comments=False,
-                            unsupported_level=ErrorLevel.RAISE)
+            text = tree.sql(
+                dialect=engine, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE
+            )
             if engine == "postgres":
                 text = _escape_percent(text)
             self._sql[engine] = text
@@ -101,7 +102,7 @@ def _escape_percent(text: str) -> str:
 def _output_names(select: exp.Select) -> list[str]:
     """Give every output an explicit, unique alias so all engines name columns alike."""
     names: list[str] = []
-    items: list[exp.Expression] = []
+    items: list[exp.Expr] = []
     for i, item in enumerate(select.expressions):
         if isinstance(item, exp.Alias):
             name, inner = item.alias, item.this
@@ -110,7 +111,8 @@ def _output_names(select: exp.Select) -> list[str]:
         else:
             # Named by the expression as written, without the qualifiers Lanner added.
             bare = item.copy().transform(
-                lambda n: exp.column(n.name) if isinstance(n, exp.Column) else n)
+                lambda n: exp.column(n.name) if isinstance(n, exp.Column) else n
+            )
             name, inner = bare.sql(dialect=READ_DIALECT, comments=False), item
             if len(name) > _MAX_NAME:
                 name = f"col{i + 1}"
@@ -140,10 +142,8 @@ def _finish(parsed: ParsedFilter, ctx: FilterContext) -> CompiledFilter:
     checked = validate(parsed, ctx)
     tree = checked.tree
     if not tree.expressions:
-        raise FilterRejected("the SELECT list is empty", "selected")
-    uses_now = any(
-        str(f.this).lower() in ("mjdnow", "jdnow") for f in tree.find_all(exp.Anonymous)
-    )
+        raise FilterRejectedError("the SELECT list is empty", "selected")
+    uses_now = any(str(f.this).lower() in ("mjdnow", "jdnow") for f in tree.find_all(exp.Anonymous))
     columns = _output_names(tree)
     limit, offset = _take_limits(tree)
     return CompiledFilter(
@@ -160,11 +160,11 @@ def _finish(parsed: ParsedFilter, ctx: FilterContext) -> CompiledFilter:
     )
 
 
-def compile_lasair(selected: str, tables: str, conditions: str,
-                   ctx: FilterContext) -> CompiledFilter:
+def compile_lasair(
+    selected: str, tables: str, conditions: str, ctx: FilterContext
+) -> CompiledFilter:
     """Compile a filter given in Lasair's three parts (see :mod:`lanner.filter.language`)."""
-    parsed = parse_lasair(selected, tables, conditions or "", ctx.object_id,
-                          ctx.tns_watchlist_id)
+    parsed = parse_lasair(selected, tables, conditions or "", ctx.object_id, ctx.tns_watchlist_id)
     return _finish(parsed, ctx)
 
 

@@ -45,11 +45,11 @@ class FilterSyntaxError(FilterError):
     """The text is not SQL the parser understands."""
 
 
-class FilterRejected(FilterError):
+class FilterRejectedError(FilterError):
     """Valid SQL, but not allowed in a filter (unknown name, forbidden statement, ...)."""
 
 
-class FilterTimeout(FilterError):
+class FilterTimeoutError(FilterError):
     """The filter ran longer than its time limit and was stopped inside the engine."""
 
 

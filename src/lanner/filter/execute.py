@@ -16,7 +16,7 @@ Three engines, one interface (:class:`FilterEngine`):
 
 Every run binds LIMIT/OFFSET and ``mjdnow()`` as parameters, fetches at most ``row_cap + 1``
 rows to tell whether the result was truncated, and returns a :class:`FilterResult`.
-A run that is too slow raises :class:`~lanner.filter.errors.FilterTimeout`; any other engine
+A run that is too slow raises :class:`~lanner.filter.errors.FilterTimeoutError`; any other engine
 error raises :class:`~lanner.filter.errors.FilterRuntimeError`. Side effects: none beyond
 the engine's own connection state.
 """
@@ -37,7 +37,7 @@ import duckdb
 import pyarrow as pa
 
 from lanner.filter.compile import CompiledFilter
-from lanner.filter.errors import FilterRuntimeError, FilterTimeout
+from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
 from lanner.filter.functions import LIMIT_PARAM, NOW_PARAM, OFFSET_PARAM, Engine
 from lanner.schema.columns import Table
 
@@ -101,8 +101,15 @@ class FilterEngine(Protocol):
 
     engine: Engine
 
-    def run(self, compiled: CompiledFilter, limits: Limits = ..., *, limit: int | None = None,
-            offset: int | None = None, now_mjd: float | None = None) -> FilterResult: ...
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = ...,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult: ...
 
 
 def mjd_now() -> float:
@@ -110,23 +117,33 @@ def mjd_now() -> float:
     return time.time() / 86400.0 + _UNIX_EPOCH_MJD
 
 
-def run_parameters(compiled: CompiledFilter, limits: Limits, limit: int | None,
-                   offset: int | None, now_mjd: float | None) -> dict[str, Any]:
+def run_parameters(
+    compiled: CompiledFilter,
+    limits: Limits,
+    limit: int | None,
+    offset: int | None,
+    now_mjd: float | None,
+) -> dict[str, Any]:
     """Bound values for LIMIT, OFFSET and ``mjdnow()``; the row cap always applies."""
     requested = compiled.limit if limit is None else limit
     start = compiled.offset if offset is None else offset
     for name, value in (("limit", requested), ("offset", start)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
             raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     # One row past the cap tells whether the result was cut.
     fetch = limits.row_cap + 1 if requested is None or requested > limits.row_cap else requested
-    return {LIMIT_PARAM: fetch, OFFSET_PARAM: start,
-            NOW_PARAM: mjd_now() if now_mjd is None else float(now_mjd)}
+    return {
+        LIMIT_PARAM: fetch,
+        OFFSET_PARAM: start,
+        NOW_PARAM: mjd_now() if now_mjd is None else float(now_mjd),
+    }
 
 
-def _result(compiled: CompiledFilter, table: pa.Table, limits: Limits,
-            elapsed: float) -> FilterResult:
+def _result(
+    compiled: CompiledFilter, table: pa.Table, limits: Limits, elapsed: float
+) -> FilterResult:
     truncated = table.num_rows > limits.row_cap
     if truncated:
         table = table.slice(0, limits.row_cap)
@@ -156,8 +173,9 @@ class DuckDBEngine:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_batch(cls, catalog: Mapping[str, Table],
-                  tables: Mapping[str, pa.Table]) -> DuckDBEngine:
+    def for_batch(
+        cls, catalog: Mapping[str, Table], tables: Mapping[str, pa.Table]
+    ) -> DuckDBEngine:
         """An engine over one batch: ``tables`` by name; catalog tables not given are empty.
 
         The connection can reach nothing but these tables: external access is off and the
@@ -166,21 +184,30 @@ class DuckDBEngine:
         unknown = set(tables) - set(catalog)
         if unknown:
             raise KeyError(f"batch tables not in the catalog: {sorted(unknown)}")
-        con = duckdb.connect(":memory:", config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "threads": 1,
-        })
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "enable_external_access": False,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "threads": 1,
+            },
+        )
         for name, decl in catalog.items():
             data = tables.get(name)
             con.register(name, data if data is not None else decl.arrow_schema().empty_table())
         con.execute("SET lock_configuration = true")
         return cls(con)
 
-    def run(self, compiled: CompiledFilter, limits: Limits = STREAMING, *,
-            limit: int | None = None, offset: int | None = None,
-            now_mjd: float | None = None) -> FilterResult:
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = STREAMING,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult:
         params = run_parameters(compiled, limits, limit, offset, now_mjd)
         sql = compiled.sql("duckdb")
         used = {k: v for k, v in params.items() if f"${k}" in sql}
@@ -198,11 +225,14 @@ class DuckDBEngine:
         try:
             table = self.con.sql(sql, params=used).to_arrow_table()
         except duckdb.InterruptException:
-            raise FilterTimeout(f"filter stopped after {limits.timeout_s:g} s", None,
-                                "make it more selective or simpler") from None
+            raise FilterTimeoutError(
+                f"filter stopped after {limits.timeout_s:g} s",
+                None,
+                "make it more selective or simpler",
+            ) from None
         except duckdb.Error as err:
             if state["fired"]:
-                raise FilterTimeout(f"filter stopped after {limits.timeout_s:g} s") from None
+                raise FilterTimeoutError(f"filter stopped after {limits.timeout_s:g} s") from None
             raise FilterRuntimeError(str(err).splitlines()[0]) from None
         finally:
             with self._lock:
@@ -227,16 +257,30 @@ def _sqlite_math(con: sqlite3.Connection) -> None:
                 return fn(*args)
             except (ValueError, OverflowError, ZeroDivisionError):
                 return None
+
         return wrapped
 
-    for name, fn, n in (("log10", math.log10, 1), ("ln", math.log, 1), ("log", math.log, 2),
-                        ("exp", math.exp, 1), ("power", math.pow, 2), ("pow", math.pow, 2),
-                        ("sqrt", math.sqrt, 1), ("floor", math.floor, 1),
-                        ("ceil", math.ceil, 1), ("sin", math.sin, 1), ("cos", math.cos, 1),
-                        ("tan", math.tan, 1), ("asin", math.asin, 1), ("acos", math.acos, 1),
-                        ("atan", math.atan, 1), ("atan2", math.atan2, 2),
-                        ("radians", math.radians, 1), ("degrees", math.degrees, 1),
-                        ("pi", lambda: math.pi, 0)):
+    for name, fn, n in (
+        ("log10", math.log10, 1),
+        ("ln", math.log, 1),
+        ("log", math.log, 2),
+        ("exp", math.exp, 1),
+        ("power", math.pow, 2),
+        ("pow", math.pow, 2),
+        ("sqrt", math.sqrt, 1),
+        ("floor", math.floor, 1),
+        ("ceil", math.ceil, 1),
+        ("sin", math.sin, 1),
+        ("cos", math.cos, 1),
+        ("tan", math.tan, 1),
+        ("asin", math.asin, 1),
+        ("acos", math.acos, 1),
+        ("atan", math.atan, 1),
+        ("atan2", math.atan2, 2),
+        ("radians", math.radians, 1),
+        ("degrees", math.degrees, 1),
+        ("pi", lambda: math.pi, 0),
+    ):
         con.create_function(name, n, safe(fn), deterministic=True)
 
 
@@ -253,8 +297,9 @@ class SQLiteEngine:
         self._readable = set(catalog)
         self.con.set_authorizer(self._authorize)
 
-    def _authorize(self, action: int, arg1: str | None, arg2: str | None,
-                   db: str | None, trigger: str | None) -> int:
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
+    ) -> int:
         # Defence in depth behind the validator: only reads of catalog tables.
         if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_FUNCTION:
             return sqlite3.SQLITE_OK
@@ -269,9 +314,15 @@ class SQLiteEngine:
     def close(self) -> None:
         self.con.close()
 
-    def run(self, compiled: CompiledFilter, limits: Limits = ON_DEMAND, *,
-            limit: int | None = None, offset: int | None = None,
-            now_mjd: float | None = None) -> FilterResult:
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = ON_DEMAND,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult:
         params = run_parameters(compiled, limits, limit, offset, now_mjd)
         sql = compiled.sql("sqlite")
         start = time.perf_counter()
@@ -290,8 +341,11 @@ class SQLiteEngine:
             rows = cur.fetchall()
         except sqlite3.Error as err:
             if fired[0]:
-                raise FilterTimeout(f"filter stopped after {limits.timeout_s:g} s", None,
-                                    "make it more selective or simpler") from None
+                raise FilterTimeoutError(
+                    f"filter stopped after {limits.timeout_s:g} s",
+                    None,
+                    "make it more selective or simpler",
+                ) from None
             raise FilterRuntimeError(str(err)) from None
         finally:
             self.con.set_progress_handler(None, 0)
@@ -316,9 +370,15 @@ class PostgresEngine:
         self.conn = conn
         self.schema = schema
 
-    def run(self, compiled: CompiledFilter, limits: Limits = ON_DEMAND, *,
-            limit: int | None = None, offset: int | None = None,
-            now_mjd: float | None = None) -> FilterResult:
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = ON_DEMAND,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult:
         import psycopg
         from psycopg import sql as pgsql
 
@@ -328,16 +388,25 @@ class PostgresEngine:
         try:
             with self.conn.transaction(force_rollback=True), self.conn.cursor() as cur:
                 cur.execute("SET TRANSACTION READ ONLY")
-                cur.execute(pgsql.SQL("SET LOCAL statement_timeout = {}").format(
-                    pgsql.Literal(max(1, int(limits.timeout_s * 1000)))))
+                cur.execute(
+                    pgsql.SQL("SET LOCAL statement_timeout = {}").format(
+                        pgsql.Literal(max(1, int(limits.timeout_s * 1000)))
+                    )
+                )
                 if self.schema:
-                    cur.execute(pgsql.SQL("SET LOCAL search_path = {}").format(
-                        pgsql.Identifier(self.schema)))
+                    cur.execute(
+                        pgsql.SQL("SET LOCAL search_path = {}").format(
+                            pgsql.Identifier(self.schema)
+                        )
+                    )
                 cur.execute(text, {k: v for k, v in params.items() if f"%({k})s" in text})
                 rows = cur.fetchall()
         except psycopg.errors.QueryCanceled:
-            raise FilterTimeout(f"filter stopped after {limits.timeout_s:g} s", None,
-                                "make it more selective or simpler") from None
+            raise FilterTimeoutError(
+                f"filter stopped after {limits.timeout_s:g} s",
+                None,
+                "make it more selective or simpler",
+            ) from None
         except psycopg.Error as err:
             raise FilterRuntimeError(str(err).splitlines()[0]) from None
         table = _rows_to_arrow(compiled.columns, rows)

@@ -39,52 +39,169 @@ CUSTOM_FUNCTIONS: dict[str, int] = {"mjdnow": 0, "jdnow": 0, "flux2mag": 1}
 _JD_MINUS_MJD = 2400000.5
 
 
-def _classes(*names: str) -> frozenset[type[exp.Expression]]:
+def _classes(*names: str) -> frozenset[type[exp.Expr]]:
     # Some classes only exist in some sqlglot versions; take those that do.
     return frozenset(getattr(exp, n) for n in names if hasattr(exp, n))
 
 
 #: Syntax constructs a filter may use (everything else is rejected by name).
-ALLOWED_NODES: frozenset[type[exp.Expression]] = _classes(
-    "Select", "From", "Join", "Table", "TableAlias", "Alias", "Column", "Identifier", "Star",
-    "Literal", "Boolean", "Null", "Paren", "Neg", "Not", "And", "Or", "Xor",
-    "EQ", "NEQ", "GT", "GTE", "LT", "LTE", "NullSafeEQ", "NullSafeNEQ", "Is", "In",
-    "Between", "Like", "ILike", "Add", "Sub", "Mul", "Div", "IntDiv", "Mod",
-    "Where", "Order", "Ordered", "Limit", "Offset", "Group", "Having", "Subquery", "With",
-    "CTE", "Distinct", "DataType", "DataTypeParam", "Case", "If", "Tuple", "Exists",
-    "JSONPath", "JSONPathRoot", "JSONPathKey", "JSONPathSubscript",
+ALLOWED_NODES: frozenset[type[exp.Expr]] = _classes(
+    "Select",
+    "From",
+    "Join",
+    "Table",
+    "TableAlias",
+    "Alias",
+    "Column",
+    "Identifier",
+    "Star",
+    "Literal",
+    "Boolean",
+    "Null",
+    "Paren",
+    "Neg",
+    "Not",
+    "And",
+    "Or",
+    "Xor",
+    "EQ",
+    "NEQ",
+    "GT",
+    "GTE",
+    "LT",
+    "LTE",
+    "NullSafeEQ",
+    "NullSafeNEQ",
+    "Is",
+    "In",
+    "Between",
+    "Like",
+    "ILike",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "IntDiv",
+    "Mod",
+    "Where",
+    "Order",
+    "Ordered",
+    "Limit",
+    "Offset",
+    "Group",
+    "Having",
+    "Subquery",
+    "With",
+    "CTE",
+    "Distinct",
+    "DataType",
+    "DataTypeParam",
+    "Case",
+    "If",
+    "Tuple",
+    "Exists",
+    "JSONPath",
+    "JSONPathRoot",
+    "JSONPathKey",
+    "JSONPathSubscript",
 )
 
 #: Built-in functions a filter may call (sqlglot's typed function nodes).
-ALLOWED_FUNCTIONS: frozenset[type[exp.Expression]] = _classes(
+ALLOWED_FUNCTIONS: frozenset[type[exp.Expr]] = _classes(
     # math
-    "Abs", "Round", "Floor", "Ceil", "Sqrt", "Cbrt", "Exp", "Ln", "Log", "Pow", "Sign",
-    "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Atan2", "Cot", "Radians", "Degrees", "Pi",
-    "Greatest", "Least",
+    "Abs",
+    "Round",
+    "Floor",
+    "Ceil",
+    "Sqrt",
+    "Cbrt",
+    "Exp",
+    "Ln",
+    "Log",
+    "Pow",
+    "Sign",
+    "Sin",
+    "Cos",
+    "Tan",
+    "Asin",
+    "Acos",
+    "Atan",
+    "Atan2",
+    "Cot",
+    "Radians",
+    "Degrees",
+    "Pi",
+    "Greatest",
+    "Least",
     # conditional
-    "Coalesce", "Nullif", "Case", "If", "Cast", "TryCast",
+    "Coalesce",
+    "Nullif",
+    "Case",
+    "If",
+    "Cast",
+    "TryCast",
     # text (no REPEAT/LPAD: a tiny expression must not build a huge string)
-    "Concat", "ConcatWs", "Substring", "Upper", "Lower", "Length", "Trim", "Replace",
-    "StrPosition", "Left", "Right",
+    "Concat",
+    "ConcatWs",
+    "Substring",
+    "Upper",
+    "Lower",
+    "Length",
+    "Trim",
+    "Replace",
+    "StrPosition",
+    "Left",
+    "Right",
     # aggregates
-    "Count", "Sum", "Avg", "Min", "Max", "Stddev", "StddevPop", "StddevSamp", "Variance",
+    "Count",
+    "Sum",
+    "Avg",
+    "Min",
+    "Max",
+    "Stddev",
+    "StddevPop",
+    "StddevSamp",
+    "Variance",
     "Median",
     # JSON inside annotation classdict
-    "JSONExtract", "JSONExtractScalar",
+    "JSONExtract",
+    "JSONExtractScalar",
 )
 
 #: Types a filter may CAST to (no regclass/OID tricks, no engine-specific types).
-ALLOWED_CAST_TYPES: frozenset[exp.DataType.Type] = frozenset(
+ALLOWED_CAST_TYPES: frozenset[object] = frozenset(
     getattr(exp.DataType.Type, n)
     for n in (
-        "DOUBLE", "FLOAT", "DECIMAL", "INT", "BIGINT", "SMALLINT", "TINYINT", "TEXT",
-        "VARCHAR", "CHAR", "BOOLEAN", "DATE", "TIMESTAMP", "UBIGINT", "UINT",
+        "DOUBLE",
+        "FLOAT",
+        "DECIMAL",
+        "INT",
+        "BIGINT",
+        "SMALLINT",
+        "TINYINT",
+        "TEXT",
+        "VARCHAR",
+        "CHAR",
+        "BOOLEAN",
+        "DATE",
+        "TIMESTAMP",
+        "UBIGINT",
+        "UINT",
     )
     if hasattr(exp.DataType.Type, n)
 )
 
-NUMERIC_PARENTS: tuple[type[exp.Expression], ...] = (
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.NEQ,
+NUMERIC_PARENTS: tuple[type[exp.Expr], ...] = (
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.EQ,
+    exp.NEQ,
     exp.Between,
 )
 
@@ -96,7 +213,7 @@ def function_name(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def json_keys(path: exp.Expression) -> list[str] | None:
+def json_keys(path: exp.Expr) -> list[str] | None:
     """Keys of a simple JSON path (``$.a.b[0]`` -> ``["a", "b", "0"]``), or None."""
     if not isinstance(path, exp.JSONPath):
         return None
@@ -119,7 +236,7 @@ def _json_path_text(keys: list[str]) -> str:
     return "$" + "".join(f"[{k}]" if k.isdigit() else f".{k}" for k in keys)
 
 
-def _numeric_context(node: exp.Expression) -> bool:
+def _numeric_context(node: exp.Expr) -> bool:
     """Whether a JSON value is used as a number (arithmetic, or compared with a number)."""
     parent = node.parent
     while isinstance(parent, exp.Paren):
@@ -127,14 +244,12 @@ def _numeric_context(node: exp.Expression) -> bool:
     if isinstance(parent, (exp.Add, exp.Sub, exp.Mul, exp.Div)):
         return True
     if isinstance(parent, NUMERIC_PARENTS):
-        others = [v for k, v in parent.args.items() if isinstance(v, exp.Expression)]
-        return any(
-            isinstance(o, exp.Literal) and not o.is_string for o in others if o is not node
-        )
+        others = [v for k, v in parent.args.items() if isinstance(v, exp.Expr)]
+        return any(isinstance(o, exp.Literal) and not o.is_string for o in others if o is not node)
     return False
 
 
-def _json_extract(node: exp.Expression, engine: Engine) -> exp.Expression:
+def _json_extract(node: exp.Expr, engine: Engine) -> exp.Expr:
     keys = json_keys(node.expression)
     assert keys is not None, "JSON paths are checked by the validator"
     col = node.this
@@ -147,37 +262,51 @@ def _json_extract(node: exp.Expression, engine: Engine) -> exp.Expression:
             return exp.Cast(this=value, to=exp.DataType.build("text"))
         kind = exp.Anonymous(this="json_type", expressions=[col.copy(), path_text.copy()])
         number_kinds = [exp.Literal.string("integer"), exp.Literal.string("real")]
-        return exp.Case(ifs=[exp.If(this=exp.In(this=kind, expressions=number_kinds),
-                                    true=value.copy())])
+        return exp.Case(
+            ifs=[exp.If(this=exp.In(this=kind, expressions=number_kinds), true=value.copy())]
+        )
     if engine == "duckdb":
         text = exp.Anonymous(this="json_extract_string", expressions=[col, path_text])
         if not numeric:
             return text
         kind = exp.Anonymous(this="json_type", expressions=[col.copy(), path_text.copy()])
         number_kinds = [exp.Literal.string(k) for k in ("DOUBLE", "BIGINT", "UBIGINT")]
-        return exp.Case(ifs=[exp.If(
-            this=exp.In(this=kind, expressions=number_kinds),
-            true=exp.TryCast(this=text.copy(), to=exp.DataType.build("double")))])
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.In(this=kind, expressions=number_kinds),
+                    true=exp.TryCast(this=text.copy(), to=exp.DataType.build("double")),
+                )
+            ]
+        )
     doc = exp.Cast(this=col, to=exp.DataType.build("jsonb", dialect="postgres"))
     args = [doc, *(exp.Literal.string(k) for k in keys)]
     text = exp.Anonymous(this="jsonb_extract_path_text", expressions=args)
     if not numeric:
         return text
     # PostgreSQL raises on a bad cast; only cast values that are JSON numbers.
-    kind = exp.Anonymous(this="jsonb_typeof", expressions=[
-        exp.Anonymous(this="jsonb_extract_path", expressions=[a.copy() for a in args])])
-    return exp.Case(ifs=[exp.If(
-        this=exp.EQ(this=kind, expression=exp.Literal.string("number")),
-        true=exp.Cast(this=text, to=exp.DataType.build("double")),
-    )])
+    kind = exp.Anonymous(
+        this="jsonb_typeof",
+        expressions=[
+            exp.Anonymous(this="jsonb_extract_path", expressions=[a.copy() for a in args])
+        ],
+    )
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=kind, expression=exp.Literal.string("number")),
+                true=exp.Cast(this=text, to=exp.DataType.build("double")),
+            )
+        ]
+    )
 
 
-def _log10(x: exp.Expression, engine: Engine) -> exp.Expression:
+def _log10(x: exp.Expr, engine: Engine) -> exp.Expr:
     # PostgreSQL's one-argument LOG is base 10; DuckDB and SQLite spell it LOG10.
     return exp.Anonymous(this="log" if engine == "postgres" else "log10", expressions=[x])
 
 
-def _custom(node: exp.Anonymous, engine: Engine) -> exp.Expression:
+def _custom(node: exp.Anonymous, engine: Engine) -> exp.Expr:
     name = str(node.this).lower()
     now = exp.Placeholder(this=NOW_PARAM)
     if name == "mjdnow":
@@ -195,7 +324,7 @@ def _custom(node: exp.Anonymous, engine: Engine) -> exp.Expression:
     return node
 
 
-def _postgres_round(node: exp.Round) -> exp.Expression:
+def _postgres_round(node: exp.Round) -> exp.Expr:
     # PostgreSQL has ROUND(numeric, int) but no ROUND(double precision, int).
     if node.args.get("decimals") is None:
         return node
@@ -204,7 +333,7 @@ def _postgres_round(node: exp.Round) -> exp.Expression:
     return exp.Cast(this=rounded, to=exp.DataType.build("double"))
 
 
-def _postgres_log(node: exp.Log) -> exp.Expression:
+def _postgres_log(node: exp.Log) -> exp.Expr:
     # PostgreSQL's LOG(b, x) works on NUMERIC and returns NUMERIC; keep double precision.
     base, x = node.this, node.expression
     if x is None:
@@ -214,10 +343,10 @@ def _postgres_log(node: exp.Log) -> exp.Expression:
     return exp.Div(this=exp.Ln(this=x), expression=exp.Ln(this=base))
 
 
-def for_engine(tree: exp.Expression, engine: Engine) -> exp.Expression:
+def for_engine(tree: exp.Expr, engine: Engine) -> exp.Expr:
     """Return a copy of a validated filter tree with Lanner's functions in ``engine``'s SQL."""
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
             return _json_extract(node, engine)
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in CUSTOM_FUNCTIONS:

@@ -31,7 +31,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lanner.filter.errors import FilterRejected, FilterSyntaxError
+from lanner.filter.errors import FilterRejectedError, FilterSyntaxError
 
 #: Dialect user text is read in (Lasair runs MySQL; its filters must run unchanged).
 READ_DIALECT = "mysql"
@@ -40,8 +40,12 @@ READ_DIALECT = "mysql"
 CHECKED_JOIN = "lanner_checked_join"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_KIT_PREFIXES = {"watchlist": "watchlist", "watchmap": "watchmap", "area": "watchmap",
-                 "annotator": "annotator"}
+_KIT_PREFIXES = {
+    "watchlist": "watchlist",
+    "watchmap": "watchmap",
+    "area": "watchmap",
+    "annotator": "annotator",
+}
 
 
 @dataclass
@@ -68,10 +72,14 @@ def _syntax_error(err: ParseError | TokenError, where: str, offset: int) -> Filt
             hint = f"near {near!r}" if near else None
             return FilterSyntaxError(desc, f"{where}, line {line} column {col}", hint)
         return FilterSyntaxError(desc, where)
-    return FilterSyntaxError(str(err).splitlines()[0], where)
+    return FilterSyntaxError(
+        "cannot split the text into SQL words",
+        where,
+        "look for an unclosed quote or a stray character",
+    )
 
 
-def parse_one_statement(text: str, where: str, offset: int = 0) -> exp.Expression:
+def parse_one_statement(text: str, where: str, offset: int = 0) -> exp.Expr:
     """Parse ``text`` that must hold exactly one statement (a trailing ``;`` is allowed)."""
     try:
         statements = [s for s in sqlglot.parse(text, read=READ_DIALECT) if s is not None]
@@ -81,8 +89,9 @@ def parse_one_statement(text: str, where: str, offset: int = 0) -> exp.Expressio
         raise FilterSyntaxError("empty statement", where, "write a SELECT statement")
     if len(statements) > 1:
         kinds = ", ".join(type(s).__name__.upper() for s in statements)
-        raise FilterRejected(
-            f"{len(statements)} statements ({kinds})", where,
+        raise FilterRejectedError(
+            f"{len(statements)} statements ({kinds})",
+            where,
             "a filter is exactly one SELECT statement; remove the ';' and what follows",
         )
     return statements[0]
@@ -92,31 +101,36 @@ def parse_statement(sql: str) -> ParsedFilter:
     """Parse a full ``SELECT ... FROM ...`` filter."""
     tree = parse_one_statement(sql, "sql")
     if not isinstance(tree, exp.Select):
-        raise FilterRejected(
-            f"{type(tree).__name__.upper()} statement", "sql",
+        raise FilterRejectedError(
+            f"{type(tree).__name__.upper()} statement",
+            "sql",
             "only SELECT statements are allowed in filters",
         )
     return ParsedFilter(tree=tree, form="sql")
 
 
-def _parse_selected(selected: str) -> list[exp.Expression]:
+def _parse_selected(selected: str) -> list[exp.Expr]:
     if not selected.strip():
-        raise FilterRejected("the SELECT list is empty", "selected",
-                             "name the columns to return, e.g. objects.objectId, or *")
+        raise FilterRejectedError(
+            "the SELECT list is empty",
+            "selected",
+            "name the columns to return, e.g. objects.objectId, or *",
+        )
     prefix = "SELECT "
     tree = parse_one_statement(prefix + selected, "selected", len(prefix))
     if not isinstance(tree, exp.Select):
-        raise FilterRejected("not a list of columns", "selected")
+        raise FilterRejectedError("not a list of columns", "selected")
     extra = [k for k, v in tree.args.items() if v and k not in ("expressions", "kind")]
     if extra:
-        raise FilterRejected(
-            f"{extra[0].rstrip('_').upper()} clause in the SELECT list", "selected",
+        raise FilterRejectedError(
+            f"{extra[0].rstrip('_').upper()} clause in the SELECT list",
+            "selected",
             "put tables in 'tables' and conditions in 'conditions'",
         )
     return list(tree.expressions)
 
 
-def _parse_conditions(conditions: str) -> dict[str, exp.Expression]:
+def _parse_conditions(conditions: str) -> dict[str, exp.Expr]:
     text = conditions.strip()
     if not text:
         return {}
@@ -124,17 +138,21 @@ def _parse_conditions(conditions: str) -> dict[str, exp.Expression]:
     prefix = "SELECT 1 FROM lanner_conditions " + ("" if starts_with_order else "WHERE ")
     tree = parse_one_statement(prefix + text, "conditions", len(prefix))
     if not isinstance(tree, exp.Select):
-        raise FilterRejected(
-            f"{type(tree).__name__.upper()} in the conditions", "conditions",
+        raise FilterRejectedError(
+            f"{type(tree).__name__.upper()} in the conditions",
+            "conditions",
             "conditions are a WHERE expression, optionally followed by ORDER BY",
         )
-    parts: dict[str, exp.Expression] = {}
+    parts: dict[str, exp.Expr] = {}
     for key, value in tree.args.items():
         if key in ("expressions", "from", "from_") or not value:
             continue
         if key not in ("where", "order", "limit", "offset"):
-            raise FilterRejected(f"{key.upper()} clause in the conditions", "conditions",
-                                 "conditions are a WHERE expression, then ORDER BY/LIMIT")
+            raise FilterRejectedError(
+                f"{key.upper()} clause in the conditions",
+                "conditions",
+                "conditions are a WHERE expression, then ORDER BY/LIMIT",
+            )
         parts[key] = value
     return parts
 
@@ -143,9 +161,10 @@ def _object_id_eq(left: str, right: str, oid: str) -> exp.EQ:
     return exp.EQ(this=exp.column(oid, table=left), expression=exp.column(oid, table=right))
 
 
-def _hits_join(table: str, alias: str | None, id_col: str, id_value: int, oid: str,
-               base: str) -> exp.Join:
-    ref = exp.to_table(table)
+def _hits_join(
+    table: str, alias: str | None, id_col: str, id_value: int, oid: str, base: str
+) -> exp.Join:
+    ref: exp.Expr = exp.to_table(table)
     if alias:
         ref = exp.alias_(ref, alias, table=True)
     ref.meta[CHECKED_JOIN] = True
@@ -161,12 +180,16 @@ def _ids(kind: str, spec: str, item: str) -> list[int]:
     try:
         return [int(x) for x in spec.split("&")]
     except ValueError:
-        raise FilterRejected(f"{item!r} is not of the form {kind}:N", "tables",
-                             f"write {kind}:12 or {kind}:12&15 with numeric ids") from None
+        raise FilterRejectedError(
+            f"{item!r} is not of the form {kind}:N",
+            "tables",
+            f"write {kind}:12 or {kind}:12&15 with numeric ids",
+        ) from None
 
 
-def parse_lasair(selected: str, tables: str, conditions: str, object_id: str,
-                 tns_watchlist_id: int | None) -> ParsedFilter:
+def parse_lasair(
+    selected: str, tables: str, conditions: str, object_id: str, tns_watchlist_id: int | None
+) -> ParsedFilter:
     """Build the SELECT tree of a Lasair-form filter, with joins on ``object_id``.
 
     Parameters
@@ -188,8 +211,11 @@ def parse_lasair(selected: str, tables: str, conditions: str, object_id: str,
         head, sep, spec = item.partition(":")
         kind = _KIT_PREFIXES.get(head.strip().lower()) if sep else None
         if sep and kind is None:
-            raise FilterRejected(f"unknown table form {item!r}", "tables",
-                                 "use watchlist:N, watchmap:N, area:N or annotator:TOPIC")
+            raise FilterRejectedError(
+                f"unknown table form {item!r}",
+                "tables",
+                "use watchlist:N, watchmap:N, area:N or annotator:TOPIC",
+            )
         if kind == "watchlist":
             parsed.watchlists += _ids("watchlist", spec, item)
         elif kind == "watchmap":
@@ -197,8 +223,11 @@ def parse_lasair(selected: str, tables: str, conditions: str, object_id: str,
         elif kind == "annotator":
             for topic in spec.split("&"):
                 if not _IDENT.match(topic.strip()):
-                    raise FilterRejected(f"annotator topic {topic.strip()!r} is not a name",
-                                         "tables", "topics are letters, digits and _")
+                    raise FilterRejectedError(
+                        f"annotator topic {topic.strip()!r} is not a name",
+                        "tables",
+                        "topics are letters, digits and _",
+                    )
                 parsed.annotators.append(topic.strip())
         elif item.lower() == "crossmatch_tns":
             parsed.uses_tns = True
@@ -209,33 +238,52 @@ def parse_lasair(selected: str, tables: str, conditions: str, object_id: str,
     tree = exp.Select(expressions=_parse_selected(selected)).from_(base, copy=False)
     for name in others:
         if not _IDENT.match(name):
-            raise FilterRejected(f"{name!r} is not a table name", "tables")
-        tree = tree.join(exp.Join(this=exp.to_table(name),
-                                  on=_object_id_eq(base, name, object_id)), copy=False)
+            raise FilterRejectedError(f"{name!r} is not a table name", "tables")
+        tree = tree.join(
+            exp.Join(this=exp.to_table(name), on=_object_id_eq(base, name, object_id)), copy=False
+        )
     many = len(parsed.watchlists) > 1
     for i, wl in enumerate(parsed.watchlists):
-        tree = tree.join(_hits_join("watchlist_hits", f"wl{i}" if many else None, "wl_id", wl,
-                                    object_id, base), copy=False)
+        tree = tree.join(
+            _hits_join("watchlist_hits", f"wl{i}" if many else None, "wl_id", wl, object_id, base),
+            copy=False,
+        )
     many = len(parsed.watchmaps) > 1
     for i, ar in enumerate(parsed.watchmaps):
-        tree = tree.join(_hits_join("area_hits", f"ar{i}" if many else None, "ar_id", ar,
-                                    object_id, base), copy=False)
+        tree = tree.join(
+            _hits_join("area_hits", f"ar{i}" if many else None, "ar_id", ar, object_id, base),
+            copy=False,
+        )
     if parsed.uses_tns:
         if tns_watchlist_id is None:
-            raise FilterRejected("crossmatch_tns is not available on this deployment",
-                                 "tables", "remove crossmatch_tns from the tables")
+            raise FilterRejectedError(
+                "crossmatch_tns is not available on this deployment",
+                "tables",
+                "remove crossmatch_tns from the tables",
+            )
         # Lasair users write watchlist_hits.* for the TNS match; keep that name when free.
         alias = "tns_hits" if parsed.watchlists else None
-        tree = tree.join(_hits_join("watchlist_hits", alias, "wl_id", tns_watchlist_id,
-                                    object_id, base), copy=False)
+        tree = tree.join(
+            _hits_join("watchlist_hits", alias, "wl_id", tns_watchlist_id, object_id, base),
+            copy=False,
+        )
         hits = alias or "watchlist_hits"
-        tree = tree.join(exp.Join(this=exp.to_table("crossmatch_tns"), on=exp.EQ(
-            this=exp.column("name", table=hits),
-            expression=exp.column("tns_name", table="crossmatch_tns"))), copy=False)
+        tree = tree.join(
+            exp.Join(
+                this=exp.to_table("crossmatch_tns"),
+                on=exp.EQ(
+                    this=exp.column("name", table=hits),
+                    expression=exp.column("tns_name", table="crossmatch_tns"),
+                ),
+            ),
+            copy=False,
+        )
     for topic in parsed.annotators:
         ref = exp.alias_(exp.to_table("annotations"), topic, table=True)
-        on = exp.and_(_object_id_eq(base, topic, object_id), exp.EQ(
-            this=exp.column("topic", table=topic), expression=exp.Literal.string(topic)))
+        on = exp.and_(
+            _object_id_eq(base, topic, object_id),
+            exp.EQ(this=exp.column("topic", table=topic), expression=exp.Literal.string(topic)),
+        )
         tree = tree.join(exp.Join(this=ref, on=on), copy=False)
 
     for key, value in _parse_conditions(conditions).items():

@@ -17,7 +17,7 @@ The checks, in order:
 
 Input: a :class:`~lanner.filter.language.ParsedFilter` and a :class:`FilterContext`. Output:
 the same tree, checked and normalised, and what it uses. Raises
-:class:`~lanner.filter.errors.FilterRejected`. No side effects.
+:class:`~lanner.filter.errors.FilterRejectedError`. No side effects.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from lanner.batch import OBJECT_ID_COLUMN
-from lanner.filter.errors import FilterRejected, allowed_list, did_you_mean
+from lanner.filter.errors import FilterRejectedError, allowed_list, did_you_mean
 from lanner.filter.functions import (
     ALLOWED_CAST_TYPES,
     ALLOWED_FUNCTIONS,
@@ -51,11 +51,21 @@ RESTRICTED: dict[str, tuple[str, str]] = {
 }
 
 _NODE_NAMES = {
-    "Union": "UNION", "Intersect": "INTERSECT", "Except": "EXCEPT", "Placeholder":
-    "a query parameter", "Parameter": "a query parameter", "SessionParameter":
-    "a session variable", "Into": "SELECT ... INTO", "Lock": "FOR UPDATE", "Command":
-    "a command", "Window": "a window function", "Lateral": "LATERAL", "Unnest": "UNNEST",
-    "Values": "VALUES", "TableSample": "TABLESAMPLE", "Interval": "INTERVAL",
+    "Union": "UNION",
+    "Intersect": "INTERSECT",
+    "Except": "EXCEPT",
+    "Placeholder": "a query parameter",
+    "Parameter": "a query parameter",
+    "SessionParameter": "a session variable",
+    "Into": "SELECT ... INTO",
+    "Lock": "FOR UPDATE",
+    "Command": "a command",
+    "Window": "a window function",
+    "Lateral": "LATERAL",
+    "Unnest": "UNNEST",
+    "Values": "VALUES",
+    "TableSample": "TABLESAMPLE",
+    "Interval": "INTERVAL",
 }
 
 
@@ -117,17 +127,21 @@ class _Checker:
         self.used: set[str] = set()
 
     # -- where in the user's text a node came from, for error messages
-    def where(self, node: exp.Expression) -> str:
+    def where(self, node: exp.Expr) -> str:
         if self.parsed.form == "sql":
             return "sql"
         top = node
         while top.parent is not None and top.parent is not self.tree:
             top = top.parent
-        return {"expressions": "selected", "joins": "tables", "from": "tables",
-                "from_": "tables"}.get(top.arg_key, "conditions")
+        return {
+            "expressions": "selected",
+            "joins": "tables",
+            "from": "tables",
+            "from_": "tables",
+        }.get(top.arg_key or "", "conditions")
 
-    def reject(self, problem: str, node: exp.Expression, hint: str | None = None) -> None:
-        raise FilterRejected(problem, self.where(node), hint)
+    def reject(self, problem: str, node: exp.Expr, hint: str | None = None) -> None:
+        raise FilterRejectedError(problem, self.where(node), hint)
 
     # -- 1. constructs and functions
     def check_nodes(self) -> None:
@@ -139,16 +153,18 @@ class _Checker:
                 name = str(node.this).lower()
                 if name in CUSTOM_FUNCTIONS:
                     if len(node.expressions) != CUSTOM_FUNCTIONS[name]:
-                        self.reject(f"{name}() takes {CUSTOM_FUNCTIONS[name]} argument(s)",
-                                    node)
+                        self.reject(f"{name}() takes {CUSTOM_FUNCTIONS[name]} argument(s)", node)
                 elif name not in self.ctx.extra_functions:
                     self.reject_function(name, node)
             elif kind not in ALLOWED_NODES:
                 if isinstance(node, exp.Func):
                     self.reject_function(function_name(node), node)
                 label = _NODE_NAMES.get(kind.__name__, kind.__name__.upper())
-                self.reject(f"{label} is not allowed in filters", node,
-                            "a filter is one SELECT over the listed tables")
+                self.reject(
+                    f"{label} is not allowed in filters",
+                    node,
+                    "a filter is one SELECT over the listed tables",
+                )
             if isinstance(node, exp.With) and node.args.get("recursive"):
                 self.reject("WITH RECURSIVE is not allowed in filters", node)
             if isinstance(node, (exp.Limit, exp.Offset)):
@@ -156,27 +172,35 @@ class _Checker:
                 if not (isinstance(value, exp.Literal) and value.is_int):
                     self.reject(f"{kind.__name__.upper()} must be a whole number", node)
             if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
-                self.reject(f"schema-qualified table {node.sql()!r}", node,
-                            "name tables without a schema: " + ", ".join(sorted(self.catalog)))
+                self.reject(
+                    f"schema-qualified table {node.sql()!r}",
+                    node,
+                    "name tables without a schema: " + ", ".join(sorted(self.catalog)),
+                )
             if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
-                self.reject(f"column name {node.sql()!r} has too many parts", node,
-                            "write table.column")
+                self.reject(
+                    f"column name {node.sql()!r} has too many parts", node, "write table.column"
+                )
 
-    def reject_function(self, name: str, node: exp.Expression) -> None:
+    def reject_function(self, name: str, node: exp.Expr) -> None:
         names = {function_name_of(c) for c in ALLOWED_FUNCTIONS} | set(CUSTOM_FUNCTIONS)
         hint = did_you_mean(name, names, quote="") or allowed_list("functions", names)
         self.reject(f"function {name}() is not allowed", node, hint)
 
-    def check_function(self, node: exp.Expression) -> None:
-        if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
-            if json_keys(node.expression) is None:
-                self.reject("JSON_EXTRACT needs a literal path like '$.key' or '$.a.b[0]'",
-                            node)
+    def check_function(self, node: exp.Expr) -> None:
+        if (
+            isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar))
+            and json_keys(node.expression) is None
+        ):
+            self.reject("JSON_EXTRACT needs a literal path like '$.key' or '$.a.b[0]'", node)
         if isinstance(node, (exp.Cast, exp.TryCast)):
             to = node.args["to"]
             if to.this not in ALLOWED_CAST_TYPES:
-                self.reject(f"CAST to {to.sql()} is not allowed", node,
-                            "cast to DOUBLE, BIGINT, INT, DECIMAL, TEXT, BOOLEAN or DATE")
+                self.reject(
+                    f"CAST to {to.sql()} is not allowed",
+                    node,
+                    "cast to DOUBLE, BIGINT, INT, DECIMAL, TEXT, BOOLEAN or DATE",
+                )
             if to.this == exp.DataType.Type.CHAR and not to.expressions:
                 # MySQL's CAST(x AS CHAR) is a string; PostgreSQL's CHAR is one character.
                 node.set("to", exp.DataType.build("text"))
@@ -201,7 +225,8 @@ class _Checker:
             key = source.name.lower()
             if key not in self.catalog:
                 hint = did_you_mean(source.name, self.catalog.values()) or allowed_list(
-                    "tables", self.catalog.values())
+                    "tables", self.catalog.values()
+                )
                 self.reject(f"unknown table `{source.name}`", source, hint)
             name = self.catalog[key]
             source.set("this", exp.to_identifier(name))
@@ -210,33 +235,47 @@ class _Checker:
     def outputs(self, source: exp.Table | Scope) -> list[str]:
         if isinstance(source, exp.Table):
             return self.table_of(source).column_names
-        return list(source.expression.named_selects)
+        select = source.expression
+        return list(select.named_selects) if isinstance(select, exp.Query) else []
 
     def resolve_column(self, scope: Scope, col: exp.Column) -> None:
         if col.table:
             found = self.lookup(scope, col.table)
             if found is None:
                 aliases = [a for s in _chain(scope) for a in s.sources]
-                self.reject(f"unknown table `{col.table}` in `{col.sql()}`", col,
-                            did_you_mean(col.table, aliases) or allowed_list("here", aliases))
+                self.reject(
+                    f"unknown table `{col.table}` in `{col.sql()}`",
+                    col,
+                    did_you_mean(col.table, aliases) or allowed_list("here", aliases),
+                )
                 return
             alias, source = found
+            alias = _canonical_alias(alias, source)
             names = self.outputs(source)
             match = [n for n in names if n.lower() == col.name.lower()]
             if not match:
-                self.reject(f"unknown column `{col.table}.{col.name}`", col,
-                            did_you_mean(col.name, names) or allowed_list("columns", names))
+                self.reject(
+                    f"unknown column `{col.table}.{col.name}`",
+                    col,
+                    did_you_mean(col.name, names) or allowed_list("columns", names),
+                )
             col.set("this", exp.to_identifier(match[0]))
             col.set("table", exp.to_identifier(alias))
             return
         select = scope.expression
-        if isinstance(select, exp.Select) and col.find_ancestor(exp.Order, exp.Group,
-                                                                exp.Having):
-            if any(a.lower() == col.name.lower() for a in select.named_selects):
-                return  # a reference to a SELECT alias
+        in_order = col.find_ancestor(exp.Order, exp.Group, exp.Having) is not None
+        if (
+            in_order
+            and isinstance(select, exp.Select)
+            and any(a.lower() == col.name.lower() for a in select.named_selects)
+        ):
+            return  # a reference to a SELECT alias
         for current in _chain(scope):
-            hits = [(alias, src) for alias, src in current.sources.items()
-                    if any(n.lower() == col.name.lower() for n in self.outputs(src))]
+            hits = [
+                (alias, src)
+                for alias, src in current.sources.items()
+                if any(n.lower() == col.name.lower() for n in self.outputs(src))
+            ]
             if hits:
                 alias, src = hits[0]  # joins are on equal object ids: the first is right
                 if len(hits) > 1 and col.name.lower() != self.ctx.object_id.lower():
@@ -244,18 +283,20 @@ class _Checker:
                     self.reject(f"column `{col.name}` is ambiguous", col, f"write {both}")
                 name = next(n for n in self.outputs(src) if n.lower() == col.name.lower())
                 col.set("this", exp.to_identifier(name))
-                col.set("table", exp.to_identifier(alias))
+                col.set("table", exp.to_identifier(_canonical_alias(alias, src)))
                 return
-        pool = [n for s in _chain(scope) for src in s.sources.values() for n in
-                self.outputs(src)]
-        self.reject(f"unknown column `{col.name}`", col,
-                    did_you_mean(col.name, pool) or allowed_list("columns", pool))
+        pool = [n for s in _chain(scope) for src in s.sources.values() for n in self.outputs(src)]
+        self.reject(
+            f"unknown column `{col.name}`",
+            col,
+            did_you_mean(col.name, pool) or allowed_list("columns", pool),
+        )
 
     def expand_stars(self, scope: Scope) -> None:
         select = scope.expression
         if not isinstance(select, exp.Select):
             return
-        items: list[exp.Expression] = []
+        items: list[exp.Expr] = []
         order = list(scope.selected_sources)
         for item in select.expressions:
             star_of: list[str] | None = None
@@ -273,14 +314,16 @@ class _Checker:
             for alias in star_of:
                 found = self.lookup(scope, alias)
                 assert found is not None
-                items += [exp.column(n, table=found[0]) for n in self.outputs(found[1])]
+                alias = _canonical_alias(*found)
+                items += [exp.column(n, table=alias) for n in self.outputs(found[1])]
         select.set("expressions", items)
 
     def check_scopes(self) -> None:
         try:
             scopes = list(traverse_scope(self.tree))
         except OptimizeError as err:
-            raise FilterRejected(str(err), "sql" if self.parsed.form == "sql" else None) from None
+            where = "sql" if self.parsed.form == "sql" else None
+            raise FilterRejectedError(str(err), where) from None
         for scope in scopes:
             self.check_tables(scope)
         for scope in scopes:
@@ -296,12 +339,15 @@ class _Checker:
         return ids
 
     def check_visibility(self) -> None:
-        for kind, ids in (("watchlist", self.parsed.watchlists),
-                          ("watchmap", self.parsed.watchmaps)):
+        for kind, ids in (
+            ("watchlist", self.parsed.watchlists),
+            ("watchmap", self.parsed.watchmaps),
+        ):
             for wid in ids:
                 if wid not in self.visible(kind):
-                    raise FilterRejected(
-                        f"{kind} {wid} is not visible to you", "tables",
+                    raise FilterRejectedError(
+                        f"{kind} {wid} is not visible to you",
+                        "tables",
                         f"it is private to another user or does not exist; use your own "
                         f"or a public {kind}",
                     )
@@ -313,16 +359,31 @@ class _Checker:
             visible = sorted(self.visible(kind))
             inner_table = exp.to_table(table.name)
             inner_table.meta[CHECKED_JOIN] = True
-            cond: exp.Expression = (
-                exp.In(this=exp.column(id_col, table=table.name),
-                       expressions=[exp.Literal.number(i) for i in visible])
-                if visible else exp.false()
+            cond: exp.Expr = (
+                exp.In(
+                    this=exp.column(id_col, table=table.name),
+                    expressions=[exp.Literal.number(i) for i in visible],
+                )
+                if visible
+                else exp.false()
             )
-            cols = [exp.column(c, table=table.name) for c in
-                    self.ctx.catalog[table.name].column_names]
+            cols = [
+                exp.column(c, table=table.name) for c in self.ctx.catalog[table.name].column_names
+            ]
             inner = exp.Select(expressions=cols).from_(inner_table).where(cond)
-            table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
-                this=exp.to_identifier(table.alias_or_name))))
+            table.replace(
+                exp.Subquery(
+                    this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+                )
+            )
+
+
+def _canonical_alias(alias: str, source: exp.Table | Scope) -> str:
+    """The name a column must be qualified with: an unaliased table is known by its
+    (normalised) catalog name, whatever case the user wrote it in."""
+    if isinstance(source, exp.Table) and not source.alias:
+        return source.name
+    return alias
 
 
 def _chain(scope: Scope) -> list[Scope]:
@@ -334,20 +395,20 @@ def _chain(scope: Scope) -> list[Scope]:
     return out
 
 
-def function_name_of(kind: type[exp.Expression]) -> str:
+def function_name_of(kind: type[exp.Expr]) -> str:
     sql_names = getattr(kind, "_sql_names", None)
     return str(sql_names[0]).lower() if sql_names else kind.__name__.lower()
 
 
 def validate(parsed: ParsedFilter, ctx: FilterContext) -> Checked:
-    """Check ``parsed`` in place; raise :class:`FilterRejected` with what to fix."""
+    """Check ``parsed`` in place; raise :class:`FilterRejectedError` with what to fix."""
     checker = _Checker(parsed, ctx)
     checker.check_nodes()
     checker.check_scopes()
     where = parsed.tree.args.get("where")
     where_columns: list[str] = []
     if where is not None:
-        for col in where.find_all(exp.Column):
+        for col in where.find_all(exp.Column, bfs=False):
             # Only columns of this SELECT's own sources (not of sub-queries' tables).
             if col.find_ancestor(exp.Subquery) is None and col.table:
                 name = f"{col.table}.{col.name}"

@@ -37,7 +37,7 @@ def _object_id(survey: str, producer: str) -> Column:
     )
 
 
-def crossmatch_tns(survey: str) -> Table:
+def crossmatch_tns_table(survey: str) -> Table:
     """The Transient Name Server catalogue (one row per TNS entry).
 
     It carries no object id: as in Lasair, objects reach it through the hits of the TNS
@@ -45,8 +45,9 @@ def crossmatch_tns(survey: str) -> Table:
     """
     p = TNS_PRODUCER
     cols = (
-        Column("tns_name", "text", "TNS name without prefix, e.g. 2021iru", producer=p,
-               nullable=False),
+        Column(
+            "tns_name", "text", "TNS name without prefix, e.g. 2021iru", producer=p, nullable=False
+        ),
         Column("tns_prefix", "text", "TNS prefix, e.g. SN or AT", producer=p),
         Column("ra", "double", "Right ascension of the TNS entry", "deg", p),
         Column("decl", "double", "Declination of the TNS entry", "deg", p),
@@ -75,15 +76,16 @@ def crossmatch_tns(survey: str) -> Table:
     )
 
 
-def watchlist_hits(survey: str) -> Table:
+def watchlist_hits_table(survey: str) -> Table:
     """Objects that fell within a cone of a watchlist."""
     p = WATCHLIST_PRODUCER
     oid = OBJECT_ID_COLUMN[survey]
     cols = (
         _object_id(survey, p),
         Column("wl_id", "int", "Watchlist identifier", producer=p, nullable=False),
-        Column("cone_id", "bigint", "Cone identifier within the watchlist", producer=p,
-               nullable=False),
+        Column(
+            "cone_id", "bigint", "Cone identifier within the watchlist", producer=p, nullable=False
+        ),
         Column("arcsec", "double", "Distance from the object to the cone centre", "arcsec", p),
         Column("name", "text", "Name of the cone given by the watchlist owner", producer=p),
     )
@@ -97,7 +99,7 @@ def watchlist_hits(survey: str) -> Table:
     )
 
 
-def area_hits(survey: str) -> Table:
+def area_hits_table(survey: str) -> Table:
     """Objects that fell inside a watchmap (a sky area, a MOC)."""
     p = WATCHMAP_PRODUCER
     oid = OBJECT_ID_COLUMN[survey]
@@ -115,7 +117,7 @@ def area_hits(survey: str) -> Table:
     )
 
 
-def annotations(survey: str) -> Table:
+def annotations_table(survey: str) -> Table:
     """Classifications that annotators (external classifiers) attach to objects."""
     p = ANNOTATION_PRODUCER
     oid = OBJECT_ID_COLUMN[survey]
@@ -124,11 +126,20 @@ def annotations(survey: str) -> Table:
         Column("topic", "text", "Annotator topic name", producer=p, nullable=False),
         Column("version", "text", "Version of the annotator software", producer=p),
         Column("timestamp", "timestamp", "When the annotation was stored (UTC)", producer=p),
-        Column("classification", "text", "Short classification given by the annotator",
-               producer=p, nullable=False),
+        Column(
+            "classification",
+            "text",
+            "Short classification given by the annotator",
+            producer=p,
+            nullable=False,
+        ),
         Column("explanation", "text", "Natural-language explanation", producer=p),
-        Column("classdict", "text", "Machine-readable details, a JSON object; read with "
-               "JSON_EXTRACT(classdict, '$.key')", producer=p),
+        Column(
+            "classdict",
+            "text",
+            "Machine-readable details, a JSON object; read with JSON_EXTRACT(classdict, '$.key')",
+            producer=p,
+        ),
         Column("url", "text", "Link to more information", producer=p),
     )
     return Table(
@@ -141,7 +152,7 @@ def annotations(survey: str) -> Table:
     )
 
 
-def watchlists(survey: str) -> Table:
+def watchlists_table(survey: str) -> Table:
     """Watchlist records: who owns each one and whether others may filter on it."""
     p = WATCHLIST_PRODUCER
     cols = (
@@ -149,17 +160,15 @@ def watchlists(survey: str) -> Table:
         Column("owner_id", "int", "User id of the owner", producer=p, nullable=False),
         Column("name", "text", "Watchlist name", producer=p, nullable=False),
         Column("description", "text", "What the watchlist is for", producer=p),
-        Column("public", "bool", "Visible to every user's filters", producer=p,
-               nullable=False),
-        Column("active", "bool", "Matched against incoming alerts", producer=p,
-               nullable=False),
+        Column("public", "bool", "Visible to every user's filters", producer=p, nullable=False),
+        Column("active", "bool", "Matched against incoming alerts", producer=p, nullable=False),
         Column("radius", "double", "Default cone radius", "arcsec", p),
         Column("created", "timestamp", "Creation time (UTC)", producer=p),
     )
     return Table("watchlists", "Watchlists of cones", cols, primary_key=("wl_id",))
 
 
-def watchmaps(survey: str) -> Table:
+def watchmaps_table(survey: str) -> Table:
     """Watchmap (sky area) records: owner and public flag."""
     p = WATCHMAP_PRODUCER
     cols = (
@@ -167,25 +176,22 @@ def watchmaps(survey: str) -> Table:
         Column("owner_id", "int", "User id of the owner", producer=p, nullable=False),
         Column("name", "text", "Watchmap name", producer=p, nullable=False),
         Column("description", "text", "What the watchmap is for", producer=p),
-        Column("public", "bool", "Visible to every user's filters", producer=p,
-               nullable=False),
-        Column("active", "bool", "Matched against incoming alerts", producer=p,
-               nullable=False),
+        Column("public", "bool", "Visible to every user's filters", producer=p, nullable=False),
+        Column("active", "bool", "Matched against incoming alerts", producer=p, nullable=False),
         Column("created", "timestamp", "Creation time (UTC)", producer=p),
     )
-    return Table("watchmaps", "Watchmaps: sky areas given as MOCs", cols,
-                 primary_key=("ar_id",))
+    return Table("watchmaps", "Watchmaps: sky areas given as MOCs", cols, primary_key=("ar_id",))
 
 
 def kit_tables(survey: str) -> dict[str, Table]:
     """All kit tables of ``survey`` by name (filterable and bookkeeping ones)."""
     tables = [
-        crossmatch_tns(survey),
-        watchlist_hits(survey),
-        area_hits(survey),
-        annotations(survey),
-        watchlists(survey),
-        watchmaps(survey),
+        crossmatch_tns_table(survey),
+        watchlist_hits_table(survey),
+        area_hits_table(survey),
+        annotations_table(survey),
+        watchlists_table(survey),
+        watchmaps_table(survey),
     ]
     return {t.name: t for t in tables}
 
