@@ -75,8 +75,11 @@ def mag_from_flux(flux: np.ndarray) -> np.ndarray:
 
 
 def flux_from_mag(mag: np.ndarray) -> np.ndarray:
-    """Flux [nJy] of an AB magnitude."""
-    return np.power(10.0, -0.4 * (np.asarray(mag, dtype=np.float64) - NJY_ZP))
+    """Flux [nJy] of an AB magnitude; NaN for a missing or absurd magnitude."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = np.power(10.0, -0.4 * (np.asarray(mag, dtype=np.float64) - NJY_ZP))
+    f[~np.isfinite(f)] = np.nan
+    return f
 
 
 def empty_table(schema: pa.Schema) -> pa.Table:

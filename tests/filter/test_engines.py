@@ -9,11 +9,11 @@ import json
 import math
 
 import pytest
-from conftest import DATA, OWN_AR, OWN_WL, PUBLIC_AR, PUBLIC_WL, TNS_WL
 
 from lanner.filter.compile import compile_lasair, compile_sql
 from lanner.filter.execute import FilterEngine, Limits
 from lanner.filter.validate import FilterContext
+from tests.filter.kit_data import DATA, OWN_AR, OWN_WL, PUBLIC_AR, PUBLIC_WL, TNS_WL
 
 OBJ = {o["objectId"]: o for o in DATA["objects"]}
 SHER = {s["objectId"]: s for s in DATA["sherlock_classifications"]}

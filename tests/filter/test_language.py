@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from conftest import CATALOG, OBJECTS, TNS_WL
 
 from lanner.filter.compile import compile_lasair, compile_sql
 from lanner.filter.errors import FilterRejectedError, FilterSyntaxError
@@ -13,6 +12,7 @@ from lanner.filter.functions import ENGINES
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import filterable_kit_tables, kit_tables
+from tests.filter.kit_data import CATALOG, OBJECTS, TNS_WL
 
 
 def test_unknown_column_names_place_and_suggestion(ctx: FilterContext) -> None:

@@ -9,7 +9,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
-from conftest import CATALOG, DATA, PRIVATE_AR, PRIVATE_WL, arrow_tables
 from psycopg import sql as pgsql
 
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
@@ -27,6 +26,7 @@ from lanner.filter.execute import (
     SQLiteEngine,
 )
 from lanner.filter.validate import FilterContext
+from tests.filter.kit_data import CATALOG, DATA, PRIVATE_AR, PRIVATE_WL, arrow_tables
 
 REJECTED_SQL = [
     # writes and other statements
@@ -254,7 +254,7 @@ def test_slow_function_stopped_duckdb(ctx: FilterContext) -> None:
 def test_slow_function_stopped_sqlite(ctx: FilterContext, tmp_path: object) -> None:
     from pathlib import Path
 
-    from conftest import make_sqlite
+    from tests.filter.kit_data import make_sqlite
 
     path = Path(str(tmp_path)) / "a.db"
     make_sqlite(path, CATALOG)
@@ -317,7 +317,7 @@ def test_engine_stops_recursive_cte_postgres(pg_schema: tuple) -> None:
 def test_engine_contains_sqlite(tmp_path: object) -> None:
     from pathlib import Path
 
-    from conftest import make_sqlite
+    from tests.filter.kit_data import make_sqlite
 
     path = Path(str(tmp_path)) / "a.db"
     make_sqlite(path, CATALOG)

@@ -17,9 +17,11 @@ def cli() -> None:
 
 def build_cli() -> click.Group:
     from lanner.cli import pipeline_commands
+    from lanner.cli.bench import bench
 
     for command in pipeline_commands.COMMANDS:
         cli.add_command(command)
+    cli.add_command(bench)
     return cli
 
 

@@ -59,7 +59,13 @@ def to_table(columns: Sequence[Column], values: dict[str, object]) -> pa.Table:
     for col in columns:
         if col.name not in values:
             raise KeyError(f"enricher did not compute declared column {col.name!r}")
-        arr = pa.array(values[col.name], from_pandas=True)
+        value = values[col.name]
+        if isinstance(value, pa.ChunkedArray):
+            arr = value.combine_chunks()
+        elif isinstance(value, pa.Array):
+            arr = value
+        else:
+            arr = pa.array(value, from_pandas=True)
         arrays.append(arr.cast(col.arrow_type))
     extra = set(values) - {c.name for c in columns}
     if extra:

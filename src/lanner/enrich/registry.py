@@ -6,13 +6,17 @@ of those before it (the absolute-magnitude feature reads the sky context, for ex
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lanner.enrich.base import Enricher
 
 
-def default_enrichers() -> list[Enricher]:
-    """Build the default enrichers (each loads its catalogues or models once, here)."""
+@lru_cache(maxsize=1)
+def default_enrichers() -> tuple[Enricher, ...]:
+    """Build the default enrichers once per process (each loads its data here, once)."""
     from lanner.enrich.objects import ObjectSummary
 
-    return [
-        ObjectSummary(),
-    ]
+    return (
+        ObjectSummary("ztf"),
+        ObjectSummary("lsst"),
+    )

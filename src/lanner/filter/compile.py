@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from lanner.filter.errors import FilterRejectedError
+from lanner.batch import Survey
+from lanner.filter.errors import FilterError, FilterRejectedError
 from lanner.filter.functions import (
     ENGINES,
     LIMIT_PARAM,
@@ -171,3 +172,56 @@ def compile_lasair(
 def compile_sql(sql: str, ctx: FilterContext) -> CompiledFilter:
     """Compile a filter given as one full ``SELECT`` statement."""
     return _finish(parse_statement(sql), ctx)
+
+
+def _inline_parameters(tree: exp.Expr, compiled: CompiledFilter, now_mjd: float) -> exp.Select:
+    """The tree with LIMIT/OFFSET and ``mjdnow()`` as literals (for callers that run the
+    SQL text without binding parameters)."""
+    tree.set(
+        "limit",
+        None
+        if compiled.limit is None
+        else exp.Limit(expression=exp.Literal.number(compiled.limit)),
+    )
+    tree.set(
+        "offset",
+        exp.Offset(expression=exp.Literal.number(compiled.offset)) if compiled.offset else None,
+    )
+    out = tree.transform(
+        lambda n: (
+            exp.Literal.number(now_mjd)
+            if isinstance(n, exp.Placeholder) and n.name == NOW_PARAM
+            else n
+        )
+    )
+    assert isinstance(out, exp.Select)
+    return out
+
+
+def compile_filter(sql: str, survey: Survey, engine: str = "duckdb") -> str:
+    """Validate a full-SELECT filter against the survey's filterable tables and return
+    self-contained SQL for ``engine`` (no bound parameters; ``mjdnow()`` is now).
+
+    For callers that execute the text themselves; new code should keep the
+    :class:`CompiledFilter` from :func:`compile_sql` and run it through
+    :mod:`lanner.filter.execute`, which also enforces the time limit and the row cap.
+    Raises :class:`lanner.filter.saved.FilterError` with what to fix.
+    """
+    import time
+
+    from lanner.filter.saved import FilterError as SavedFilterError
+    from lanner.schema.kit import filterable_kit_tables
+    from lanner.schema.registry import filterable_tables
+
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    catalog = {**filterable_kit_tables(survey), **filterable_tables(survey)}
+    try:
+        compiled = compile_sql(sql, FilterContext(survey, catalog))
+    except FilterError as err:
+        raise SavedFilterError(str(err)) from err
+    now_mjd = time.time() / 86400.0 + 40587.0
+    tree = _inline_parameters(for_engine(compiled.tree, engine), compiled, now_mjd)
+    return tree.sql(
+        dialect=engine, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE
+    )

@@ -104,7 +104,7 @@ def parse_statement(sql: str) -> ParsedFilter:
         raise FilterRejectedError(
             f"{type(tree).__name__.upper()} statement",
             "sql",
-            "only SELECT statements are allowed in filters",
+            "a filter is one SELECT statement",
         )
     return ParsedFilter(tree=tree, form="sql")
 

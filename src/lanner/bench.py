@@ -1,0 +1,118 @@
+"""``lanner bench``: throughput of every stage on real alerts, in one process.
+
+Replays alert files (default: the shared ZTF set) through the whole pipeline into a fresh
+SQLite database in a temporary folder, with a set of realistic active filters, and reports
+alerts per second for decoding alone (the ceiling), for each stage and each enricher, and end
+to end, plus the peak resident memory. Packets are read into memory first, so disk reads are
+not counted. Measure on an idle machine; the figures are per process (one core).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lanner.batch import Survey
+from lanner.filter.saved import add_filter
+from lanner.ingest import iter_packets
+from lanner.ingest.deadletter import FolderDeadLetters
+from lanner.ingest.decode import DecodeError, decode_packet
+from lanner.pipeline import Pipeline, chunked
+from lanner.store import open_store
+
+#: Filters of the shapes scientists write, per survey, active during the benchmark.
+BENCH_FILTERS: dict[str, list[str]] = {
+    "ztf": [
+        "SELECT objectId, gmag, rmag FROM objects WHERE ncand >= 3 AND gmag < 19",
+        "SELECT objectId FROM objects WHERE sgscore1 < 0.5 AND distpsnr1 < 2 AND ssnamenr IS NULL",
+        "SELECT objectId, jdmax - jdmin AS age FROM objects WHERE jdmax - jdmin < 10",
+    ],
+    "lsst": [
+        "SELECT diaObjectId, latest_psfFlux FROM objects WHERE latest_psfFlux > 10000",
+        "SELECT diaObjectId FROM objects WHERE nDiaSources >= 3 "
+        "AND lastDiaSourceMjdTai - firstDiaSourceMjdTai < 20",
+    ],
+}
+
+
+def default_alerts() -> Path:
+    """The shared ZTF alerts (``$LANNER_SHARED`` or ``../shared`` from here)."""
+    env = os.environ.get("LANNER_SHARED")
+    for base in ([Path(env)] if env else []) + [
+        Path.cwd().parent / "shared",
+        Path.cwd() / "shared",
+    ]:
+        path = base / "data" / "alerts" / "ztf"
+        if path.is_dir():
+            return path
+    raise FileNotFoundError(
+        "no alerts given and the shared ZTF alerts were not found: pass PATHS or set LANNER_SHARED"
+    )
+
+
+@dataclass
+class BenchResult:
+    """Throughput figures (alerts per second unless stated)."""
+
+    alerts: int
+    dead_letters: int
+    batch_size: int
+    decode_only: float
+    stages: dict[str, float] = field(default_factory=dict)
+    enrichers: dict[str, float] = field(default_factory=dict)
+    end_to_end: float = 0.0
+    peak_memory_mb: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1) if seconds > 0 else float("inf")
+
+
+def run_bench(
+    paths: list[Path], batch_size: int = 1000, survey: Survey | None = None
+) -> BenchResult:
+    packets = list(iter_packets(paths))
+    start = time.perf_counter()
+    n_decoded = 0
+    for packet in packets:
+        # Undecodable packets are counted as dead letters by the pipeline run below.
+        with contextlib.suppress(DecodeError):
+            n_decoded += len(decode_packet(packet))
+    decode_seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}", survey)
+        pipeline = Pipeline(store, FolderDeadLetters(Path(tmp) / "deadletter"))
+        batches = list(chunked(packets, batch_size))
+        # The first batch fixes the survey of the database; filters need it.
+        start = time.perf_counter()
+        summary = pipeline.run(batches[:1])
+        if store.survey:
+            for i, sql in enumerate(BENCH_FILTERS[store.survey]):
+                add_filter(store, f"bench{i}", sql, active=True)
+        summary_rest = pipeline.run(batches[1:])
+        wall = time.perf_counter() - start
+        store.close()
+    for stage, s in summary_rest.seconds.items():
+        summary.seconds[stage] += s
+    for name, s in summary_rest.enricher_seconds.items():
+        summary.enricher_seconds[name] = summary.enricher_seconds.get(name, 0.0) + s
+    alerts = summary.alerts + summary_rest.alerts
+    return BenchResult(
+        alerts=alerts,
+        dead_letters=summary.dead_letters + summary_rest.dead_letters,
+        batch_size=batch_size,
+        decode_only=_rate(n_decoded, decode_seconds),
+        stages={k: _rate(alerts, s) for k, s in summary.seconds.items()},
+        enrichers={k: _rate(alerts, s) for k, s in summary.enricher_seconds.items()},
+        end_to_end=_rate(alerts, wall),
+        peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )

@@ -1,0 +1,37 @@
+"""``lanner bench``: the throughput benchmark (see :mod:`lanner.bench`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--batch-size", default=1000, show_default=True, help="Alerts per batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool) -> None:
+    """Measure alerts/s of decoding, each stage and end to end on real alerts."""
+    from lanner.bench import default_alerts, run_bench
+
+    try:
+        targets = list(paths) or [default_alerts()]
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = run_bench(targets, batch_size)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    click.echo(
+        f"alerts {result.alerts} (dead letters {result.dead_letters}), "
+        f"batches of {result.batch_size}"
+    )
+    click.echo(f"decode only      {result.decode_only:>10} alerts/s")
+    for stage, rate in result.stages.items():
+        click.echo(f"stage {stage:<10} {rate:>10} alerts/s")
+    for name, rate in result.enrichers.items():
+        click.echo(f"  enricher {name:<20} {rate:>10} alerts/s")
+    click.echo(f"end to end       {result.end_to_end:>10} alerts/s")
+    click.echo(f"peak memory      {result.peak_memory_mb:>10} MB")

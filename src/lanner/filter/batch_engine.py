@@ -1,0 +1,58 @@
+"""The per-batch filter engine: users' SQL over a database holding only the current batch.
+
+Input: an enriched batch and the active filters. Output: each filter's matching rows. No
+side effects (delivery is the distribute stage's job).
+
+As in Lasair, filters see one row per object — its newest alert in the batch — in each
+enriched table (``objects``, ``sherlock_classifications``, ...). The tables are Arrow tables
+registered in an in-memory DuckDB (no copy), so a hundred filters cost a hundred small
+columnar scans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
+
+
+def newest_rows(batch: AlertBatch, recency: np.ndarray) -> np.ndarray:
+    """Row of each object's newest alert in the batch (largest ``recency``), sorted."""
+    codes = pc.rank(batch.alerts["object_id"], "ascending", tiebreaker="dense").to_numpy()
+    order = np.lexsort((-recency, codes))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    return np.sort(order[first])
+
+
+@dataclass
+class BatchTables:
+    """The batch as filters see it: a DuckDB connection with one view per enriched table."""
+
+    con: duckdb.DuckDBPyConnection
+    rows: np.ndarray  # batch row of each object (aligned with the registered tables)
+    alert_ids: pa.Array
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def batch_tables(batch: AlertBatch, recency_column: str) -> BatchTables:
+    """Register the newest row per object of each enriched table in a fresh DuckDB."""
+    oid = OBJECT_ID_COLUMN[batch.survey]
+    objects = batch.enriched["objects"]
+    recency = objects[recency_column].to_numpy(zero_copy_only=False).astype(np.float64)
+    rows = newest_rows(batch, recency)
+    take = pa.array(rows)
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads TO 1")
+    for name, table in batch.enriched.items():
+        if oid not in table.column_names:
+            table = table.add_column(0, oid, batch.alerts["object_id"])
+        con.register(name, table.take(take))
+    return BatchTables(con, rows, batch.alerts["alert_id"].take(take).combine_chunks())

@@ -1,0 +1,103 @@
+"""Avro object-container files, decoded with a cache of parsed writer schemas.
+
+ZTF sends one container file per alert, each repeating the full writer schema in its header.
+``fastavro.reader`` parses that schema for every file, which costs about a third of the
+decoding time; here the header's schema text is parsed once per distinct schema and the data
+blocks are read with ``fastavro.schemaless_reader``. Codecs: null and deflate; other codecs
+go through ``fastavro.reader``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from functools import lru_cache
+from typing import Any
+
+import fastavro
+
+MAGIC = b"Obj\x01"
+SYNC_SIZE = 16
+
+
+def _read_long(buf: io.BytesIO) -> int:
+    """Avro zig-zag varint."""
+    shift = 0
+    acc = 0
+    while True:
+        byte = buf.read(1)
+        if not byte:
+            raise EOFError("truncated Avro varint")
+        b = byte[0]
+        acc |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (acc >> 1) ^ -(acc & 1)
+        shift += 7
+
+
+def _read_bytes(buf: io.BytesIO) -> bytes:
+    size = _read_long(buf)
+    data = buf.read(size)
+    if size < 0 or len(data) != size:
+        raise EOFError("truncated Avro container header")
+    return data
+
+
+def _read_header(buf: io.BytesIO) -> tuple[dict[str, bytes], bytes]:
+    if buf.read(4) != MAGIC:
+        raise ValueError("not an Avro object container")
+    meta: dict[str, bytes] = {}
+    while True:
+        count = _read_long(buf)
+        if count == 0:
+            break
+        if count < 0:  # a negative count is followed by the block's size in bytes
+            count = -count
+            _read_long(buf)
+        for _ in range(count):
+            key = _read_bytes(buf).decode()
+            meta[key] = _read_bytes(buf)
+    sync = buf.read(SYNC_SIZE)
+    if len(sync) != SYNC_SIZE:
+        raise EOFError("truncated Avro container header")
+    return meta, sync
+
+
+@lru_cache(maxsize=32)
+def _parsed(schema_text: bytes) -> tuple[Any, str | None]:
+    schema = json.loads(schema_text)
+    name = schema.get("name") if isinstance(schema, dict) else None
+    if isinstance(schema, dict) and schema.get("namespace") and name and "." not in name:
+        name = f"{schema['namespace']}.{name}"
+    return fastavro.parse_schema(schema), name
+
+
+def read_container(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
+    """All records of a container file, and the writer schema's full name."""
+    buf = io.BytesIO(data)
+    meta, sync = _read_header(buf)
+    codec = meta.get("avro.codec", b"null").decode()
+    if codec not in ("null", "deflate"):
+        reader = fastavro.reader(io.BytesIO(data))
+        schema = reader.writer_schema
+        return [r for r in reader if isinstance(r, dict)], (
+            schema.get("name") if isinstance(schema, dict) else None
+        )
+    schema, name = _parsed(meta["avro.schema"])
+    records: list[dict[str, Any]] = []
+    end = len(data)
+    while buf.tell() < end:
+        count = _read_long(buf)
+        block = _read_bytes(buf)
+        if codec == "deflate":
+            block = zlib.decompress(block, -15)
+        block_buf = io.BytesIO(block)
+        for _ in range(count):
+            record = fastavro.schemaless_reader(block_buf, schema, None)
+            if not isinstance(record, dict):
+                raise ValueError("Avro container record is not a record")
+            records.append(record)
+        if buf.read(SYNC_SIZE) != sync:
+            raise ValueError("Avro container block does not end with the file's sync marker")
+    return records, name

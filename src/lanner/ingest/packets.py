@@ -1,0 +1,36 @@
+"""What ingest hands around before decoding: raw packets and dead letters.
+
+A :class:`RawPacket` is one unit of bytes as it arrived (a file, a tarball member, a Kafka
+message value) with a human-readable ``origin`` (``path``, ``path!member`` or
+``topic/partition/offset``). A :class:`DeadLetter` is a packet or record that could not
+become part of a batch, with the reason; dead letters are never dropped, they go to a
+:class:`DeadLetterSink`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RawPacket:
+    """Bytes of one or more alerts exactly as received, and where they came from."""
+
+    data: bytes
+    origin: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An input that was set aside, why, and the bytes needed to replay it."""
+
+    data: bytes
+    origin: str
+    reason: str
+
+
+class DeadLetterSink(Protocol):
+    """Where dead letters go: a folder (embedded mode) or a Kafka topic."""
+
+    def put(self, data: bytes, origin: str, reason: str) -> None: ...

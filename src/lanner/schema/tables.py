@@ -1,0 +1,150 @@
+"""The stored tables of a Lanner database, per survey.
+
+The light-curve, cutout and bookkeeping tables are declared here; the ``objects`` table and
+the other enriched tables (``sherlock_classifications``, ...) take their columns from the
+enrichers that fill them (see :func:`lanner.schema.registry.tables_for`).
+
+Light-curve tables have one key for both surveys: (object id, ``mjd``, ``band``) — the same
+object measured at the same time in the same band is the same measurement, so re-ingesting
+an alert, or a later alert repeating its history, adds nothing.
+"""
+
+from __future__ import annotations
+
+from lanner.batch import OBJECT_ID_COLUMN, Survey
+from lanner.schema.columns import Column, ColumnType, Table
+
+
+def object_id_column(survey: Survey, description: str = "Object id") -> Column:
+    """The survey's object id column (ZTF ``objectId`` text, Rubin ``diaObjectId``)."""
+    kind: ColumnType = "text" if survey == "ztf" else "bigint"
+    return Column(OBJECT_ID_COLUMN[survey], kind, description, nullable=False)
+
+
+def light_curve_tables(survey: Survey) -> list[Table]:
+    oid = object_id_column(survey)
+    key = (oid.name, "mjd", "band")
+    mjd = Column(
+        "mjd", "double", "Time of the observation (ZTF: UTC, Rubin: TAI)", "MJD", nullable=False
+    )
+    band = Column("band", "text", "Band: g, r, i (ZTF); u, g, r, i, z, y (Rubin)", nullable=False)
+    flux = Column("flux", "double", "Difference-image flux, signed", "nJy")
+    flux_err = Column("flux_err", "double", "1-sigma error of flux", "nJy")
+    return [
+        Table(
+            "detections",
+            "Every detection seen in any alert of the object (triggering and history).",
+            (
+                oid,
+                mjd,
+                band,
+                Column("source_id", "bigint", "ZTF candid / Rubin diaSourceId"),
+                Column("ra", "double", "Right ascension", "deg"),
+                Column("dec", "double", "Declination", "deg"),
+                flux,
+                flux_err,
+                Column("mag", "double", "AB magnitude of |flux| (ZTF: magpsf)", "mag"),
+                Column("mag_err", "double", "1-sigma error of mag (ZTF: sigmapsf)", "mag"),
+                Column(
+                    "reliability", "double", "Real/bogus score (ZTF drb or rb; Rubin reliability)"
+                ),
+                Column("is_positive", "bool", "Brighter than the template (ZTF isdiffpos)"),
+            ),
+            primary_key=key,
+        ),
+        Table(
+            "forced_photometry",
+            "Forced photometry on difference images at the object's position.",
+            (oid, mjd, band, flux, flux_err),
+            primary_key=key,
+        ),
+        Table(
+            "upper_limits",
+            "Non-detections: 5-sigma limits where the object was observed and not seen.",
+            (
+                oid,
+                mjd,
+                band,
+                Column("limit_mag", "double", "5-sigma limiting AB magnitude", "mag"),
+                Column("limit_flux", "double", "5-sigma limiting flux", "nJy"),
+            ),
+            primary_key=key,
+        ),
+        Table(
+            "cutouts",
+            "Image stamps of each alert, stored once, as sent (ZTF: gzip-compressed FITS).",
+            (
+                oid,
+                Column("alert_id", "bigint", "ZTF candid / Rubin diaSourceId", nullable=False),
+                Column("kind", "text", "science, template or difference", nullable=False),
+                Column("data", "blob", "The FITS file as sent (may be gzip-compressed)"),
+            ),
+            primary_key=("alert_id", "kind"),
+            indexes=((oid.name,),),
+        ),
+        Table(
+            "alerts",
+            "One row per alert ingested: where it came from and its schema.",
+            (
+                Column("alert_id", "bigint", "ZTF candid / Rubin diaSourceId", nullable=False),
+                oid,
+                Column("mjd", "double", "Time of the triggering observation", "MJD"),
+                Column("schema", "text", "Schema the packet was written with"),
+                Column("origin", "text", "File, tarball member or topic/partition/offset"),
+                Column("ingested_at", "timestamp", "When Lanner stored it (UTC)"),
+            ),
+            primary_key=("alert_id",),
+            indexes=((oid.name,), ("mjd",)),
+        ),
+    ]
+
+
+def filter_tables(survey: Survey) -> list[Table]:
+    """Users, their filters and what the filters matched."""
+    oid = object_id_column(survey)
+    return [
+        Table(
+            "users",
+            "People who own filters, watchlists and watchmaps.",
+            (
+                Column("user_id", "int", "User id", nullable=False),
+                Column("username", "text", "Login name", nullable=False),
+                Column("email", "text", "Where e-mail digests go"),
+                Column("api_key_hash", "text", "SHA-256 of the user's API key"),
+                Column("created", "timestamp", "When the account was made (UTC)"),
+            ),
+            primary_key=("user_id",),
+        ),
+        Table(
+            "filters",
+            "Users' SQL filters: run on demand against the archive, or active on every batch.",
+            (
+                Column("filter_id", "int", "Filter id", nullable=False),
+                Column("owner_id", "int", "User id of the owner", nullable=False),
+                Column("name", "text", "Name, unique per owner", nullable=False),
+                Column("description", "text", "What the filter looks for"),
+                Column("sql", "text", "The filter's SQL as the user wrote it", nullable=False),
+                Column("public", "bool", "Visible to (and copyable by) everyone"),
+                Column("active", "bool", "Runs on every incoming batch"),
+                Column("output", "text", "Where matches go: none, kafka, email, webhook"),
+                Column("output_options", "text", "Delivery settings (JSON)"),
+                Column("created", "timestamp", "When it was made (UTC)"),
+                Column("expires", "timestamp", "When an active filter stops unless renewed"),
+            ),
+            primary_key=("filter_id",),
+        ),
+        Table(
+            "filter_matches",
+            "Every match an active filter delivered, with the values that made it fire.",
+            (
+                Column("filter_id", "int", "The filter", nullable=False),
+                Column("alert_id", "bigint", "The alert that matched", nullable=False),
+                oid,
+                Column("matched_at", "timestamp", "When it matched (UTC)"),
+                Column("payload", "text", "The selected columns as sent (JSON)"),
+                Column("why", "text", "Values of every column the WHERE clause used (JSON)"),
+            ),
+            primary_key=("filter_id", "alert_id"),
+            indexes=((oid.name,),),
+        ),
+    ]

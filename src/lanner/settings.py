@@ -1,0 +1,53 @@
+"""Lanner's settings: one typed object, defaults for the embedded mode, values from the
+environment (secrets only ever from there).
+
+=====================  ===================================================  ==================
+variable               meaning                                              default
+=====================  ===================================================  ==================
+``LANNER_HOME``        folder of the embedded database and dead letters     ``./lanner-data``
+``LANNER_DB``          database URL (``sqlite:///…`` or ``postgresql://…``)  SQLite in home
+``LANNER_KAFKA``       Kafka bootstrap servers for consume/replay/delivery  none
+``LANNER_BATCH_SIZE``  alerts per batch                                      ``1000``
+``LANNER_BATCH_SECONDS``  longest wait to fill a batch from Kafka            ``5``
+``LANNER_FILTER_TIMEOUT``  seconds per filter per batch                      ``10``
+``LANNER_QUERY_TIMEOUT``   seconds per on-demand query                       ``30``
+``LANNER_MAX_ROWS``    row cap of a filter or query result                   ``10000``
+=====================  ===================================================  ==================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with its default."""
+
+    home: Path = field(default_factory=lambda: Path(_env("LANNER_HOME", "lanner-data")))
+    db_url: str = ""
+    kafka: str | None = field(default_factory=lambda: os.environ.get("LANNER_KAFKA") or None)
+    batch_size: int = field(default_factory=lambda: int(_env("LANNER_BATCH_SIZE", "1000")))
+    batch_seconds: float = field(default_factory=lambda: float(_env("LANNER_BATCH_SECONDS", "5")))
+    filter_timeout: float = field(
+        default_factory=lambda: float(_env("LANNER_FILTER_TIMEOUT", "10"))
+    )
+    query_timeout: float = field(default_factory=lambda: float(_env("LANNER_QUERY_TIMEOUT", "30")))
+    max_rows: int = field(default_factory=lambda: int(_env("LANNER_MAX_ROWS", "10000")))
+
+    def __post_init__(self) -> None:
+        if not self.db_url:
+            url = os.environ.get("LANNER_DB") or f"sqlite:///{self.home / 'lanner.db'}"
+            object.__setattr__(self, "db_url", url)
+        if self.batch_size < 1:
+            raise ValueError("LANNER_BATCH_SIZE must be at least 1")
+
+    @property
+    def dead_letter_dir(self) -> Path:
+        return self.home / "deadletter"

@@ -1,0 +1,255 @@
+"""The archive: a Lanner database of one survey, on SQLite or PostgreSQL.
+
+Input: enriched batches. Side effects: writes to the database (idempotently). Output:
+counts of what changed, and read access for the CLI and the API (cone search, light
+curves, cutouts).
+
+Out-of-order arrivals: an object's enriched rows (``objects``, ``sherlock_classifications``,
+...) are replaced only by a newer alert (larger recency column, see
+:data:`lanner.schema.registry.RECENCY_COLUMN`); light-curve rows are inserted once and never
+changed. So the database ends the same whatever order alerts arrive in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey
+from lanner.schema.columns import Table
+from lanner.schema.registry import RECENCY_COLUMN, tables_for
+from lanner.store.backends import Backend, StoreError, backend_for
+from lanner.store.ddl import add_column_statements, create_statements, quote
+
+META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
+LIGHT_CURVE = {
+    "detections": "detections",
+    "forced_photometry": "forced",
+    "upper_limits": "upper_limits",
+}
+#: Largest number of ids in one IN (...) list.
+CHUNK = 500
+
+
+@dataclass
+class WriteReport:
+    """What one batch changed in the archive."""
+
+    alerts_new: int = 0
+    objects_updated: int = 0
+    rows_added: dict[str, int] = field(default_factory=dict)
+
+
+class Store:
+    """A Lanner database. Create with :func:`open_store`."""
+
+    def __init__(self, backend: Backend, survey: Survey | None) -> None:
+        self.backend = backend
+        self.con = backend.connect()
+        self.con.execute(META_DDL)
+        self.con.commit()
+        stored = self._meta("survey")
+        if stored and survey and stored != survey:
+            raise StoreError(
+                f"this database serves survey {stored!r}, not {survey!r}: use another --db"
+            )
+        self.survey: Survey | None = survey or stored  # type: ignore[assignment]
+        if self.survey:
+            self.ensure_schema(self.survey)
+
+    # -- schema ---------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        ph = self.backend.placeholder
+        row = self.con.execute(f"SELECT value FROM lanner_meta WHERE key = {ph}", (key,)).fetchone()
+        return row[0] if row else None
+
+    def ensure_schema(self, survey: Survey) -> None:
+        """Bind this database to ``survey`` and create or extend its tables."""
+        stored = self._meta("survey")
+        if stored and stored != survey:
+            raise StoreError(f"this database serves survey {stored!r}, not {survey!r}")
+        ph = self.backend.placeholder
+        if self.backend.dialect == "postgres":
+            self.con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        for table in tables_for(survey).values():
+            for stmt in create_statements(table, self.backend.dialect):
+                self.con.execute(stmt)
+            existing = self.backend.table_columns(self.con, table.name)
+            for stmt in add_column_statements(table, existing, self.backend.dialect):
+                self.con.execute(stmt)
+        if not stored:
+            self.con.execute(
+                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", ("survey", survey)
+            )
+        self.con.commit()
+        self.survey = survey
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        if not self.survey:
+            raise StoreError("the database has no survey yet: ingest alerts or pass --survey")
+        return tables_for(self.survey)
+
+    # -- writing --------------------------------------------------------------------------
+    def write_batch(self, batch: AlertBatch) -> WriteReport:
+        """Store an enriched batch in one transaction."""
+        if self.survey is None:
+            self.ensure_schema(batch.survey)
+        if batch.survey != self.survey:
+            raise StoreError(f"a {batch.survey} batch cannot go into a {self.survey} database")
+        report = WriteReport()
+        if len(batch) == 0:
+            return report
+        survey = batch.survey
+        oid = OBJECT_ID_COLUMN[survey]
+        try:
+            report.alerts_new = self._insert_new(
+                "alerts", self._alerts_rows(batch), conflict=("alert_id",)
+            )
+            for table, attr in LIGHT_CURVE.items():
+                report.rows_added[table] = self._insert_new(
+                    table, _rename_oid(getattr(batch, attr), oid), (oid, "mjd", "band")
+                )
+            report.rows_added["cutouts"] = self._insert_new(
+                "cutouts", _rename_oid(batch.cutouts, oid), ("alert_id", "kind")
+            )
+            rows = self._newer_rows(batch)
+            report.objects_updated = len(rows)
+            if len(rows):
+                for name, table in batch.enriched.items():
+                    full = _with_oid(table, batch, oid).take(pa.array(rows))
+                    self._upsert(name, full, oid)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return report
+
+    def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
+        now = dt.datetime.now(dt.UTC)
+        a = batch.alerts
+        return pa.table(
+            {
+                "alert_id": a["alert_id"],
+                OBJECT_ID_COLUMN[batch.survey]: a["object_id"],
+                "mjd": a["mjd"],
+                "schema": a["schema"],
+                "origin": a["origin"],
+                "ingested_at": pa.array([now.isoformat()] * len(batch), pa.string()),
+            }
+        )
+
+    def _newer_rows(self, batch: AlertBatch) -> np.ndarray:
+        """Batch rows that carry their object's newest alert, newer than what is stored."""
+        survey = batch.survey
+        recency_col = RECENCY_COLUMN[survey]
+        objects = batch.enriched.get("objects")
+        if objects is None or recency_col not in objects.column_names:
+            raise StoreError("batch has no objects table: run the objects enricher first")
+        recency = objects[recency_col].to_numpy(zero_copy_only=False).astype(np.float64)
+        ids = batch.alerts["object_id"]
+        codes = pc.rank(ids, "ascending", tiebreaker="dense").to_numpy()
+        # The newest alert of each object within the batch ...
+        order = np.lexsort((-recency, codes))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = codes[order][1:] != codes[order][:-1]
+        candidates = order[first]
+        # ... if it is newer than the one stored.
+        cand_ids = ids.take(pa.array(candidates)).to_pylist()
+        stored = self._stored_recency(cand_ids)
+        old = np.array([stored.get(i, -np.inf) for i in cand_ids], dtype=np.float64)
+        return np.sort(candidates[recency[candidates] > old])
+
+    def _stored_recency(self, ids: list[Any]) -> dict[Any, float]:
+        if not ids:
+            return {}
+        oid = quote(OBJECT_ID_COLUMN[self.survey or "ztf"])
+        rec = quote(RECENCY_COLUMN[self.survey or "ztf"])
+        ph = self.backend.placeholder
+        out: dict[Any, float] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            sql = (
+                f"SELECT {oid}, {rec} FROM objects WHERE {oid} IN ({', '.join([ph] * len(chunk))})"
+            )
+            for key, value in self.con.execute(sql, chunk).fetchall():
+                out[key] = float(value) if value is not None else -np.inf
+        return out
+
+    def _insert_new(self, name: str, data: pa.Table, conflict: tuple[str, ...]) -> int:
+        if data.num_rows == 0:
+            return 0
+        table = self.tables[name]
+        cols = [c for c in table.column_names if c in data.column_names]
+        sql = (
+            f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in cols)}) VALUES "
+            f"({', '.join([self.backend.placeholder] * len(cols))}) "
+            f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        )
+        before = self._count(name)
+        self._executemany(sql, _rows(data, cols))
+        return self._count(name) - before
+
+    def _upsert(self, name: str, data: pa.Table, oid: str) -> None:
+        table = self.tables[name]
+        cols = [c for c in table.column_names if c in data.column_names]
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c != oid)
+        sql = (
+            f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in cols)}) VALUES "
+            f"({', '.join([self.backend.placeholder] * len(cols))}) "
+            f"ON CONFLICT ({quote(oid)}) DO UPDATE SET {updates}"
+        )
+        if name == "objects":
+            rec = quote(RECENCY_COLUMN[self.survey or "ztf"])
+            # Guards against a concurrent worker having stored a newer alert meanwhile.
+            sql += f" WHERE excluded.{rec} > {quote(name)}.{rec}"
+        self._executemany(sql, _rows(data, cols))
+
+    def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.backend.dialect == "sqlite":
+            self.con.executemany(sql, rows)
+        else:
+            with self.con.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    def _count(self, name: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
+
+    # -- reading --------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        return {name: self._count(name) for name in self.tables}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _rows(data: pa.Table, cols: list[str]) -> list[tuple[Any, ...]]:
+    columns = []
+    for c in cols:
+        arr = data[c]
+        if pa.types.is_floating(arr.type):
+            # NaN means "not computed": store NULL so that SQL IS NULL finds it.
+            arr = pc.if_else(pc.is_nan(arr), None, arr)
+        columns.append(arr.to_pylist())
+    return list(zip(*columns, strict=True))
+
+
+def _rename_oid(table: pa.Table, oid: str) -> pa.Table:
+    return table.rename_columns([oid if n == "object_id" else n for n in table.column_names])
+
+
+def _with_oid(table: pa.Table, batch: AlertBatch, oid: str) -> pa.Table:
+    if oid in table.column_names:
+        return table
+    return table.add_column(0, oid, batch.alerts["object_id"])
+
+
+def open_store(url: str, survey: Survey | None = None) -> Store:
+    """Open (creating if needed) the Lanner database at ``url``."""
+    return Store(backend_for(url), survey)

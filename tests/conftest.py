@@ -1,0 +1,62 @@
+"""Fixtures shared by all tests: the shared real data, and databases on both backends.
+
+PostgreSQL tests need the server at ``LANNER_TEST_PG`` (default
+``postgresql://postgres@localhost:5432/test``); they fail, never skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("LANNER_TEST_PG", "postgresql://postgres@localhost:5432/test")
+
+
+def find_shared() -> Path:
+    """The ``shared/`` folder beside the repository (or ``$LANNER_SHARED``)."""
+    env = os.environ.get("LANNER_SHARED")
+    path = Path(env) if env else REPO.parent / "shared"
+    if not (path / "data" / "alerts").is_dir():
+        raise RuntimeError(
+            f"shared data not found at {path}: clone the repository next to shared/ or set "
+            "LANNER_SHARED"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return find_shared()
+
+
+@pytest.fixture(scope="session")
+def alerts_dir(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "alerts"
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on the embedded SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'lanner.db'}"
+    return str(request.getfixturevalue("pg_url"))
