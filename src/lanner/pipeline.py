@@ -32,7 +32,6 @@ from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
 from lanner.schema.registry import RECENCY_COLUMN
 from lanner.store import Store
-from lanner.store.ddl import quote
 
 log = logging.getLogger(__name__)
 
@@ -191,19 +190,17 @@ class Pipeline:
 
     def _record(self, matches: list[Match]) -> None:
         oid = OBJECT_ID_COLUMN[self.store.survey or "ztf"]
-        ph = self.store.backend.placeholder
         now = dt.datetime.now(dt.UTC).isoformat()
         rows = [
             (m.filter.filter_id, m.alert_id, m.object_id, now, json.dumps(m.values, default=str))
             for m in matches
         ]
-        self.store._executemany(
-            f"INSERT INTO filter_matches (filter_id, alert_id, {quote(oid)}, matched_at, "
-            f"payload) VALUES ({', '.join([ph] * 5)}) ON CONFLICT (filter_id, alert_id) "
-            "DO NOTHING",
+        self.store.add_rows(
+            "filter_matches",
+            ["filter_id", "alert_id", oid, "matched_at", "payload"],
             rows,
+            ("filter_id", "alert_id"),
         )
-        self.store.con.commit()
 
     def run(
         self,

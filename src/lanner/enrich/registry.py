@@ -14,9 +14,16 @@ from lanner.enrich.base import Enricher
 @lru_cache(maxsize=1)
 def default_enrichers() -> tuple[Enricher, ...]:
     """Build the default enrichers once per process (each loads its data here, once)."""
+    from lanner.enrich.features.lightcurve_package import LightCurvePackageFeatures
+    from lanner.enrich.features.ztf_magnitudes import ZtfMagnitudeFeatures
+    from lanner.enrich.features.ztf_moving_averages import ZtfMovingAverages
     from lanner.enrich.objects import ObjectSummary
 
     return (
         ObjectSummary("ztf"),
         ObjectSummary("lsst"),
+        ZtfMagnitudeFeatures(),
+        ZtfMovingAverages(),
+        LightCurvePackageFeatures("ztf"),
+        LightCurvePackageFeatures("lsst"),
     )

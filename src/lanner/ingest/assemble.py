@@ -32,39 +32,14 @@ from lanner.ingest import lsst, ztf
 from lanner.ingest.columns import AdapterError, BatchColumns, LightCurveColumns
 from lanner.ingest.decode import DecodedRecord, DecodeError, decode_packet
 from lanner.ingest.packets import DeadLetter, RawPacket
+from lanner.schema.tables import ALERT_COLUMNS, SURVEY_ALERT_COLUMNS
 
 #: d(mag)/d(ln flux): converts a magnitude error into a relative flux error.
 MAG_PER_LN = 2.5 / math.log(10.0)
 
 ALERT_TYPES: dict[str, pa.DataType] = {
-    "alert_id": pa.int64(),
-    "mjd": pa.float64(),
-    "ra": pa.float64(),
-    "dec": pa.float64(),
-    "band": pa.string(),
-    "flux": pa.float64(),
-    "flux_err": pa.float64(),
-    "mag": pa.float64(),
-    "mag_err": pa.float64(),
-    "reliability": pa.float64(),
-    "schema": pa.string(),
-    "origin": pa.string(),
-    # ZTF
-    "ssnamenr": pa.string(),
-    "sgscore1": pa.float64(),
-    "distpsnr1": pa.float64(),
-    "sgmag1": pa.float64(),
-    "srmag1": pa.float64(),
-    "isdiffpos": pa.bool_(),
-    "ndethist": pa.int32(),
-    "programid": pa.int32(),
-    "rb": pa.float64(),
-    "drb": pa.float64(),
-    # Rubin
-    "ssObjectId": pa.int64(),
-    "nDiaSources": pa.int32(),
-    "diaObject_ra": pa.float64(),
-    "diaObject_dec": pa.float64(),
+    c.name: c.arrow_type
+    for c in (*ALERT_COLUMNS, *(c for cols in SURVEY_ALERT_COLUMNS.values() for c in cols))
 }
 
 
@@ -218,12 +193,16 @@ def _light_curve(
     # Sort by (row, mjd) and drop repeats of the same measurement within an alert.
     order = np.lexsort((mjd, row))
     row, mjd, value, error, band = row[order], mjd[order], value[order], error[order], band[order]
-    if kind == "detections":
-        key = np.asarray([-1 if s is None else s for s in lc.source_id], dtype=np.int64)[order]
-        keep = _first_of_runs(row, key, mjd)
-    else:
-        keep = _first_of_runs(row, mjd, band)
-        key = np.asarray(lc.source_id, dtype=object)[order]
+    # Ids may be missing (None) and ZTF's early test packets have negative candids: keep a
+    # separate mask rather than a sentinel value.
+    missing_id = np.fromiter(
+        (s is None for s in lc.source_id), dtype=bool, count=len(lc.source_id)
+    )[order]
+    key = np.asarray([0 if s is None else s for s in lc.source_id], dtype=np.int64)[order]
+    # The same object, time and band is one measurement (the archive's key too); when a
+    # packet repeats it, the detection with the smallest id is kept.
+    tiebreak = np.where(missing_id, np.iinfo(np.int64).max, key)
+    keep = _first_of_runs(row, mjd, band, tiebreak)
     row, mjd, value, error, band = row[keep], mjd[keep], value[keep], error[keep], band[keep]
     table: dict[str, pa.Array] = {
         "row": pa.array(row, pa.int32()),
@@ -260,8 +239,7 @@ def _light_curve(
     table["flux"] = pa.array(flux, from_pandas=True)
     table["flux_err"] = pa.array(flux_err, from_pandas=True)
     if kind == "detections":
-        src = key[keep]
-        table["source_id"] = pa.array(np.where(src < 0, 0, src), pa.int64(), mask=src < 0)
+        table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
         table["ra"] = pa.array(np.asarray(lc.ra, dtype=np.float64)[order][keep], from_pandas=True)
         table["dec"] = pa.array(np.asarray(lc.dec, dtype=np.float64)[order][keep], from_pandas=True)
         table["mag"] = pa.array(mag, from_pandas=True)
@@ -273,11 +251,13 @@ def _light_curve(
     return pa.table(table)
 
 
-def _first_of_runs(row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mask keeping the first of equal (row, a, b) entries; input sorted by (row, mjd)."""
+def _first_of_runs(
+    row: np.ndarray, a: np.ndarray, b: np.ndarray, tiebreak: np.ndarray
+) -> np.ndarray:
+    """Mask keeping, of entries with equal (row, a, b), the one with the smallest tiebreak."""
     if len(row) == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((b, a, row))
+    order = np.lexsort((tiebreak, b, a, row))
     sr, sa, sb = row[order], a[order], b[order]
     dup = np.zeros(len(row), dtype=bool)
     dup[1:] = (sr[1:] == sr[:-1]) & (sa[1:] == sa[:-1]) & (sb[1:] == sb[:-1])

@@ -14,6 +14,43 @@ from __future__ import annotations
 from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, ColumnType, Table
 
+#: Columns of the ``alerts`` table besides the object id: the triggering detection of each
+#: alert, as :mod:`lanner.ingest` reads it, so that an archived alert can be filtered again.
+ALERT_COLUMNS: tuple[Column, ...] = (
+    Column("alert_id", "bigint", "ZTF candid / Rubin diaSourceId", nullable=False),
+    Column("mjd", "double", "Time of the triggering observation", "MJD"),
+    Column("ra", "double", "Right ascension of the triggering detection", "deg"),
+    Column("dec", "double", "Declination of the triggering detection", "deg"),
+    Column("band", "text", "Band of the triggering detection"),
+    Column("flux", "double", "Difference flux of the triggering detection, signed", "nJy"),
+    Column("flux_err", "double", "1-sigma error of flux", "nJy"),
+    Column("mag", "double", "AB magnitude of |flux| (ZTF: magpsf)", "mag"),
+    Column("mag_err", "double", "1-sigma error of mag (ZTF: sigmapsf)", "mag"),
+    Column("reliability", "double", "Real/bogus score (ZTF drb or rb; Rubin reliability)"),
+    Column("schema", "text", "Schema the packet was written with"),
+    Column("origin", "text", "File, tarball member or topic/partition/offset"),
+)
+SURVEY_ALERT_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "ztf": (
+        Column("ssnamenr", "text", "MPC name of the nearest Solar System object"),
+        Column("sgscore1", "double", "Star/galaxy score of the closest PS1 source (1: star)"),
+        Column("distpsnr1", "double", "Distance of the closest PS1 source", "arcsec"),
+        Column("sgmag1", "double", "g PSF magnitude of the closest PS1 source", "mag"),
+        Column("srmag1", "double", "r PSF magnitude of the closest PS1 source", "mag"),
+        Column("isdiffpos", "bool", "Brighter than the template"),
+        Column("ndethist", "int", "Number of detections in the survey's history"),
+        Column("programid", "int", "ZTF programme (1 public, 2 partnership, 3 Caltech)"),
+        Column("rb", "double", "RealBogus score"),
+        Column("drb", "double", "Deep-learning RealBogus score"),
+    ),
+    "lsst": (
+        Column("ssObjectId", "bigint", "Solar System object id, if associated"),
+        Column("nDiaSources", "int", "diaObject.nDiaSources at alert time"),
+        Column("diaObject_ra", "double", "diaObject mean RA at alert time", "deg"),
+        Column("diaObject_dec", "double", "diaObject mean Dec at alert time", "deg"),
+    ),
+}
+
 
 def object_id_column(survey: Survey, description: str = "Object id") -> Column:
     """The survey's object id column (ZTF ``objectId`` text, Rubin ``diaObjectId``)."""
@@ -84,13 +121,12 @@ def light_curve_tables(survey: Survey) -> list[Table]:
         ),
         Table(
             "alerts",
-            "One row per alert ingested: where it came from and its schema.",
+            "One row per alert ingested: its triggering detection, schema and origin.",
             (
-                Column("alert_id", "bigint", "ZTF candid / Rubin diaSourceId", nullable=False),
+                ALERT_COLUMNS[0],
                 oid,
-                Column("mjd", "double", "Time of the triggering observation", "MJD"),
-                Column("schema", "text", "Schema the packet was written with"),
-                Column("origin", "text", "File, tarball member or topic/partition/offset"),
+                *ALERT_COLUMNS[1:],
+                *SURVEY_ALERT_COLUMNS[survey],
                 Column("ingested_at", "timestamp", "When Lanner stored it (UTC)"),
             ),
             primary_key=("alert_id",),

@@ -131,18 +131,9 @@ class Store:
         return report
 
     def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
-        now = dt.datetime.now(dt.UTC)
-        a = batch.alerts
-        return pa.table(
-            {
-                "alert_id": a["alert_id"],
-                OBJECT_ID_COLUMN[batch.survey]: a["object_id"],
-                "mjd": a["mjd"],
-                "schema": a["schema"],
-                "origin": a["origin"],
-                "ingested_at": pa.array([now.isoformat()] * len(batch), pa.string()),
-            }
-        )
+        now = dt.datetime.now(dt.UTC).isoformat()
+        rows = _rename_oid(batch.alerts, OBJECT_ID_COLUMN[batch.survey])
+        return rows.append_column("ingested_at", pa.array([now] * len(batch), pa.string()))
 
     def _newer_rows(self, batch: AlertBatch) -> np.ndarray:
         """Batch rows that carry their object's newest alert, newer than what is stored."""
@@ -182,40 +173,64 @@ class Store:
         return out
 
     def _insert_new(self, name: str, data: pa.Table, conflict: tuple[str, ...]) -> int:
+        """Insert rows whose key is not stored yet; return how many were new."""
         if data.num_rows == 0:
             return 0
-        table = self.tables[name]
-        cols = [c for c in table.column_names if c in data.column_names]
-        sql = (
-            f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in cols)}) VALUES "
-            f"({', '.join([self.backend.placeholder] * len(cols))}) "
-            f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
-        )
-        before = self._count(name)
-        self._executemany(sql, _rows(data, cols))
-        return self._count(name) - before
+        cols = [c for c in self.tables[name].column_names if c in data.column_names]
+        tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        return self._insert(name, cols, _rows(data, cols), tail)
 
     def _upsert(self, name: str, data: pa.Table, oid: str) -> None:
-        table = self.tables[name]
-        cols = [c for c in table.column_names if c in data.column_names]
+        cols = [c for c in self.tables[name].column_names if c in data.column_names]
         updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c != oid)
-        sql = (
-            f"INSERT INTO {quote(name)} ({', '.join(quote(c) for c in cols)}) VALUES "
-            f"({', '.join([self.backend.placeholder] * len(cols))}) "
-            f"ON CONFLICT ({quote(oid)}) DO UPDATE SET {updates}"
-        )
+        tail = f"ON CONFLICT ({quote(oid)}) DO UPDATE SET {updates}"
         if name == "objects":
             rec = quote(RECENCY_COLUMN[self.survey or "ztf"])
             # Guards against a concurrent worker having stored a newer alert meanwhile.
-            sql += f" WHERE excluded.{rec} > {quote(name)}.{rec}"
-        self._executemany(sql, _rows(data, cols))
+            tail += f" WHERE excluded.{rec} > {quote(name)}.{rec}"
+        self._insert(name, cols, _rows(data, cols), tail)
 
-    def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _insert(self, name: str, cols: list[str], rows: list[tuple[Any, ...]], tail: str) -> int:
+        """``INSERT … <tail>`` of many rows; returns the number of rows written.
+
+        SQLite: one prepared statement, executed for every row. PostgreSQL: the rows are
+        streamed with COPY into a temporary table, then inserted in one statement — an order
+        of magnitude faster than row-by-row statements over the network.
+        """
+        names = ", ".join(quote(c) for c in cols)
         if self.backend.dialect == "sqlite":
-            self.con.executemany(sql, rows)
-        else:
-            with self.con.cursor() as cur:
-                cur.executemany(sql, rows)
+            cur = self.con.executemany(
+                f"INSERT INTO {quote(name)} ({names}) VALUES ({', '.join(['?'] * len(cols))}) "
+                f"{tail}",
+                rows,
+            )
+            return int(cur.rowcount)
+        tmp = quote(f"_lanner_load_{name}")
+        with self.con.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {quote(name)}) ON COMMIT DELETE ROWS"
+            )
+            cur.execute(f"TRUNCATE {tmp}")
+            with cur.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {tmp} {tail}")
+            return int(cur.rowcount)
+
+    def add_rows(
+        self, name: str, cols: list[str], rows: list[tuple[Any, ...]], conflict: tuple[str, ...]
+    ) -> int:
+        """Insert rows into table ``name`` (ignoring keys already stored) and commit."""
+        if not rows:
+            return 0
+        tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        try:
+            n = self._insert(name, cols, rows, tail)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return n
 
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
