@@ -23,7 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from lanner.batch import Survey
-from lanner.filter.errors import FilterError, FilterRejectedError
+from lanner.filter.errors import FilterRejectedError
 from lanner.filter.functions import (
     ENGINES,
     LIMIT_PARAM,
@@ -205,21 +205,17 @@ def compile_filter(sql: str, survey: Survey, engine: str = "duckdb") -> str:
     For callers that execute the text themselves; new code should keep the
     :class:`CompiledFilter` from :func:`compile_sql` and run it through
     :mod:`lanner.filter.execute`, which also enforces the time limit and the row cap.
-    Raises :class:`lanner.filter.saved.FilterError` with what to fix.
+    Raises :class:`~lanner.filter.errors.FilterError` with what to fix.
     """
     import time
 
-    from lanner.filter.saved import FilterError as SavedFilterError
     from lanner.schema.kit import filterable_kit_tables
     from lanner.schema.registry import filterable_tables
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     catalog = {**filterable_kit_tables(survey), **filterable_tables(survey)}
-    try:
-        compiled = compile_sql(sql, FilterContext(survey, catalog))
-    except FilterError as err:
-        raise SavedFilterError(str(err)) from err
+    compiled = compile_sql(sql, FilterContext(survey, catalog))
     now_mjd = time.time() / 86400.0 + 40587.0
     tree = _inline_parameters(for_engine(compiled.tree, engine), compiled, now_mjd)
     return tree.sql(
