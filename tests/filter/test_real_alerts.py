@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import psycopg
 import pyarrow.compute as pc
+import pytest
 
 from lanner.filter.compile import compile_filter, compile_lasair
 from lanner.filter.execute import DuckDBEngine, PostgresEngine, SQLiteEngine
-from lanner.filter.validate import FilterContext
+from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import filterable_tables
 from lanner.store import open_store
 from tests.helpers import enriched, packets_of
@@ -101,3 +103,27 @@ def test_compile_filter_gives_runnable_text(alerts_dir: Path) -> None:
     )
     rows = engine.con.sql(sql).fetchall()
     assert 0 < len(rows) <= 5 and all(r[1] > 3 for r in rows)
+
+
+def test_pipeline_batch_database_is_locked_down(alerts_dir: Path) -> None:
+    from lanner.filter.batch_engine import batch_tables
+
+    batch = enriched(packets_of([alerts_dir / "ztf" / "skyportal__kowalski"]), "ztf")
+    tables = batch_tables(batch, "jdmax")
+    try:
+        for sql in ("SELECT * FROM read_csv('/etc/passwd')", "SET enable_external_access = true"):
+            with pytest.raises(duckdb.Error):
+                tables.con.execute(sql)
+        # Kit tables exist (empty) even when no stage filled them yet.
+        hits = tables.con.execute("SELECT COUNT(*) FROM watchlist_hits").fetchall()
+        assert hits == [(0,)]
+        engine = DuckDBEngine(tables.con)
+        f = compile_lasair(
+            "objects.objectId",
+            "objects, watchlist:1, annotator:fastfinker",
+            "",
+            FilterContext("ztf", filterable_tables("ztf"), Visibility(frozenset({1}))),
+        )
+        assert engine.run(f).num_rows == 0
+    finally:
+        tables.close()
