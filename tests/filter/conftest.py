@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from lanner.filter.execute import DuckDBEngine, FilterEngine, PostgresEngine, SQLiteEngine
+from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
+from lanner.filter.execute import DuckDBEngine, FilterEngine
 from lanner.filter.validate import FilterContext
 from tests.conftest import PG_URL
 from tests.filter.kit_data import (

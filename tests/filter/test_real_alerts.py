@@ -14,8 +14,9 @@ import psycopg
 import pyarrow.compute as pc
 import pytest
 
+from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
 from lanner.filter.compile import compile_filter, compile_lasair
-from lanner.filter.execute import DuckDBEngine, PostgresEngine, SQLiteEngine
+from lanner.filter.execute import DuckDBEngine
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import filterable_tables
 from lanner.store import open_store

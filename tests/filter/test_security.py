@@ -11,6 +11,7 @@ import pytest
 import sqlglot
 from psycopg import sql as pgsql
 
+from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import (
     FilterError,
@@ -18,13 +19,7 @@ from lanner.filter.errors import (
     FilterRuntimeError,
     FilterTimeoutError,
 )
-from lanner.filter.execute import (
-    DuckDBEngine,
-    FilterEngine,
-    Limits,
-    PostgresEngine,
-    SQLiteEngine,
-)
+from lanner.filter.execute import DuckDBEngine, FilterEngine, Limits
 from lanner.filter.validate import FilterContext
 from tests.filter.kit_data import CATALOG, DATA, PRIVATE_AR, PRIVATE_WL, arrow_tables
 

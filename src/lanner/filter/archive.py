@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lanner.batch import Survey
+from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
-from lanner.filter.execute import Limits, PostgresEngine, SQLiteEngine
+from lanner.filter.execute import Limits
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import filterable_tables
 from lanner.settings import Settings

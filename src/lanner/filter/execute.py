@@ -7,30 +7,27 @@ Three engines, one interface (:class:`FilterEngine`):
     registered Arrow tables, opened with external access disabled and its configuration
     locked (no file, network or extension access even if a function slipped through).
     Time limit: ``con.interrupt()`` from a timer thread.
-:class:`SQLiteEngine`
-    The embedded archive, opened read-only (URI ``mode=ro``, ``PRAGMA query_only``) with an
-    authorizer that allows only reads of catalog tables. Time limit: a progress handler.
-:class:`PostgresEngine`
+:class:`~lanner.filter.archive_engines.SQLiteEngine`
+    The embedded archive, read-only, with an authorizer. Time limit: a progress handler.
+:class:`~lanner.filter.archive_engines.PostgresEngine`
     The server archive: each run is a ``READ ONLY`` transaction, always rolled back, with
     ``SET LOCAL statement_timeout``.
 
-Every run binds LIMIT/OFFSET and ``mjdnow()`` as parameters, fetches at most ``row_cap + 1``
-rows to tell whether the result was truncated, and returns a :class:`FilterResult`.
-A run that is too slow raises :class:`~lanner.filter.errors.FilterTimeoutError`; any other engine
-error raises :class:`~lanner.filter.errors.FilterRuntimeError`. Side effects: none beyond
-the engine's own connection state.
+Every run binds LIMIT/OFFSET and ``mjdnow()`` as parameters, fetches at most
+``row_cap + 1`` rows to tell whether the result was truncated, and returns a
+:class:`FilterResult`. A run that is too slow raises
+:class:`~lanner.filter.errors.FilterTimeoutError`; any other engine error raises
+:class:`~lanner.filter.errors.FilterRuntimeError`. Side effects: none beyond the engine's
+own connection state.
 """
 
 from __future__ import annotations
 
-import math
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
@@ -141,7 +138,7 @@ def run_parameters(
     }
 
 
-def _result(
+def result_of(
     compiled: CompiledFilter, table: pa.Table, limits: Limits, elapsed: float
 ) -> FilterResult:
     truncated = table.num_rows > limits.row_cap
@@ -150,7 +147,7 @@ def _result(
     return FilterResult(tuple(compiled.columns), table, truncated, elapsed)
 
 
-def _rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
     arrays = []
     for i in range(len(columns)):
         # PostgreSQL returns NUMERIC for AVG/SUM of integers; other engines give doubles.
@@ -238,176 +235,4 @@ class DuckDBEngine:
             with self._lock:
                 state["running"] = False
             timer.cancel()
-        return _result(compiled, table, limits, time.perf_counter() - start)
-
-
-def _sqlite_math(con: sqlite3.Connection) -> None:
-    """Give SQLite builds without math functions the ones Lanner's SQL uses."""
-    try:
-        con.execute("SELECT log10(1), ln(1), power(2, 2), sqrt(4)").fetchone()
-        return
-    except sqlite3.OperationalError:
-        pass
-
-    def safe(fn: Callable[..., float]) -> Callable[..., float | None]:
-        def wrapped(*args: float | None) -> float | None:
-            if any(a is None for a in args):
-                return None
-            try:
-                return fn(*args)
-            except (ValueError, OverflowError, ZeroDivisionError):
-                return None
-
-        return wrapped
-
-    for name, fn, n in (
-        ("log10", math.log10, 1),
-        ("ln", math.log, 1),
-        ("log", math.log, 2),
-        ("exp", math.exp, 1),
-        ("power", math.pow, 2),
-        ("pow", math.pow, 2),
-        ("sqrt", math.sqrt, 1),
-        ("floor", math.floor, 1),
-        ("ceil", math.ceil, 1),
-        ("sin", math.sin, 1),
-        ("cos", math.cos, 1),
-        ("tan", math.tan, 1),
-        ("asin", math.asin, 1),
-        ("acos", math.acos, 1),
-        ("atan", math.atan, 1),
-        ("atan2", math.atan2, 2),
-        ("radians", math.radians, 1),
-        ("degrees", math.degrees, 1),
-        ("pi", lambda: math.pi, 0),
-    ):
-        con.create_function(name, n, safe(fn), deterministic=True)
-
-
-class SQLiteEngine:
-    """Run filters on the embedded SQLite archive, read-only."""
-
-    engine: Engine = "sqlite"
-
-    def __init__(self, path: str | Path, catalog: Mapping[str, Table]):
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
-        self.con = sqlite3.connect(uri, uri=True)
-        self.con.execute("PRAGMA query_only = ON")
-        _sqlite_math(self.con)
-        self._readable = set(catalog)
-        self.con.set_authorizer(self._authorize)
-
-    def _authorize(
-        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
-    ) -> int:
-        # Defence in depth behind the validator: only reads of catalog tables.
-        if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_FUNCTION:
-            return sqlite3.SQLITE_OK
-        if action == sqlite3.SQLITE_READ:
-            return sqlite3.SQLITE_OK if arg1 in self._readable else sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_DENY
-
-    def create_function(self, name: str, n_args: int, fn: Callable[..., Any]) -> None:
-        """Register a SQL function (the tests register a deliberately slow one)."""
-        self.con.create_function(name, n_args, fn)
-
-    def close(self) -> None:
-        self.con.close()
-
-    def run(
-        self,
-        compiled: CompiledFilter,
-        limits: Limits = ON_DEMAND,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        now_mjd: float | None = None,
-    ) -> FilterResult:
-        params = run_parameters(compiled, limits, limit, offset, now_mjd)
-        sql = compiled.sql("sqlite")
-        start = time.perf_counter()
-        deadline = time.monotonic() + limits.timeout_s
-        fired = [False]
-
-        def progress() -> int:
-            if time.monotonic() > deadline:
-                fired[0] = True
-                return 1
-            return 0
-
-        self.con.set_progress_handler(progress, 1000)
-        try:
-            cur = self.con.execute(sql, {k: v for k, v in params.items() if f":{k}" in sql})
-            rows = cur.fetchall()
-        except sqlite3.Error as err:
-            if fired[0]:
-                raise FilterTimeoutError(
-                    f"filter stopped after {limits.timeout_s:g} s",
-                    None,
-                    "make it more selective or simpler",
-                ) from None
-            raise FilterRuntimeError(str(err)) from None
-        finally:
-            self.con.set_progress_handler(None, 0)
-        table = _rows_to_arrow(compiled.columns, rows)
-        return _result(compiled, table, limits, time.perf_counter() - start)
-
-
-class PostgresEngine:
-    """Run filters on the PostgreSQL archive, each in a read-only, rolled-back transaction.
-
-    Parameters
-    ----------
-    conn
-        An open ``psycopg.Connection`` (the caller owns it).
-    schema
-        Schema holding the Lanner tables (set as ``search_path`` for the run), or None.
-    """
-
-    engine: Engine = "postgres"
-
-    def __init__(self, conn: Any, schema: str | None = None):
-        self.conn = conn
-        self.schema = schema
-
-    def run(
-        self,
-        compiled: CompiledFilter,
-        limits: Limits = ON_DEMAND,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        now_mjd: float | None = None,
-    ) -> FilterResult:
-        import psycopg
-        from psycopg import sql as pgsql
-
-        params = run_parameters(compiled, limits, limit, offset, now_mjd)
-        text = compiled.sql("postgres")
-        start = time.perf_counter()
-        try:
-            with self.conn.transaction(force_rollback=True), self.conn.cursor() as cur:
-                cur.execute("SET TRANSACTION READ ONLY")
-                cur.execute(
-                    pgsql.SQL("SET LOCAL statement_timeout = {}").format(
-                        pgsql.Literal(max(1, int(limits.timeout_s * 1000)))
-                    )
-                )
-                if self.schema:
-                    cur.execute(
-                        pgsql.SQL("SET LOCAL search_path = {}").format(
-                            pgsql.Identifier(self.schema)
-                        )
-                    )
-                cur.execute(text, {k: v for k, v in params.items() if f"%({k})s" in text})
-                rows = cur.fetchall()
-        except psycopg.errors.QueryCanceled:
-            raise FilterTimeoutError(
-                f"filter stopped after {limits.timeout_s:g} s",
-                None,
-                "make it more selective or simpler",
-            ) from None
-        except psycopg.Error as err:
-            raise FilterRuntimeError(str(err).splitlines()[0]) from None
-        table = _rows_to_arrow(compiled.columns, rows)
-        return _result(compiled, table, limits, time.perf_counter() - start)
+        return result_of(compiled, table, limits, time.perf_counter() - start)

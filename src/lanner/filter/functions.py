@@ -162,6 +162,7 @@ ALLOWED_FUNCTIONS: frozenset[type[exp.Expr]] = _classes(
     "StddevPop",
     "StddevSamp",
     "Variance",
+    "VariancePop",
     "Median",
     # JSON inside annotation classdict
     "JSONExtract",
@@ -343,6 +344,14 @@ def _postgres_log(node: exp.Log) -> exp.Expr:
     return exp.Div(this=exp.Ln(this=x), expression=exp.Ln(this=base))
 
 
+def _sqlite_left_right(node: exp.Left | exp.Right) -> exp.Expr:
+    # SQLite has no LEFT()/RIGHT(); SUBSTR with a negative start counts from the end.
+    n = node.expression
+    if isinstance(node, exp.Left):
+        return exp.Substring(this=node.this, start=exp.Literal.number(1), length=n)
+    return exp.Substring(this=node.this, start=exp.Neg(this=n))
+
+
 def for_engine(tree: exp.Expr, engine: Engine) -> exp.Expr:
     """Return a copy of a validated filter tree with Lanner's functions in ``engine``'s SQL."""
 
@@ -353,6 +362,8 @@ def for_engine(tree: exp.Expr, engine: Engine) -> exp.Expr:
             return _custom(node, engine)
         if engine == "postgres" and isinstance(node, exp.Round):
             return _postgres_round(node)
+        if engine == "sqlite" and isinstance(node, (exp.Left, exp.Right)):
+            return _sqlite_left_right(node)
         if engine == "postgres" and isinstance(node, exp.Log):
             return _postgres_log(node)
         return node

@@ -161,12 +161,12 @@ class _Checker:
                     self.reject_function(function_name(node), node)
                 label = _NODE_NAMES.get(kind.__name__, kind.__name__.upper())
                 self.reject(
-                    f"{label} is not allowed in filters",
+                    f"{label} is not allowed",
                     node,
                     "a filter is one SELECT over the listed tables",
                 )
             if isinstance(node, exp.With) and node.args.get("recursive"):
-                self.reject("WITH RECURSIVE is not allowed in filters", node)
+                self.reject("WITH RECURSIVE is not allowed", node, "use joins or sub-queries")
             if isinstance(node, (exp.Limit, exp.Offset)):
                 value = node.expression
                 if not (isinstance(value, exp.Literal) and value.is_int):
@@ -183,6 +183,9 @@ class _Checker:
                 )
 
     def reject_function(self, name: str, node: exp.Expr) -> None:
+        if isinstance(node.parent, exp.Table):
+            tables = ", ".join(sorted(self.catalog.values()))
+            self.reject(f"table function {name}() is not allowed", node, f"read from: {tables}")
         names = {function_name_of(c) for c in ALLOWED_FUNCTIONS} | set(CUSTOM_FUNCTIONS)
         hint = did_you_mean(name, names, quote="") or allowed_list("functions", names)
         self.reject(f"function {name}() is not allowed", node, hint)
