@@ -22,6 +22,8 @@ SCALAR = {
     "CEIL(gmag)": math.ceil(A["gmag"]),
     "SQRT(ncand)": math.sqrt(A["ncand"]),
     "EXP(1)": math.e,
+    "CBRT(ncand)": A["ncand"] ** (1 / 3),
+    "COT(1)": 1 / math.tan(1),
     "LN(ncand)": math.log(A["ncand"]),
     "LOG(ncand)": math.log(A["ncand"]),  # MySQL: natural logarithm
     "LOG10(ncand)": math.log10(A["ncand"]),
@@ -89,6 +91,7 @@ AGGREGATE = {
     "AVG(ncand)": statistics.mean(NCANDS),
     "MIN(ncand)": min(NCANDS),
     "MAX(ncand)": max(NCANDS),
+    "MEDIAN(ncand)": statistics.median(NCANDS),
     # MySQL's STDDEV and VARIANCE are the population ones.
     "STDDEV(ncand)": statistics.pstdev(NCANDS),
     "VARIANCE(ncand)": statistics.pvariance(NCANDS),
@@ -101,3 +104,21 @@ AGGREGATE = {
 def test_aggregate_function(engine: FilterEngine, ctx: FilterContext, expr: str) -> None:
     (row,) = engine.run(compile_sql(f"SELECT {expr} AS v FROM objects", ctx)).rows()
     assert float(row["v"]) == pytest.approx(AGGREGATE[expr], rel=1e-9)
+
+
+def test_sqlite_math_fallbacks() -> None:
+    import sqlite3
+
+    from lanner.filter.archive_engines import sqlite_math
+
+    con = sqlite3.connect(":memory:")
+    sqlite_math(con, force=True)  # as on a build without SQLITE_ENABLE_MATH_FUNCTIONS
+    row = con.execute(
+        "SELECT log10(100), log(2, 8), ln(-1), sqrt(-1), power(2, 10), atan2(1, 1), pi(), "
+        "sqrt(NULL)"
+    ).fetchone()
+    assert row[0] == pytest.approx(2) and row[1] == pytest.approx(3)
+    assert row[2] is None and row[3] is None  # outside the domain: NULL, not an error
+    assert row[4] == 1024 and row[5] == pytest.approx(math.pi / 4)
+    assert row[6] == pytest.approx(math.pi) and row[7] is None
+    con.close()

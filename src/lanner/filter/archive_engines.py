@@ -60,6 +60,42 @@ def _moments(sample: bool, root: bool) -> type[_Moments]:
     return type("Moments", (_Moments,), {"sample": sample, "root": root})
 
 
+class _Percentile:
+    """``percentile_cont(x, p)``: linear interpolation between the closest ranks."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.p = 0.5
+
+    def step(self, value: float | None, p: float) -> None:
+        self.p = float(p)
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        v = sorted(self.values)
+        pos = self.p * (len(v) - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def _null_safe(fn: Callable[..., float]) -> Callable[..., float | None]:
+    """``fn`` returning NULL for NULL input and for values outside its domain."""
+
+    def wrapped(*args: float | None) -> float | None:
+        if any(a is None for a in args):
+            return None
+        try:
+            return fn(*args)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return None
+
+    return wrapped
+
+
 def _sqlite_functions(con: sqlite3.Connection) -> None:
     """Give SQLite the functions Lanner's SQL uses that some builds lack."""
     for name, sample, root in (
@@ -82,32 +118,29 @@ def _sqlite_functions(con: sqlite3.Connection) -> None:
             return str(sep).join(str(p) for p in parts if p is not None)
 
         con.create_function("concat_ws", -1, concat_ws, deterministic=True)
-    _sqlite_math(con)
+    con.create_aggregate("percentile_cont", 2, cast(Any, _Percentile))
+    # Not among SQLite's math functions in any build.
+    con.create_function(
+        "cbrt", 1, _null_safe(lambda x: math.copysign(abs(x) ** (1 / 3), x)), deterministic=True
+    )
+    con.create_function("cot", 1, _null_safe(lambda x: 1.0 / math.tan(x)), deterministic=True)
+    sqlite_math(con)
 
 
-def _sqlite_math(con: sqlite3.Connection) -> None:
-    """Give SQLite builds without math functions the ones Lanner's SQL uses."""
+def sqlite_math(con: sqlite3.Connection, force: bool = False) -> None:
+    """Give SQLite builds without math functions the ones Lanner's SQL uses (``force``:
+    replace the built-in ones, to test these)."""
     try:
         con.execute("SELECT log10(1), ln(1), power(2, 2), sqrt(4)").fetchone()
-        return
+        if not force:
+            return
     except sqlite3.OperationalError:
         pass
-
-    def safe(fn: Callable[..., float]) -> Callable[..., float | None]:
-        def wrapped(*args: float | None) -> float | None:
-            if any(a is None for a in args):
-                return None
-            try:
-                return fn(*args)
-            except (ValueError, OverflowError, ZeroDivisionError):
-                return None
-
-        return wrapped
 
     for name, fn, n in (
         ("log10", math.log10, 1),
         ("ln", math.log, 1),
-        ("log", math.log, 2),
+        ("log", lambda base, x: math.log(x, base), 2),  # SQLite's order: LOG(B, X)
         ("exp", math.exp, 1),
         ("power", math.pow, 2),
         ("pow", math.pow, 2),
@@ -125,7 +158,7 @@ def _sqlite_math(con: sqlite3.Connection) -> None:
         ("degrees", math.degrees, 1),
         ("pi", lambda: math.pi, 0),
     ):
-        con.create_function(name, n, safe(fn), deterministic=True)
+        con.create_function(name, n, _null_safe(fn), deterministic=True)
 
 
 class SQLiteEngine:
