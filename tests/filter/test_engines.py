@@ -255,3 +255,18 @@ def test_subquery_and_aggregate(engine: FilterEngine, ctx: FilterContext) -> Non
     sn = [k for k, s in SHER.items() if s["classification"] == "SN"]
     assert rows[0]["n"] == len(sn)
     assert rows[0]["mean"] == pytest.approx(sum(OBJ[k]["ncand"] for k in sn) / len(sn))
+
+
+def test_group_by_having_in_conditions(engine: FilterEngine, ctx: FilterContext) -> None:
+    f = compile_lasair(
+        "sherlock_classifications.classification AS c, COUNT(*) AS n",
+        "objects, sherlock_classifications",
+        "objects.ncand > 1 GROUP BY c HAVING COUNT(*) > 0 ORDER BY n DESC, c",
+        ctx,
+    )
+    counts: dict[str, int] = {}
+    for oid, s in SHER.items():
+        if OBJ[oid]["ncand"] > 1:
+            counts[s["classification"]] = counts.get(s["classification"], 0) + 1
+    want = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert [(r["c"], r["n"]) for r in engine.run(f).rows()] == want

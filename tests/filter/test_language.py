@@ -184,3 +184,23 @@ def test_lsst_64bit_ids_stay_exact() -> None:
     rows = eng.run(f).rows()
     assert sorted(r["diaObjectId"] for r in rows) == sorted(big[1:])
     assert TNS_WL not in ctx.visibility.watchlists
+
+
+def test_lasair_column_of_a_table_not_listed(ctx: FilterContext) -> None:
+    with pytest.raises(FilterRejectedError) as err:
+        compile_lasair(
+            "objects.objectId, sherlock_classifications.classification", "objects", "", ctx
+        )
+    assert "add sherlock_classifications to the tables" in str(err.value)
+    assert err.value.where == "selected"
+
+
+def test_order_by_select_alias_and_group_by(ctx: FilterContext) -> None:
+    f = compile_lasair(
+        "objects.ncand > 5 AS many, COUNT(*) AS n",
+        "objects",
+        "objects.gmag IS NOT NULL GROUP BY many HAVING COUNT(*) > 0 ORDER BY many",
+        ctx,
+    )
+    assert f.columns == ("many", "n")
+    assert 'ORDER BY "many"' in f.sql("duckdb")

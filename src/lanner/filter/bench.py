@@ -311,8 +311,10 @@ def bench_filters(
         times = []
         matches = 0
         for f in compiled:
+            # Wall time of the whole call: binding, timer, engine and result building.
+            t0 = time.perf_counter()
             result = engine.run(f, STREAMING, now_mjd=now_mjd)
-            times.append(result.elapsed_s)
+            times.append(time.perf_counter() - t0)
             matches += result.num_rows
         if best is None or sum(times) < sum(best):
             best = times

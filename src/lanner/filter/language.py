@@ -147,11 +147,11 @@ def _parse_conditions(conditions: str) -> dict[str, exp.Expr]:
     for key, value in tree.args.items():
         if key in ("expressions", "from", "from_") or not value:
             continue
-        if key not in ("where", "order", "limit", "offset"):
+        if key not in ("where", "group", "having", "order", "limit", "offset"):
             raise FilterRejectedError(
                 f"{key.upper()} clause in the conditions",
                 "conditions",
-                "conditions are a WHERE expression, then ORDER BY/LIMIT",
+                "conditions are a WHERE expression, then GROUP BY, HAVING, ORDER BY, LIMIT",
             )
         parts[key] = value
     return parts

@@ -245,6 +245,12 @@ class _Checker:
         if col.table:
             found = self.lookup(scope, col.table)
             if found is None:
+                if self.parsed.form == "lasair" and col.table.lower() in self.catalog:
+                    self.reject(
+                        f"table `{col.table}` is not in the tables",
+                        col,
+                        f"add {self.catalog[col.table.lower()]} to the tables",
+                    )
                 aliases = [a for s in _chain(scope) for a in s.sources]
                 self.reject(
                     f"unknown table `{col.table}` in `{col.sql()}`",
