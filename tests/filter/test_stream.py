@@ -11,7 +11,7 @@ import pyarrow as pa
 from lanner.filter.compile import compile_lasair, compile_sql
 from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
 from lanner.filter.execute import DuckDBEngine, FilterEngine, Limits
-from lanner.filter.stream import run_filters, split_why, with_why
+from lanner.filter.stream import only_objects, run_filters, split_why, with_why
 from lanner.filter.validate import FilterContext
 from tests.filter.kit_data import CATALOG, DATA, arrow_tables
 
@@ -72,3 +72,17 @@ def test_why_values_are_returned_with_each_match(engine: FilterEngine, ctx: Filt
 def test_why_leaves_aggregates_alone(ctx: FilterContext) -> None:
     f = compile_sql("SELECT COUNT(*) AS n FROM objects WHERE gmag < 18", ctx)
     assert with_why(f) is f
+
+
+def test_only_objects_for_annotation_reruns(engine: FilterEngine, ctx: FilterContext) -> None:
+    f = compile_lasair(
+        "objects.objectId",
+        "objects, annotator:fastfinker",
+        "fastfinker.classification <> 'x' OR objects.ncand > 0",
+        ctx,
+    )
+    assert f.annotators == ("fastfinker",)
+    just = only_objects(f, ctx.object_id, ["ZTF20b", "ZTF20c"])
+    # The user's OR stays inside its parentheses: only the annotated objects come back.
+    assert [r["objectId"] for r in engine.run(just).rows()] == ["ZTF20b"]
+    assert engine.run(only_objects(f, ctx.object_id, [])).num_rows == 0

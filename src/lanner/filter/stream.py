@@ -14,7 +14,7 @@ effects (delivery and recording are the distribute and store stages' job).
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -73,6 +73,33 @@ def with_why(compiled: CompiledFilter) -> CompiledFilter:
     new_tree.set("expressions", [*new_tree.expressions, *extra])
     columns = (*compiled.columns, *(WHY_PREFIX + n for n in compiled.where_columns))
     return replace(compiled, tree=new_tree, columns=columns, _sql={})
+
+
+def only_objects(
+    compiled: CompiledFilter, object_id: str, ids: Sequence[str | int]
+) -> CompiledFilter:
+    """The filter restricted to the objects ``ids`` (ZTF names or Rubin ids).
+
+    Used to re-run the filters that name an annotator for just the objects it annotated.
+    The restriction is ANDed to the WHERE clause on the first table of the FROM clause,
+    which must carry the object id column ``object_id``.
+    """
+    source = compiled.tree.args.get("from_") or compiled.tree.args.get("from")
+    table = source.this if source is not None else None
+    if not isinstance(table, exp.Table):
+        raise ValueError("the filter does not read a table first; cannot restrict objects")
+    if any(isinstance(i, bool) or not isinstance(i, (str, int)) for i in ids):
+        raise ValueError("object ids are strings (ZTF) or integers (Rubin)")
+    values = [exp.Literal.string(i) if isinstance(i, str) else exp.Literal.number(i) for i in ids]
+    column = exp.column(object_id, table=table.alias_or_name)
+    cond: exp.Expr = exp.In(this=column, expressions=values) if values else exp.false()
+    tree = compiled.tree.copy()
+    where = tree.args.get("where")
+    tree.set(
+        "where",
+        exp.Where(this=exp.and_(exp.Paren(this=where.this), cond) if where is not None else cond),
+    )
+    return replace(compiled, tree=tree, _sql={})
 
 
 def split_why(row: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:
