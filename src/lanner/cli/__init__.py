@@ -18,10 +18,12 @@ def cli() -> None:
 def build_cli() -> click.Group:
     from lanner.cli import pipeline_commands
     from lanner.cli.bench import bench
+    from lanner.cli.schema import schema
 
     for command in pipeline_commands.COMMANDS:
         cli.add_command(command)
     cli.add_command(bench)
+    cli.add_command(schema)
     return cli
 
 

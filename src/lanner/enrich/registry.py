@@ -14,7 +14,13 @@ from lanner.enrich.base import Enricher
 @lru_cache(maxsize=1)
 def default_enrichers() -> tuple[Enricher, ...]:
     """Build the default enrichers once per process (each loads its data here, once)."""
+    from lanner.enrich.features.absolute_magnitude import AbsoluteMagnitude
+    from lanner.enrich.features.bazin_blackbody import BazinBlackBody
+    from lanner.enrich.features.counts import DetectionCounts
+    from lanner.enrich.features.jump import FluxJump
     from lanner.enrich.features.lightcurve_package import LightCurvePackageFeatures
+    from lanner.enrich.features.milky_way import MilkyWay
+    from lanner.enrich.features.pair_colours import PairColours
     from lanner.enrich.features.ztf_magnitudes import ZtfMagnitudeFeatures
     from lanner.enrich.features.ztf_moving_averages import ZtfMovingAverages
     from lanner.enrich.objects import ObjectSummary
@@ -26,4 +32,12 @@ def default_enrichers() -> tuple[Enricher, ...]:
         ZtfMovingAverages(),
         LightCurvePackageFeatures("ztf"),
         LightCurvePackageFeatures("lsst"),
+        MilkyWay("lsst"),
+        MilkyWay("ztf"),
+        DetectionCounts(),
+        FluxJump(),
+        PairColours(),
+        BazinBlackBody(),
+        # Needs the sky context (sherlock_classifications) to run before it.
+        AbsoluteMagnitude(),
     )

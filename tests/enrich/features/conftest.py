@@ -3,11 +3,14 @@
 ``ztf_packets`` are the decoded packets (the independent reference computations in the tests
 read them directly with fastavro); ``ztf_batch`` is the same files through Lanner's ingest,
 row for row. The Rubin fixtures do the same with the shared Parquet alerts, and
-``make_ztf_batch`` builds a batch from hand-written light curves for edge cases.
+``make_ztf_batch`` builds a batch from hand-written light curves for edge cases. The Rubin
+feature tests read ``or4_records`` / ``lasair_record`` (raw records) beside
+``lsst_sample_batch`` (the same alerts through ingest) and ``all_rubin_batch``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +176,37 @@ def rubin_batch(shared_dir: Path, rubin_packets: list[dict[str, Any]]) -> AlertB
     want = [p["diaSource"]["diaSourceId"] for p in rubin_packets]
     assert batch.alerts["alert_id"].to_pylist() == want
     return batch
+
+
+OR4_PARQUET = (
+    "data/alerts/lsst/astrolabsoftware__fink-broker/datasim/or4_lsst7.1/"
+    "part-00000-96629e4a-60d4-442b-a338-687a16b8a35c-c000.snappy.parquet"
+)
+LASAIR_JSON = (
+    "data/alerts/lsst/lsst-uk__lasair-lsst/tests/system/sample_alerts/schema7.1/alert.json"
+)
+
+
+@pytest.fixture(scope="session")
+def or4_records(shared_dir: Path) -> list[dict[str, Any]]:
+    """The 50 Operations Rehearsal 4 alerts (long histories, with forced photometry)."""
+    return pq.read_table(shared_dir / OR4_PARQUET).to_pylist()
+
+
+@pytest.fixture(scope="session")
+def lasair_record(shared_dir: Path) -> dict[str, Any]:
+    """Lasair-LSST's sample alert with 70 previous diaSources."""
+    return dict(json.loads((shared_dir / LASAIR_JSON).read_text()))
+
+
+@pytest.fixture
+def lsst_sample_batch(shared_dir: Path) -> AlertBatch:
+    """``or4_records`` then ``lasair_record`` through Lanner's ingest, fresh for each test
+    (enrichers add tables to it)."""
+    return read_alerts([shared_dir / OR4_PARQUET, shared_dir / LASAIR_JSON], survey="lsst")
+
+
+@pytest.fixture
+def all_rubin_batch(shared_dir: Path) -> AlertBatch:
+    """Every Rubin-format alert of the shared data (all schema versions)."""
+    return read_alerts([shared_dir / "data" / "alerts" / "lsst"], survey="lsst")

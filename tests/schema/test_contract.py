@@ -1,0 +1,51 @@
+"""Contract tests: the declared schema, the enrichers that fill it and the DDL agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lanner.batch import Survey
+from lanner.enrich.registry import default_enrichers
+from lanner.schema.columns import ARROW_TYPES
+from lanner.schema.registry import filterable_tables, tables_for
+from lanner.store import open_store
+from tests.helpers import enriched, packets_of
+
+
+@pytest.mark.parametrize("survey", ["ztf", "lsst"])
+def test_every_column_is_declared_with_type_and_description(survey: Survey) -> None:
+    for table in tables_for(survey).values():
+        assert table.description, table.name
+        for column in table.columns:
+            assert column.type in ARROW_TYPES, (table.name, column.name)
+            assert column.description.strip(), (table.name, column.name)
+
+
+@pytest.mark.parametrize("survey", ["ztf", "lsst"])
+def test_enrichers_produce_exactly_their_declared_columns(survey: Survey, alerts_dir: Path) -> None:
+    batch = enriched(packets_of([alerts_dir / survey]), survey)
+    for enricher in default_enrichers():
+        if survey not in enricher.surveys:
+            continue
+        out = enricher(batch)
+        assert out.schema == pa.schema([(c.name, c.arrow_type) for c in enricher.columns])
+        assert out.num_rows == len(batch)
+        assert all(c.producer == "ingest" or c.producer for c in enricher.columns)
+
+
+@pytest.mark.parametrize("survey", ["ztf", "lsst"])
+def test_created_database_has_every_declared_column(survey: Survey, db_url: str) -> None:
+    store = open_store(db_url, survey)
+    for name, table in tables_for(survey).items():
+        assert store.backend.table_columns(store.con, name) >= set(table.column_names)
+    store.close()
+
+
+def test_filters_see_objects_and_context_not_bookkeeping() -> None:
+    for survey in ("ztf", "lsst"):
+        names = set(filterable_tables(survey))  # type: ignore[arg-type]
+        assert "objects" in names
+        assert not names & {"users", "filters", "filter_matches", "cutouts", "alerts"}
