@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
@@ -140,7 +141,7 @@ class _Checker:
             "from_": "tables",
         }.get(top.arg_key or "", "conditions")
 
-    def reject(self, problem: str, node: exp.Expr, hint: str | None = None) -> None:
+    def reject(self, problem: str, node: exp.Expr, hint: str | None = None) -> NoReturn:
         raise FilterRejectedError(problem, self.where(node), hint)
 
     # -- 1. constructs and functions
@@ -182,7 +183,7 @@ class _Checker:
                     f"column name {node.sql()!r} has too many parts", node, "write table.column"
                 )
 
-    def reject_function(self, name: str, node: exp.Expr) -> None:
+    def reject_function(self, name: str, node: exp.Expr) -> NoReturn:
         if isinstance(node.parent, exp.Table):
             tables = ", ".join(sorted(self.catalog.values()))
             self.reject(f"table function {name}() is not allowed", node, f"read from: {tables}")
@@ -257,7 +258,6 @@ class _Checker:
                     col,
                     did_you_mean(col.table, aliases) or allowed_list("here", aliases),
                 )
-                return
             alias, source = found
             alias = _canonical_alias(alias, source)
             names = self.outputs(source)
@@ -315,7 +315,6 @@ class _Checker:
                 found = self.lookup(scope, item.table)
                 if found is None:
                     self.reject(f"unknown table `{item.table}` in `{item.sql()}`", item)
-                    return
                 star_of = [found[0]]
             if star_of is None:
                 items.append(item)
