@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# The session's Kafka broker (tansu) and helpers: tests/kafka_fixtures.py.
+pytest_plugins = ["tests.kafka_fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("LANNER_TEST_PG", "postgresql://postgres@localhost:5432/test")
 

@@ -14,6 +14,7 @@ from lanner.enrich.base import Enricher
 @lru_cache(maxsize=1)
 def default_enrichers() -> tuple[Enricher, ...]:
     """Build the default enrichers once per process (each loads its data here, once)."""
+    from lanner.enrich.context.enricher import SkyContext
     from lanner.enrich.features.absolute_magnitude import AbsoluteMagnitude
     from lanner.enrich.features.bazin_blackbody import BazinBlackBody
     from lanner.enrich.features.counts import DetectionCounts
@@ -26,6 +27,7 @@ def default_enrichers() -> tuple[Enricher, ...]:
     from lanner.enrich.objects import ObjectSummary
 
     return (
+        SkyContext(),
         ObjectSummary("ztf"),
         ObjectSummary("lsst"),
         ZtfMagnitudeFeatures(),

@@ -1,0 +1,1 @@
+"""Helpers that start real servers for Lanner's tests (no pytest dependency)."""
