@@ -1,0 +1,16 @@
+"""Filter: users' SQL, checked once and run safely on every batch and on the archive.
+
+Input: a filter (Lasair's selected/tables/conditions, or one SELECT statement) and the
+tables of the current batch or the archive. Output: the rows each filter returns. Side
+effects: none; delivery is :mod:`lanner.distribute`'s job.
+
+- :mod:`lanner.filter.language` parses both forms and generates the kit joins;
+- :mod:`lanner.filter.validate` checks them against allow-lists, the catalog and the
+  user's visibility;
+- :mod:`lanner.filter.functions` turns Lanner's functions into each engine's SQL;
+- :mod:`lanner.filter.compile` compiles once and caches the SQL per engine;
+- :mod:`lanner.filter.execute` runs with a time limit and a row cap (DuckDB, SQLite,
+  PostgreSQL); :mod:`lanner.filter.stream` runs all active filters of a batch;
+- :mod:`lanner.filter.archive` answers on-demand queries; :mod:`lanner.filter.saved` keeps
+  users' filters; :mod:`lanner.filter.bench` measures the stage.
+"""

@@ -1,47 +1,116 @@
-"""On-demand filters against the archive (``lanner query``): read-only, time-limited,
-row-capped."""
+"""On-demand filters against the archive (``lanner query``): validated, read-only,
+time-limited and row-capped.
+
+Input: a database URL (or settings) and a filter, as one SELECT statement or as Lasair's
+selected/tables/conditions. Output: a :class:`QueryResult`. Side effects: reads the
+database through a read-only engine (:mod:`lanner.filter.execute`).
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from lanner.filter.compile import compile_filter
-from lanner.filter.saved import FilterError
+from lanner.batch import Survey
+from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
+from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
+from lanner.filter.errors import FilterError
+from lanner.filter.execute import Limits
+from lanner.filter.validate import FilterContext, Visibility
+from lanner.schema.registry import filterable_tables
 from lanner.settings import Settings
-from lanner.store import open_store
+from lanner.store import Store, open_store
+
+#: The embedded mode's single user (see :mod:`lanner.filter.saved`).
+LOCAL_USER_ID = 1
 
 
 @dataclass
 class QueryResult:
+    """Rows of an on-demand query; ``truncated`` when the row cap cut them."""
+
     columns: list[str]
     rows: list[tuple[Any, ...]]
     truncated: bool
+    elapsed_s: float = 0.0
 
 
-def run_on_archive(settings: Settings, sql: str) -> QueryResult:
-    store = open_store(settings.db_url)
+def visibility_of(store: Store, user_id: int) -> Visibility:
+    """Watchlists and watchmaps ``user_id`` may filter on: the public ones and their own."""
+    ph = store.backend.placeholder
+    ids: dict[str, frozenset[int]] = {}
+    for table, id_col in (("watchlists", "wl_id"), ("watchmaps", "ar_id")):
+        cur = store.con.execute(
+            f'SELECT "{id_col}" FROM "{table}" WHERE "public" OR "owner_id" = {ph}', (user_id,)
+        )
+        ids[table] = frozenset(int(r[0]) for r in cur.fetchall())
+    return Visibility(watchlists=ids["watchlists"], watchmaps=ids["watchmaps"])
+
+
+def filter_context(store: Store, user_id: int = LOCAL_USER_ID) -> FilterContext:
+    """What ``user_id``'s filters are checked against on this database."""
+    survey: Survey | None = store.survey
+    if survey is None:
+        raise FilterError("the database is empty", None, "ingest alerts first")
+    return FilterContext(survey, filterable_tables(survey), visibility_of(store, user_id))
+
+
+def run_compiled(
+    db_url: str,
+    compiled: CompiledFilter,
+    limits: Limits,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> QueryResult:
+    """Run a compiled filter on the archive at ``db_url`` through a read-only engine."""
+    store = open_store(db_url)
     try:
         survey = store.survey
         backend = store.backend
     finally:
         store.close()
     if survey is None:
-        raise FilterError("the database is empty: ingest alerts first")
-    engine = "sqlite" if backend.dialect == "sqlite" else "postgres"
-    compiled = compile_filter(sql, survey, engine)
-    con = backend.connect_read_only()
+        raise FilterError("the database is empty", None, "ingest alerts first")
+    catalog = filterable_tables(survey)
+    if backend.dialect == "sqlite":
+        sqlite = SQLiteEngine(backend.sqlite_path, catalog)
+        try:
+            result = sqlite.run(compiled, limits, limit=limit, offset=offset)
+        finally:
+            sqlite.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(db_url) as conn:
+            result = PostgresEngine(conn).run(compiled, limits, limit=limit, offset=offset)
+    rows = [tuple(r.values()) for r in result.rows()]
+    return QueryResult(list(result.columns), rows, result.truncated, result.elapsed_s)
+
+
+def run_on_archive(
+    settings: Settings,
+    sql: str,
+    *,
+    tables: str | None = None,
+    conditions: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    user_id: int = LOCAL_USER_ID,
+) -> QueryResult:
+    """Validate and run a filter on the archive of ``settings.db_url``.
+
+    With ``tables`` given, ``sql`` is Lasair's ``selected`` list and the filter is
+    (``sql``, ``tables``, ``conditions``); otherwise ``sql`` is one SELECT statement.
+    The time limit is ``settings.query_timeout`` and the row cap ``settings.max_rows``.
+    """
+    store = open_store(settings.db_url)
     try:
-        if backend.dialect == "sqlite":
-            deadline = time.monotonic() + settings.query_timeout
-            con.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
-        else:
-            con.execute(f"SET statement_timeout = {int(settings.query_timeout * 1000)}")
-        cur = con.execute(compiled)
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchmany(settings.max_rows + 1)
+        ctx = filter_context(store, user_id)
     finally:
-        con.close()
-    truncated = len(rows) > settings.max_rows
-    return QueryResult(columns, [tuple(r) for r in rows[: settings.max_rows]], truncated)
+        store.close()
+    if tables is not None:
+        compiled = compile_lasair(sql, tables, conditions or "", ctx)
+    else:
+        compiled = compile_sql(sql, ctx)
+    limits = Limits(timeout_s=settings.query_timeout, row_cap=settings.max_rows)
+    return run_compiled(settings.db_url, compiled, limits, limit, offset)

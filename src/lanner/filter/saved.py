@@ -10,16 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lanner.filter.errors import FilterError
 from lanner.store import Store
 from lanner.store.ddl import quote
 
 LOCAL_USER_ID = 1
 #: Active filters stop after this long unless renewed.
 ACTIVE_DAYS = 180
-
-
-class FilterError(Exception):
-    """A filter that cannot be saved or run; the message says what to fix."""
 
 
 @dataclass(frozen=True)

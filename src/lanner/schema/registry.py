@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, Table
+from lanner.schema.kit import kit_tables
 from lanner.schema.tables import filter_tables, light_curve_tables, object_id_column
 
 #: Human description of each enriched table.
@@ -57,6 +58,7 @@ def enriched_tables(survey: Survey) -> list[Table]:
 def tables_for(survey: Survey) -> dict[str, Table]:
     """All tables of a ``survey`` database, by name."""
     tables = enriched_tables(survey) + light_curve_tables(survey) + filter_tables(survey)
+    tables += list(kit_tables(survey).values())
     return {t.name: t for t in tables}
 
 

@@ -1,0 +1,238 @@
+"""Run compiled filters inside an engine, with a time limit and a row cap.
+
+Three engines, one interface (:class:`FilterEngine`):
+
+:class:`DuckDBEngine`
+    The per-batch engine: an in-memory DuckDB holding only the current batch's tables as
+    registered Arrow tables, opened with external access disabled and its configuration
+    locked (no file, network or extension access even if a function slipped through).
+    Time limit: ``con.interrupt()`` from a timer thread.
+:class:`~lanner.filter.archive_engines.SQLiteEngine`
+    The embedded archive, read-only, with an authorizer. Time limit: a progress handler.
+:class:`~lanner.filter.archive_engines.PostgresEngine`
+    The server archive: each run is a ``READ ONLY`` transaction, always rolled back, with
+    ``SET LOCAL statement_timeout``.
+
+Every run binds LIMIT/OFFSET and ``mjdnow()`` as parameters, fetches at most
+``row_cap + 1`` rows to tell whether the result was truncated, and returns a
+:class:`FilterResult`. A run that is too slow raises
+:class:`~lanner.filter.errors.FilterTimeoutError`; any other engine error raises
+:class:`~lanner.filter.errors.FilterRuntimeError`. Side effects: none beyond the engine's
+own connection state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from lanner.filter.compile import CompiledFilter
+from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
+from lanner.filter.functions import LIMIT_PARAM, NOW_PARAM, OFFSET_PARAM, Engine
+from lanner.schema.columns import Table
+
+_UNIX_EPOCH_MJD = 40587.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one filter run.
+
+    Parameters
+    ----------
+    timeout_s
+        Wall-clock limit inside the engine [s].
+    row_cap
+        Most rows returned; more are cut and the result marked ``truncated``.
+    """
+
+    timeout_s: float = 10.0
+    row_cap: int = 10_000
+
+
+#: Streaming filters, once per batch (issue: 10 s per filter per batch).
+STREAMING = Limits(timeout_s=10.0, row_cap=10_000)
+#: On-demand queries on the archive.
+ON_DEMAND = Limits(timeout_s=30.0, row_cap=1_000)
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """Rows a filter returned.
+
+    Attributes
+    ----------
+    columns
+        Output column names, in order.
+    table
+        The rows as an Arrow table (64-bit ids stay exact).
+    truncated
+        True when more than ``row_cap`` rows matched and only ``row_cap`` are returned.
+    elapsed_s
+        Time spent in the engine [s].
+    """
+
+    columns: tuple[str, ...]
+    table: pa.Table
+    truncated: bool
+    elapsed_s: float
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as a list of dicts."""
+        return self.table.to_pylist()
+
+
+class FilterEngine(Protocol):
+    """Something that runs compiled filters (DuckDB, SQLite or PostgreSQL)."""
+
+    engine: Engine
+
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = ...,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult: ...
+
+
+def mjd_now() -> float:
+    """The current time [MJD, UTC]."""
+    return time.time() / 86400.0 + _UNIX_EPOCH_MJD
+
+
+def run_parameters(
+    compiled: CompiledFilter,
+    limits: Limits,
+    limit: int | None,
+    offset: int | None,
+    now_mjd: float | None,
+) -> dict[str, Any]:
+    """Bound values for LIMIT, OFFSET and ``mjdnow()``; the row cap always applies."""
+    requested = compiled.limit if limit is None else limit
+    start = compiled.offset if offset is None else offset
+    for name, value in (("limit", requested), ("offset", start)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    # One row past the cap tells whether the result was cut.
+    fetch = limits.row_cap + 1 if requested is None or requested > limits.row_cap else requested
+    return {
+        LIMIT_PARAM: fetch,
+        OFFSET_PARAM: start,
+        NOW_PARAM: mjd_now() if now_mjd is None else float(now_mjd),
+    }
+
+
+def result_of(
+    compiled: CompiledFilter, table: pa.Table, limits: Limits, elapsed: float
+) -> FilterResult:
+    truncated = table.num_rows > limits.row_cap
+    if truncated:
+        table = table.slice(0, limits.row_cap)
+    return FilterResult(tuple(compiled.columns), table, truncated, elapsed)
+
+
+def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+    arrays = []
+    for i in range(len(columns)):
+        # PostgreSQL returns NUMERIC for AVG/SUM of integers; other engines give doubles.
+        values = [float(v) if isinstance(v, Decimal) else v for v in (r[i] for r in rows)]
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            # SQLite columns may mix types; keep them readable rather than fail the run.
+            arrays.append(pa.array([None if v is None else str(v) for v in values]))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+class DuckDBEngine:
+    """Run filters on a batch held in an in-memory DuckDB (the streaming engine)."""
+
+    engine: Engine = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_batch(
+        cls, catalog: Mapping[str, Table], tables: Mapping[str, pa.Table]
+    ) -> DuckDBEngine:
+        """An engine over one batch: ``tables`` by name; catalog tables not given are empty.
+
+        The connection can reach nothing but these tables: external access is off and the
+        configuration is locked before any user SQL runs.
+        """
+        unknown = set(tables) - set(catalog)
+        if unknown:
+            raise KeyError(f"batch tables not in the catalog: {sorted(unknown)}")
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "enable_external_access": False,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "threads": 1,
+            },
+        )
+        for name, decl in catalog.items():
+            data = tables.get(name)
+            con.register(name, data if data is not None else decl.arrow_schema().empty_table())
+        con.execute("SET lock_configuration = true")
+        return cls(con)
+
+    def run(
+        self,
+        compiled: CompiledFilter,
+        limits: Limits = STREAMING,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        now_mjd: float | None = None,
+    ) -> FilterResult:
+        params = run_parameters(compiled, limits, limit, offset, now_mjd)
+        sql = compiled.sql("duckdb")
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        state = {"running": True, "fired": False}
+
+        def stop() -> None:
+            with self._lock:
+                if state["running"]:
+                    state["fired"] = True
+                    self.con.interrupt()
+
+        timer = threading.Timer(limits.timeout_s, stop)
+        start = time.perf_counter()
+        timer.start()
+        try:
+            table = self.con.sql(sql, params=used).to_arrow_table()
+        except duckdb.InterruptException:
+            raise FilterTimeoutError(
+                f"filter stopped after {limits.timeout_s:g} s",
+                None,
+                "make it more selective or simpler",
+            ) from None
+        except duckdb.Error as err:
+            if state["fired"]:
+                raise FilterTimeoutError(f"filter stopped after {limits.timeout_s:g} s") from None
+            raise FilterRuntimeError(str(err).splitlines()[0]) from None
+        finally:
+            with self._lock:
+                state["running"] = False
+            timer.cancel()
+        return result_of(compiled, table, limits, time.perf_counter() - start)
