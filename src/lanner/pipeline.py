@@ -11,7 +11,6 @@ Kafka) and against test servers. Stage timings are kept per batch for ``lanner b
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,33 +18,21 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
-import duckdb
-import pyarrow as pa
-
-from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
+from lanner.batch import AlertBatch, row_offsets
+from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
+from lanner.distribute.json_payload import to_json_bytes
+from lanner.distribute.router import output_options
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
-from lanner.filter.batch_engine import batch_tables
-from lanner.filter.compile import compile_filter
-from lanner.filter.saved import FilterError, SavedFilter, active_filters
+from lanner.filter.active import ActiveFilters, FilterMatch
+from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
-from lanner.schema.registry import RECENCY_COLUMN
 from lanner.store import Store
 
 log = logging.getLogger(__name__)
 
 STAGES = ("decode", "enrich", "store", "filter", "distribute")
-
-
-@dataclass
-class Match:
-    """One row a filter selected, for one alert."""
-
-    filter: SavedFilter
-    alert_id: int
-    object_id: Any
-    values: dict[str, Any]
 
 
 @dataclass
@@ -93,7 +80,7 @@ class MatchSink(Protocol):
     """Where matches go besides the database: Kafka topics, e-mail, webhooks
     (:class:`lanner.distribute.router.MatchRouter`)."""
 
-    def deliver(self, matches: Sequence[Match]) -> None: ...
+    def deliver(self, matches: Sequence[FilterMatch]) -> None: ...
 
 
 class CommittableBatch(Protocol):
@@ -121,8 +108,7 @@ class Pipeline:
         self.dead_letters = dead_letters
         self.enrichers = list(default_enrichers() if enrichers is None else enrichers)
         self.deliveries = list(deliveries)
-        self.filter_timeout = filter_timeout
-        self.max_rows = max_rows
+        self.filters = ActiveFilters(store, filter_timeout, max_rows)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, filter and distribute."""
@@ -158,55 +144,55 @@ class Pipeline:
                         time.perf_counter() - start
                     )
 
-    def filter(self, batch: AlertBatch, report: BatchReport) -> list[Match]:
-        """Run every active filter on the batch; a failing filter is reported, not fatal."""
-        filters = active_filters(self.store)
-        if not filters:
-            return []
-        oid = OBJECT_ID_COLUMN[batch.survey]
-        tables = batch_tables(batch, RECENCY_COLUMN[batch.survey])
-        object_ids = batch.alerts["object_id"].take(pa.array(tables.rows)).to_pylist()
-        alert_of = dict(zip(object_ids, tables.alert_ids.to_pylist(), strict=True))
-        matches: list[Match] = []
-        try:
-            for flt in filters:
-                try:
-                    sql = compile_filter(flt.sql, batch.survey, "duckdb")
-                    result = tables.con.execute(sql)
-                    names = [d[0] for d in result.description]
-                    rows = result.fetchmany(self.max_rows)
-                except (FilterError, duckdb.Error) as exc:
-                    report.filter_errors[flt.name] = f"{type(exc).__name__}: {exc}"
-                    continue
-                if oid not in names:
-                    report.filter_errors[flt.name] = f"the SELECT list must include {oid}"
-                    continue
-                at = names.index(oid)
-                for row in rows:
-                    values = dict(zip(names, row, strict=True))
-                    matches.append(Match(flt, alert_of[row[at]], row[at], values))
-                report.matches[flt.name] = len(rows)
-        finally:
-            tables.close()
-        return matches
+    def filter(self, batch: AlertBatch, report: BatchReport) -> list[FilterMatch]:
+        """Run every active filter on the batch; a failing filter is reported to its owner
+        and to the run, never fatal."""
+        expire_filters(self.store)
+        result = self.filters.run(batch)
+        report.matches.update(result.counts)
+        report.filter_errors.update(result.errors)
+        self._attach_payloads(batch, result.matches)
+        return result.matches
 
-    def distribute(self, matches: list[Match]) -> None:
+    def _attach_payloads(self, batch: AlertBatch, matches: list[FilterMatch]) -> None:
+        """Light curve and packet for filters whose payload option asks for them."""
+        wanted = {m.filter.filter_id: payload_of(m.filter) for m in matches}
+        if not any(p in ("lite", "full") for p in wanted.values()):
+            return
+        off = row_offsets(batch.detections, len(batch))
+        for m in matches:
+            payload = wanted[m.filter.filter_id]
+            if payload in ("lite", "full"):
+                lc = batch.detections.slice(off[m.row], off[m.row + 1] - off[m.row])
+                m.values[LIGHTCURVE_KEY] = lc.drop_columns(["row"]).to_pylist()
+            if payload == "full" and m.row < len(batch.packets):
+                m.values[ALERT_KEY] = batch.packets[m.row]
+
+    def distribute(self, matches: list[FilterMatch]) -> None:
         if not matches:
             return
         self._record(matches)
         for delivery in self.deliveries:
             delivery.deliver(matches)
 
-    def _record(self, matches: list[Match]) -> None:
-        oid = OBJECT_ID_COLUMN[self.store.survey or "ztf"]
+    def _record(self, matches: list[FilterMatch]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()
         rows = [
-            (m.filter.filter_id, m.alert_id, m.object_id, now, json.dumps(m.values, default=str))
+            (
+                m.filter.filter_id,
+                m.alert_id,
+                m.object_id,
+                now,
+                json_text(
+                    {k: v for k, v in m.values.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)}
+                ),
+                json_text(m.why),
+            )
             for m in matches
         ]
         self.store.add_rows(
             "filter_matches",
-            ["filter_id", "alert_id", oid, "matched_at", "payload"],
+            ["filter_id", "alert_id", self.store.object_id_column, "matched_at", "payload", "why"],
             rows,
             ("filter_id", "alert_id"),
         )
@@ -242,6 +228,16 @@ def run_stream(
         if on_batch is not None:
             on_batch(report)
     return summary
+
+
+def payload_of(flt: SavedFilter) -> str:
+    """The payload option (plain, lite, full) of a filter's output settings."""
+    return output_options(flt.output, flt.output_options).payload
+
+
+def json_text(value: dict[str, Any]) -> str:
+    """JSON with exact 64-bit ids and NaN as null."""
+    return to_json_bytes(value).decode()
 
 
 def _lap(report: BatchReport, stage: str, since: float) -> float:

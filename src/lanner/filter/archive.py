@@ -16,13 +16,13 @@ from lanner.filter.archive_engines import PostgresEngine, SQLiteEngine
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
 from lanner.filter.execute import Limits
+from lanner.filter.users import LOCAL_USER_ID
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import filterable_tables
 from lanner.settings import Settings
 from lanner.store import Store, open_store
 
 #: The embedded mode's single user (see :mod:`lanner.filter.saved`).
-LOCAL_USER_ID = 1
 
 
 @dataclass

@@ -1,7 +1,11 @@
-"""Saved filters: the ``filters`` table, and the local user of the embedded mode.
+"""Filters as things people own: save, edit, share, copy, activate, renew, expire, delete.
 
-Input/output: rows of ``users`` and ``filters`` in the store. A filter's SQL is validated
-before it is saved, so a stored filter always compiles.
+Input/output: rows of ``filters`` and ``filter_notices`` in the store. Every change of a
+filter's SQL re-validates it for its owner (tables, columns, functions, and the watchlists
+and watchmaps that owner may see), so a stored filter always compiles. An active filter
+must select the object id (matches are delivered per object) and expires
+:data:`ACTIVE_DAYS` after it was activated or last renewed; an expired filter stops and its
+owner gets a notice.
 """
 
 from __future__ import annotations
@@ -10,17 +14,21 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
+from lanner.filter.users import ensure_local_user
 from lanner.store import Store
 from lanner.store.ddl import quote
 
-LOCAL_USER_ID = 1
 #: Active filters stop after this long unless renewed.
 ACTIVE_DAYS = 180
+OUTPUTS = ("none", "kafka", "email", "webhook")
 
 
 @dataclass(frozen=True)
 class SavedFilter:
+    """One row of ``filters``."""
+
     filter_id: int
     owner_id: int
     name: str
@@ -29,26 +37,81 @@ class SavedFilter:
     public: bool
     description: str
     output: str
+    output_options: str | None
+    created: str | None
     expires: str | None
 
 
-def ensure_local_user(store: Store) -> int:
-    """The embedded mode's single user (id 1), created on first use."""
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"SELECT user_id FROM users WHERE user_id = {ph}", (LOCAL_USER_ID,)
-    ).fetchone()
-    if row is None:
-        store.con.execute(
-            f"INSERT INTO users (user_id, username, created) VALUES ({ph}, {ph}, {ph})",
-            (LOCAL_USER_ID, "local", _now().isoformat()),
-        )
-        store.con.commit()
-    return LOCAL_USER_ID
+_COLUMNS = (
+    "filter_id",
+    "owner_id",
+    "name",
+    "sql",
+    "active",
+    "public",
+    "description",
+    "output",
+    "output_options",
+    "created",
+    "expires",
+)
+_SELECT = f"SELECT {', '.join(quote(c) for c in _COLUMNS)} FROM filters"
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _row(row: Any) -> SavedFilter:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    return SavedFilter(
+        filter_id=int(values["filter_id"]),
+        owner_id=int(values["owner_id"]),
+        name=values["name"],
+        sql=values["sql"],
+        active=bool(values["active"]),
+        public=bool(values["public"]),
+        description=values["description"] or "",
+        output=values["output"] or "none",
+        output_options=values["output_options"],
+        created=None if values["created"] is None else str(values["created"]),
+        expires=None if values["expires"] is None else str(values["expires"]),
+    )
+
+
+def compile_for(store: Store, sql: str, owner_id: int) -> CompiledFilter:
+    """Validate ``sql`` as ``owner_id``'s filter on this database."""
+    from lanner.filter.archive import filter_context
+
+    return compile_sql(sql, filter_context(store, owner_id))
+
+
+def lasair_to_sql(store: Store, selected: str, tables: str, conditions: str, owner_id: int) -> str:
+    """The full SELECT of a filter given in Lasair's three parts (validated)."""
+    from lanner.filter.archive import filter_context
+
+    return compile_lasair(selected, tables, conditions, filter_context(store, owner_id)).display_sql
+
+
+def _check(
+    store: Store, sql: str, owner_id: int, active: bool, output: str, output_options: str | None
+) -> None:
+    compiled = compile_for(store, sql, owner_id)
+    oid = store.object_id_column
+    if active and oid not in compiled.columns:
+        raise FilterError(
+            f"an active filter must select `{oid}`",
+            "selected",
+            f"add objects.{oid} to the SELECT list: matches are sent per object",
+        )
+    if output not in OUTPUTS:
+        raise FilterError(f"unknown output {output!r}", None, f"use one of {', '.join(OUTPUTS)}")
+    from lanner.distribute.router import output_options as parse_options
+
+    try:
+        parse_options(output, output_options)
+    except ValueError as exc:
+        raise FilterError(str(exc), "output options") from exc
 
 
 def add_filter(
@@ -61,35 +124,40 @@ def add_filter(
     description: str = "",
     public: bool = False,
     output: str = "none",
+    output_options: str | None = None,
 ) -> SavedFilter:
-    """Validate and save a filter; raise :class:`FilterError` if the SQL is not acceptable."""
-    from lanner.filter.compile import compile_filter
-
+    """Validate and save a filter; raise :class:`FilterError` saying what to fix."""
     owner = owner_id if owner_id is not None else ensure_local_user(store)
-    if store.survey is None:
-        raise FilterError("the database has no survey yet: ingest alerts or pass --survey")
-    compile_filter(sql, store.survey)  # raises FilterError with what to fix
+    if not name.strip():
+        raise FilterError("a filter needs a name")
+    _check(store, sql, owner, active, output, output_options)
     ph = store.backend.placeholder
     if store.con.execute(
         f"SELECT 1 FROM filters WHERE owner_id = {ph} AND name = {ph}", (owner, name)
     ).fetchone():
-        raise FilterError(f"you already have a filter named {name!r}: choose another name")
-    next_id = store.con.execute("SELECT coalesce(max(filter_id), 0) + 1 FROM filters")
-    filter_id = int(next_id.fetchone()[0])
+        raise FilterError(
+            f"you already have a filter named {name!r}",
+            None,
+            "choose another name, or edit that one",
+        )
+    filter_id = int(
+        store.con.execute("SELECT coalesce(max(filter_id), 0) + 1 FROM filters").fetchone()[0]
+    )
     now = _now()
     expires = (now + dt.timedelta(days=ACTIVE_DAYS)).isoformat() if active else None
     store.con.execute(
-        "INSERT INTO filters (filter_id, owner_id, name, description, sql, public, active, "
-        f"output, created, expires) VALUES ({', '.join([ph] * 10)})",
+        f"INSERT INTO filters ({', '.join(quote(c) for c in _COLUMNS)}) "
+        f"VALUES ({', '.join([ph] * len(_COLUMNS))})",
         (
             filter_id,
             owner,
             name,
-            description,
             sql,
-            public,
             active,
+            public,
+            description,
             output,
+            output_options,
             now.isoformat(),
             expires,
         ),
@@ -98,38 +166,173 @@ def add_filter(
     return get_filter(store, filter_id)
 
 
-def _row_to_filter(row: Any) -> SavedFilter:
-    return SavedFilter(
-        int(row[0]),
-        int(row[1]),
-        row[2],
-        row[3],
-        bool(row[4]),
-        bool(row[5]),
-        row[6] or "",
-        row[7] or "none",
-        None if row[8] is None else str(row[8]),
-    )
-
-
-_SELECT = (
-    "SELECT filter_id, owner_id, name, sql, active, public, description, output, "
-    "expires FROM filters"
-)
-
-
 def get_filter(store: Store, filter_id: int) -> SavedFilter:
     ph = store.backend.placeholder
     row = store.con.execute(f"{_SELECT} WHERE filter_id = {ph}", (filter_id,)).fetchone()
     if row is None:
         raise FilterError(f"no filter with id {filter_id}")
-    return _row_to_filter(row)
+    return _row(row)
 
 
-def list_filters(store: Store) -> list[SavedFilter]:
+def find_filter(store: Store, ref: str, owner_id: int | None = None) -> SavedFilter:
+    """A filter by id, or by name among ``owner_id``'s (default: the local user's)."""
+    if ref.isdigit():
+        return get_filter(store, int(ref))
+    owner = owner_id if owner_id is not None else ensure_local_user(store)
+    ph = store.backend.placeholder
+    row = store.con.execute(
+        f"{_SELECT} WHERE owner_id = {ph} AND name = {ph}", (owner, ref)
+    ).fetchone()
+    if row is None:
+        raise FilterError(f"no filter named {ref!r}", None, "see: lanner filter list")
+    return _row(row)
+
+
+def list_filters(
+    store: Store, owner_id: int | None = None, include_public: bool = True
+) -> list[SavedFilter]:
+    """Filters of ``owner_id`` (and public ones), or all when ``owner_id`` is None."""
     rows = store.con.execute(f"{_SELECT} ORDER BY {quote('filter_id')}").fetchall()
-    return [_row_to_filter(r) for r in rows]
+    filters = [_row(r) for r in rows]
+    if owner_id is None:
+        return filters
+    return [f for f in filters if f.owner_id == owner_id or (include_public and f.public)]
 
 
 def active_filters(store: Store) -> list[SavedFilter]:
-    return [f for f in list_filters(store) if f.active]
+    ph = store.backend.placeholder
+    rows = store.con.execute(
+        f"{_SELECT} WHERE active = {ph} ORDER BY filter_id", (True,)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def _owned(flt: SavedFilter, owner_id: int | None) -> None:
+    if owner_id is not None and flt.owner_id != owner_id:
+        raise FilterError(
+            f"filter {flt.name!r} is not yours", None, "copy it if it is public: lanner filter copy"
+        )
+
+
+def edit_filter(
+    store: Store,
+    flt: SavedFilter,
+    *,
+    owner_id: int | None = None,
+    sql: str | None = None,
+    description: str | None = None,
+    public: bool | None = None,
+    output: str | None = None,
+    output_options: str | None = None,
+) -> SavedFilter:
+    """Change a filter; new SQL or output settings are validated first."""
+    _owned(flt, owner_id)
+    new_sql = flt.sql if sql is None else sql
+    new_output = flt.output if output is None else output
+    new_options = flt.output_options if output_options is None else output_options
+    _check(store, new_sql, flt.owner_id, flt.active, new_output, new_options)
+    new: dict[str, Any] = {
+        "sql": new_sql,
+        "description": flt.description if description is None else description,
+        "public": flt.public if public is None else public,
+        "output": new_output,
+        "output_options": new_options,
+    }
+    ph = store.backend.placeholder
+    sets = ", ".join(f"{quote(k)} = {ph}" for k in new)
+    store.con.execute(
+        f"UPDATE filters SET {sets} WHERE filter_id = {ph}", (*new.values(), flt.filter_id)
+    )
+    store.con.commit()
+    return get_filter(store, flt.filter_id)
+
+
+def set_active(
+    store: Store, flt: SavedFilter, active: bool, *, owner_id: int | None = None
+) -> SavedFilter:
+    """Activate (or renew) for :data:`ACTIVE_DAYS`, or deactivate, a filter."""
+    _owned(flt, owner_id)
+    if active:
+        _check(store, flt.sql, flt.owner_id, True, flt.output, flt.output_options)
+    expires = (_now() + dt.timedelta(days=ACTIVE_DAYS)).isoformat() if active else None
+    ph = store.backend.placeholder
+    store.con.execute(
+        f"UPDATE filters SET active = {ph}, expires = {ph} WHERE filter_id = {ph}",
+        (active, expires, flt.filter_id),
+    )
+    store.con.commit()
+    return get_filter(store, flt.filter_id)
+
+
+def copy_filter(
+    store: Store, flt: SavedFilter, new_name: str, owner_id: int | None = None
+) -> SavedFilter:
+    """Copy a public filter (or one's own) under a new name, inactive."""
+    owner = owner_id if owner_id is not None else ensure_local_user(store)
+    if not flt.public and flt.owner_id != owner:
+        raise FilterError(
+            f"filter {flt.name!r} is private", None, "only public filters can be copied"
+        )
+    return add_filter(
+        store, new_name, flt.sql, owner_id=owner, description=flt.description, output="none"
+    )
+
+
+def delete_filter(store: Store, flt: SavedFilter, *, owner_id: int | None = None) -> None:
+    """Delete a filter with its notices; its recorded matches are kept."""
+    _owned(flt, owner_id)
+    ph = store.backend.placeholder
+    store.con.execute(f"DELETE FROM filter_notices WHERE filter_id = {ph}", (flt.filter_id,))
+    store.con.execute(f"DELETE FROM filters WHERE filter_id = {ph}", (flt.filter_id,))
+    store.con.commit()
+
+
+def add_notice(store: Store, filter_id: int, kind: str, message: str) -> None:
+    """Tell a filter's owner something (shown by ``lanner filter show``)."""
+    ph = store.backend.placeholder
+    notice_id = int(
+        store.con.execute("SELECT coalesce(max(notice_id), 0) + 1 FROM filter_notices").fetchone()[
+            0
+        ]
+    )
+    store.con.execute(
+        "INSERT INTO filter_notices (notice_id, filter_id, created, kind, message) "
+        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
+        (notice_id, filter_id, _now().isoformat(), kind, message),
+    )
+    store.con.commit()
+
+
+def notices(store: Store, filter_id: int, limit: int = 20) -> list[tuple[str, str, str]]:
+    """The latest notices of a filter: (time, kind, message), newest first."""
+    ph = store.backend.placeholder
+    rows = store.con.execute(
+        f"SELECT created, kind, message FROM filter_notices WHERE filter_id = {ph} "
+        f"ORDER BY notice_id DESC LIMIT {int(limit)}",
+        (filter_id,),
+    ).fetchall()
+    return [(str(r[0]), r[1], r[2]) for r in rows]
+
+
+def expire_filters(store: Store, now: dt.datetime | None = None) -> list[SavedFilter]:
+    """Stop active filters whose time is up; each owner gets a notice. Returns them."""
+    moment = now or _now()
+    expired = [
+        f
+        for f in active_filters(store)
+        if f.expires is not None and dt.datetime.fromisoformat(f.expires) <= moment
+    ]
+    ph = store.backend.placeholder
+    for flt in expired:
+        store.con.execute(
+            f"UPDATE filters SET active = {ph} WHERE filter_id = {ph}", (False, flt.filter_id)
+        )
+        store.con.commit()
+        add_notice(
+            store,
+            flt.filter_id,
+            "expired",
+            f"filter {flt.name!r} expired on {flt.expires} after {ACTIVE_DAYS} days and "
+            "stopped; renew it with: lanner filter activate " + flt.name,
+        )
+    return expired

@@ -170,6 +170,19 @@ def filter_tables(survey: Survey) -> list[Table]:
             primary_key=("filter_id",),
         ),
         Table(
+            "filter_notices",
+            "What a filter's owner is told: expiry, errors and time-outs in streaming.",
+            (
+                Column("notice_id", "int", "Notice id", nullable=False),
+                Column("filter_id", "int", "The filter", nullable=False),
+                Column("created", "timestamp", "When (UTC)"),
+                Column("kind", "text", "expired, error or timeout"),
+                Column("message", "text", "What happened and what to do"),
+            ),
+            primary_key=("notice_id",),
+            indexes=(("filter_id",),),
+        ),
+        Table(
             "filter_matches",
             "Every match an active filter delivered, with the values that made it fire.",
             (

@@ -90,6 +90,13 @@ class Store:
         self.survey = survey
 
     @property
+    def object_id_column(self) -> str:
+        """Name of the object id column (``objectId`` / ``diaObjectId``)."""
+        if not self.survey:
+            raise StoreError("the database has no survey yet: ingest alerts or pass --survey")
+        return OBJECT_ID_COLUMN[self.survey]
+
+    @property
     def tables(self) -> dict[str, Table]:
         if not self.survey:
             raise StoreError("the database has no survey yet: ingest alerts or pass --survey")

@@ -1,0 +1,100 @@
+"""Users and their API keys.
+
+Input/output: rows of the ``users`` table. An API key is shown once, when it is made; only
+its SHA-256 is stored, so a leaked database does not leak keys. The embedded mode has one
+user, ``local`` (id 1), created on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from lanner.filter.errors import FilterError
+from lanner.store import Store
+
+LOCAL_USER_ID = 1
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    username: str
+    email: str | None
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def ensure_local_user(store: Store) -> int:
+    """The embedded mode's single user (id 1), created on first use."""
+    ph = store.backend.placeholder
+    row = store.con.execute(
+        f"SELECT 1 FROM users WHERE user_id = {ph}", (LOCAL_USER_ID,)
+    ).fetchone()
+    if row is None:
+        store.con.execute(
+            f"INSERT INTO users (user_id, username, created) VALUES ({ph}, {ph}, {ph})",
+            (LOCAL_USER_ID, "local", _now()),
+        )
+        store.con.commit()
+    return LOCAL_USER_ID
+
+
+def create_user(store: Store, username: str, email: str | None = None) -> tuple[User, str]:
+    """Make a user; returns the user and their API key (shown only this once)."""
+    if not username or not username.replace("_", "").replace("-", "").isalnum():
+        raise FilterError(
+            f"invalid user name {username!r}", None, "use letters, digits, '-' and '_'"
+        )
+    ensure_local_user(store)
+    ph = store.backend.placeholder
+    if store.con.execute(f"SELECT 1 FROM users WHERE username = {ph}", (username,)).fetchone():
+        raise FilterError(f"user {username!r} exists already", None, "choose another name")
+    user_id = int(
+        store.con.execute("SELECT coalesce(max(user_id), 0) + 1 FROM users").fetchone()[0]
+    )
+    key = secrets.token_urlsafe(32)
+    store.con.execute(
+        "INSERT INTO users (user_id, username, email, api_key_hash, created) "
+        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
+        (user_id, username, email, _hash(key), _now()),
+    )
+    store.con.commit()
+    return User(user_id, username, email), key
+
+
+def user_by_key(store: Store, key: str) -> User | None:
+    """The user an API key belongs to, or ``None``."""
+    ph = store.backend.placeholder
+    row = store.con.execute(
+        f"SELECT user_id, username, email FROM users WHERE api_key_hash = {ph}", (_hash(key),)
+    ).fetchone()
+    return None if row is None else User(int(row[0]), row[1], row[2])
+
+
+def user_by_name(store: Store, username: str) -> User:
+    ph = store.backend.placeholder
+    row = store.con.execute(
+        f"SELECT user_id, username, email FROM users WHERE username = {ph}", (username,)
+    ).fetchone()
+    if row is None:
+        raise FilterError(f"no user {username!r}", None, "make one with: lanner user add NAME")
+    return User(int(row[0]), row[1], row[2])
+
+
+def get_user(store: Store, user_id: int) -> User:
+    ph = store.backend.placeholder
+    row = store.con.execute(
+        f"SELECT user_id, username, email FROM users WHERE user_id = {ph}", (user_id,)
+    ).fetchone()
+    if row is None:
+        raise FilterError(f"no user with id {user_id}")
+    return User(int(row[0]), row[1], row[2])
