@@ -22,9 +22,11 @@ from lanner.batch import AlertBatch, row_offsets
 from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
 from lanner.distribute.json_payload import to_json_bytes
 from lanner.distribute.router import output_options
+from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
 from lanner.filter.active import ActiveFilters, FilterMatch
+from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
@@ -135,14 +137,7 @@ class Pipeline:
 
     def enrich(self, batch: AlertBatch, seconds: dict[str, float] | None = None) -> None:
         """Run the enrichers in registry order; ``seconds`` collects each one's time."""
-        for enricher in self.enrichers:
-            if batch.survey in enricher.surveys:
-                start = time.perf_counter()
-                batch.add_columns(enricher.table, enricher(batch))
-                if seconds is not None:
-                    seconds[enricher.name] = seconds.get(enricher.name, 0.0) + (
-                        time.perf_counter() - start
-                    )
+        run_enrichers(batch, self.enrichers, seconds)
 
     def filter(self, batch: AlertBatch, report: BatchReport) -> list[FilterMatch]:
         """Run every active filter on the batch; a failing filter is reported to its owner
@@ -174,6 +169,13 @@ class Pipeline:
         self._record(matches)
         for delivery in self.deliveries:
             delivery.deliver(matches)
+
+    def rerun_annotations(self, topic: str, object_ids: Sequence[Any]) -> list[FilterMatch]:
+        """Entry point for the annotations stage: re-run the active filters that read
+        ``topic``'s annotations for the objects just annotated, and deliver the matches."""
+        matches = rerun_for_annotations(self.store, topic, object_ids, self.filters.limits)
+        self.distribute(matches)
+        return matches
 
     def _record(self, matches: list[FilterMatch]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()

@@ -64,7 +64,7 @@ def test_active_filter_matches_are_kept_and_counted(runner: CliRunner) -> None:
         "SELECT diaObjectId, latest_psfFlux FROM objects WHERE latest_psfFlux > 10000",
         "--active",
     )
-    assert "bright  yes" in invoke(runner, "filter", "list")
+    assert "bright  1      yes" in invoke(runner, "filter", "list")
     sample = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "lsst"
     out = invoke(runner, "ingest", str(sample))
     n = int(out.split("bright: ")[1].split()[0])

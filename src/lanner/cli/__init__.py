@@ -16,13 +16,18 @@ def cli() -> None:
 
 
 def build_cli() -> click.Group:
+    from lanner.cli import filters as filter_commands
     from lanner.cli import kafka as kafka_commands
     from lanner.cli import pipeline_commands
     from lanner.cli.bench import bench
     from lanner.cli.context import catalog_group, context_command
     from lanner.cli.schema import schema
 
-    for command in (*pipeline_commands.COMMANDS, *kafka_commands.COMMANDS):
+    for command in (
+        *pipeline_commands.COMMANDS,
+        *filter_commands.COMMANDS,
+        *kafka_commands.COMMANDS,
+    ):
         cli.add_command(command)
     for command in (bench, schema, context_command, catalog_group):
         cli.add_command(command)

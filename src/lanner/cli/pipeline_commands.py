@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: ``run``, ``ingest``, ``query``, ``filter``, ``schema``.
+"""Commands that run the pipeline: ``run``, ``ingest`` and ``query``.
 
 They parse arguments, build the stages from :class:`~lanner.settings.Settings` and call
 :class:`~lanner.pipeline.Pipeline`; no pipeline logic lives here.
@@ -6,18 +6,17 @@ They parse arguments, build the stages from :class:`~lanner.settings.Settings` a
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import click
 
 from lanner.batch import Survey
+from lanner.cli.output import emit
 from lanner.distribute.channels import build_router
-from lanner.filter.saved import FilterError, add_filter, list_filters
+from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.packets import RawPacket
@@ -140,24 +139,6 @@ def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> N
     print_summary(summary, settings)
 
 
-def emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
-    """Print rows as an aligned table, JSON (64-bit ids exact) or CSV."""
-    if fmt == "json":
-        click.echo(
-            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1)
-        )
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
-        text = [[("" if v is None else str(v)) for v in r] for r in rows]
-        widths = [max([len(c)] + [len(r[i]) for r in text]) for i, c in enumerate(columns)]
-        click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-        for r in text:
-            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
-
-
 @click.command()
 @click.argument("sql")
 @db_option
@@ -176,45 +157,4 @@ def query(sql: str, db_url: str | None, fmt: str) -> None:
         click.echo(f"(truncated at {len(result.rows)} rows)", err=True)
 
 
-@click.group(name="filter")
-def filter_group() -> None:
-    """Save, list and activate SQL filters."""
-
-
-@filter_group.command(name="add")
-@click.argument("name")
-@click.argument("sql")
-@click.option("--active", is_flag=True, help="Run it on every incoming batch.")
-@click.option("--description", default="")
-@db_option
-def filter_add(name: str, sql: str, active: bool, description: str, db_url: str | None) -> None:
-    """Save a filter (validated first)."""
-    store = open_store(_settings(db_url).db_url)
-    try:
-        saved = add_filter(store, name, sql, active=active, description=description)
-    except (FilterError, StoreError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        store.close()
-    click.echo(
-        f"filter {saved.filter_id} {saved.name!r} saved" + (" and active" if saved.active else "")
-    )
-
-
-@filter_group.command(name="list")
-@db_option
-def filter_list(db_url: str | None) -> None:
-    """List the saved filters."""
-    store = open_store(_settings(db_url).db_url)
-    try:
-        filters = list_filters(store)
-    finally:
-        store.close()
-    emit(
-        ["id", "name", "active", "sql"],
-        [(f.filter_id, f.name, "yes" if f.active else "no", f.sql) for f in filters],
-        "table",
-    )
-
-
-COMMANDS: list[click.Command] = [run, ingest, query, filter_group]
+COMMANDS: list[click.Command] = [run, ingest, query]

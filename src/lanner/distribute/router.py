@@ -29,10 +29,14 @@ _OPTION_KEYS = (
 
 
 class FilterLike(Protocol):
-    filter_id: int
-    owner_id: int
-    name: str
-    output: str
+    @property
+    def filter_id(self) -> int: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def output(self) -> str: ...
 
 
 class MatchLike(Protocol):

@@ -88,8 +88,18 @@ class CompiledFilter:
 
     @property
     def display_sql(self) -> str:
-        """The checked filter in Lasair's dialect, for people to read."""
-        return self.tree.sql(dialect=READ_DIALECT, pretty=True, comments=False)
+        """The checked filter in Lasair's dialect, for people to read (and to save: it
+        compiles again to the same filter), with the user's own LIMIT/OFFSET."""
+        tree = self.tree.copy()
+        tree.set(
+            "limit",
+            None if self.limit is None else exp.Limit(expression=exp.Literal.number(self.limit)),
+        )
+        tree.set(
+            "offset",
+            exp.Offset(expression=exp.Literal.number(self.offset)) if self.offset else None,
+        )
+        return tree.sql(dialect=READ_DIALECT, pretty=True, comments=False)
 
 
 def _escape_percent(text: str) -> str:

@@ -1,0 +1,88 @@
+"""Annotation-triggered runs: when a classifier annotates objects, the active filters that
+read its annotations run again, for just those objects.
+
+Input: the store, an annotator topic and the object ids it just annotated. Output: the
+matches (the caller records and delivers them, as the pipeline does). The filters run on
+the archive through the read-only engines, restricted to the objects given
+(:func:`lanner.filter.stream.only_objects`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lanner.filter.active import FilterMatch
+from lanner.filter.archive import filter_context, run_compiled
+from lanner.filter.compile import CompiledFilter, compile_sql
+from lanner.filter.errors import FilterError
+from lanner.filter.execute import Limits
+from lanner.filter.saved import SavedFilter, active_filters, add_notice
+from lanner.filter.stream import only_objects, split_why, with_why
+from lanner.store import Store
+from lanner.store.ddl import quote
+
+
+def filters_reading(store: Store, topic: str) -> list[tuple[SavedFilter, CompiledFilter]]:
+    """Active filters whose SQL reads the annotations of ``topic``, compiled."""
+    out = []
+    for flt in active_filters(store):
+        try:
+            compiled = compile_sql(flt.sql, filter_context(store, flt.owner_id))
+        except FilterError:
+            continue  # reported by the streaming stage, which runs every batch
+        if topic in compiled.annotators or _reads_topic(flt.sql, topic):
+            out.append((flt, compiled))
+    return out
+
+
+def _reads_topic(sql: str, topic: str) -> bool:
+    # A full SELECT names the annotations table and the topic as a literal.
+    lowered = sql.lower()
+    return "annotations" in lowered and (
+        f"'{topic.lower()}'" in lowered or f'"{topic.lower()}"' in lowered
+    )
+
+
+def rerun_for_annotations(
+    store: Store, topic: str, object_ids: Sequence[Any], limits: Limits | None = None
+) -> list[FilterMatch]:
+    """Run the filters that read ``topic`` for ``object_ids``; return their matches."""
+    if not object_ids:
+        return []
+    oid = store.object_id_column
+    latest = _latest_alerts(store, list(object_ids))
+    matches: list[FilterMatch] = []
+    for flt, compiled in filters_reading(store, topic):
+        restricted = with_why(only_objects(compiled, oid, list(object_ids)))
+        try:
+            result = run_compiled(store.backend.url, restricted, limits or Limits())
+        except FilterError as err:
+            add_notice(
+                store, flt.filter_id, "error", f"re-run for annotations of {topic!r}: {err.message}"
+            )
+            continue
+        for row in result.rows:
+            values, why = split_why(dict(zip(result.columns, row, strict=True)))
+            object_id = values.get(oid)
+            if object_id in latest:
+                matches.append(FilterMatch(flt, latest[object_id], object_id, values, why))
+    return matches
+
+
+def _latest_alerts(store: Store, ids: list[Any]) -> dict[Any, int]:
+    """The newest stored alert id of each object."""
+    oid = quote(store.object_id_column)
+    ph = store.backend.placeholder
+    out: dict[Any, tuple[float, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = store.con.execute(
+            f"SELECT {oid}, mjd, alert_id FROM alerts WHERE {oid} IN "
+            f"({', '.join([ph] * len(chunk))})",
+            chunk,
+        ).fetchall()
+        for object_id, mjd, alert_id in rows:
+            if object_id not in out or mjd > out[object_id][0]:
+                out[object_id] = (mjd, int(alert_id))
+    return {k: v[1] for k, v in out.items()}
