@@ -44,7 +44,11 @@ def alerts_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture()
 def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+
+    Connections made with it carry the schema's name as application_name, so teardown can
+    end any a failing test left open (they would otherwise block the DROP for ever).
+    """
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -52,8 +56,14 @@ def pg_url() -> Iterator[str]:
         con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         con.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
     with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (schema,),
+        )
+        con.execute("SET lock_timeout = '30s'")
         con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
