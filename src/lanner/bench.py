@@ -19,9 +19,10 @@ from pathlib import Path
 
 from lanner.batch import Survey
 from lanner.filter.saved import add_filter
-from lanner.ingest import iter_packets
+from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.decode import DecodeError, decode_packet
+from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline, chunked
 from lanner.store import open_store
 
@@ -78,8 +79,12 @@ def _rate(n: int, seconds: float) -> float:
 
 
 def run_bench(
-    paths: list[Path], batch_size: int = 1000, survey: Survey | None = None
+    paths: list[Path],
+    batch_size: int = 1000,
+    survey: Survey | None = None,
+    stage_benches: bool = True,
 ) -> BenchResult:
+    """Run the benchmark; ``stage_benches`` adds the stand-alone filter and context figures."""
     packets = list(iter_packets(paths))
     start = time.perf_counter()
     n_decoded = 0
@@ -106,6 +111,9 @@ def run_bench(
     for name, s in summary_rest.enricher_seconds.items():
         summary.enricher_seconds[name] = summary.enricher_seconds.get(name, 0.0) + s
     alerts = summary.alerts + summary_rest.alerts
+    extra: dict[str, object] = {}
+    if stage_benches:
+        extra = _stage_benches(packets, survey)
     return BenchResult(
         alerts=alerts,
         dead_letters=summary.dead_letters + summary_rest.dead_letters,
@@ -115,4 +123,20 @@ def run_bench(
         enrichers={k: _rate(alerts, s) for k, s in summary.enricher_seconds.items()},
         end_to_end=_rate(alerts, wall),
         peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        extra=extra,
     )
+
+
+def _stage_benches(packets: list[RawPacket], survey: Survey | None) -> dict[str, object]:
+    """Figures of stages measured on their own: 100 filters on a 10,000-object batch (the
+    issue's shape, on the filter benchmark's seeded batch) and the sky context on these
+    alerts, warm and cold."""
+    from lanner.enrich.context.bench import bench_context
+    from lanner.filter.bench import bench_filters
+
+    batch = assemble(packets[:5000], survey).batch
+    context = bench_context(batch=batch, repeats=3) if len(batch) else None
+    return {
+        "filters_100_on_10000": bench_filters(n_filters=100, n_rows=10_000, repeat=3),
+        "context": None if context is None else asdict(context),
+    }

@@ -35,3 +35,17 @@ def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool) -> None:
         click.echo(f"  enricher {name:<20} {rate:>10} alerts/s")
     click.echo(f"end to end       {result.end_to_end:>10} alerts/s")
     click.echo(f"peak memory      {result.peak_memory_mb:>10} MB")
+    filters = result.extra.get("filters_100_on_10000")
+    if isinstance(filters, dict):
+        click.echo(
+            f"filters: {filters['n_filters']} on a {filters['n_rows']}-object batch in "
+            f"{filters['run_s']} s ({filters['per_filter_ms']['mean']} ms each, "
+            f"compiled once in {filters['compile_s']} s)"
+        )
+    context = result.extra.get("context")
+    if isinstance(context, dict):
+        click.echo(
+            f"context: {context['alerts_per_s']:.0f} alerts/s warm; library load "
+            f"{context['library_load_s']:.2f} s; cold partition read "
+            f"{1000 * context['cold_partition_load_s']:.1f} ms"
+        )
