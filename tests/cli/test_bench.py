@@ -13,8 +13,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "aler
 
 
 def test_bench_reports_each_stage_as_json() -> None:
-    result = CliRunner().invoke(build_cli(), ["bench", str(SAMPLE), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        build_cli(), ["bench", str(SAMPLE), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["alerts"] == 60 and figures["dead_letters"] == 0

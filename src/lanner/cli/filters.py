@@ -408,4 +408,40 @@ def user_add(username: str, email: str | None, db_url: str | None) -> None:
     click.echo(f"user {user.user_id} {user.username!r} made; API key: {key}")
 
 
-COMMANDS: list[click.Command] = [filter_group, user_group]
+@click.group(name="digest")
+def digest_group() -> None:
+    """E-mail digests of daily-digest filters."""
+
+
+@digest_group.command(name="send")
+@click.option(
+    "--hours",
+    default=24.0,
+    show_default=True,
+    help="Send the matches recorded in this many past hours.",
+)
+@db_option
+def digest_send(hours: float, db_url: str | None) -> None:
+    """Send the daily digests (run once a day, e.g. from cron)."""
+    from lanner.distribute.channels import build_router
+    from lanner.distribute.digest import send_daily_digests
+    from lanner.distribute.email import EmailDelivery
+
+    settings = Settings(db_url=db_url) if db_url else Settings()
+    with _store(settings.db_url) as store:
+        router = build_router(settings, store.survey or "lsst")
+        email = router.channels.get("email")
+        if not isinstance(email, EmailDelivery):
+            raise click.ClickException("no SMTP server: set LANNER_SMTP_HOST")
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+        reports = send_daily_digests(store, router, email, since)
+    for r in reports:
+        click.echo(
+            f"{r.filter_name}: {r.sent} matches sent"
+            + (f", failed: {'; '.join(r.errors)}" if r.errors else "")
+        )
+    if not reports:
+        click.echo("no daily digest to send")
+
+
+COMMANDS: list[click.Command] = [filter_group, user_group, digest_group]

@@ -117,9 +117,14 @@ class EmailDelivery:
 
     channel = "email"
 
-    def __init__(self, settings: EmailSettings, buffer: DigestBuffer | None = None) -> None:
+    def __init__(
+        self, settings: EmailSettings, buffer: DigestBuffer | None = None, keep_daily: bool = True
+    ) -> None:
         self.settings = settings
         self.buffer = buffer if buffer is not None else DigestBuffer()
+        #: False when daily digests are built from the archive's recorded matches
+        #: (``lanner digest send``) rather than kept in this process's memory.
+        self.keep_daily = keep_daily
 
     def deliver(self, target: FilterTarget, matches: list[dict[str, Any]]) -> DeliveryReport:
         """Send a digest now (``immediate``) or keep the matches (``daily``)."""
@@ -127,16 +132,20 @@ class EmailDelivery:
         if not matches or target.outputs.email is None:
             return report
         if target.outputs.email_mode == "daily":
-            self.buffer.add(target, matches)
+            if self.keep_daily:
+                self.buffer.add(target, matches)
             report.queued = len(matches)
             return report
-        return self._send(target, matches)
+        return self.send_digest(target, matches)
 
     def send_daily(self) -> list[DeliveryReport]:
         """Send one digest per filter with kept matches; call once a day."""
-        return [self._send(target, matches) for target, matches in self.buffer.drain()]
+        return [self.send_digest(target, matches) for target, matches in self.buffer.drain()]
 
-    def _send(self, target: FilterTarget, matches: Sequence[Mapping[str, Any]]) -> DeliveryReport:
+    def send_digest(
+        self, target: FilterTarget, matches: Sequence[Mapping[str, Any]]
+    ) -> DeliveryReport:
+        """Send one digest of ``matches`` now."""
         report = DeliveryReport(self.channel, target.filter_name, attempts=1)
         message = self.build_message(target, matches)
         try:
