@@ -164,11 +164,21 @@ class Pipeline:
                 m.values[ALERT_KEY] = batch.packets[m.row]
 
     def distribute(self, matches: list[FilterMatch]) -> None:
+        """Send the matches not sent before, then record them.
+
+        A replayed or re-delivered alert (Kafka is at-least-once) matches again but is not
+        sent twice; sending before recording means a crash in between re-sends rather than
+        loses a match.
+        """
         if not matches:
             return
-        self._record(matches)
+        sent = self.store.recorded_matches([(m.filter.filter_id, m.alert_id) for m in matches])
+        fresh = [m for m in matches if (m.filter.filter_id, m.alert_id) not in sent]
+        if not fresh:
+            return
         for delivery in self.deliveries:
-            delivery.deliver(matches)
+            delivery.deliver(fresh)
+        self._record(fresh)
 
     def rerun_annotations(self, topic: str, object_ids: Sequence[Any]) -> list[FilterMatch]:
         """Entry point for the annotations stage: re-run the active filters that read

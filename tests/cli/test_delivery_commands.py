@@ -114,3 +114,22 @@ def test_activation_makes_the_kafka_topic(
     invoke("filter", "activate", "stream")
     assert topic in admin.list_topics(timeout=10).topics
     assert topic in invoke("filter", "show", "stream")
+
+
+def test_a_replayed_alert_is_not_sent_twice(invoke, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    url, recorder = server
+    invoke(
+        "filter",
+        "add",
+        "hook",
+        BRIGHT,
+        "--active",
+        "--output",
+        "webhook",
+        "--option",
+        f"webhook_url={url}",
+    )
+    invoke("ingest", str(SAMPLE))
+    first = json.loads(recorder.bodies[0])
+    invoke("ingest", str(SAMPLE))  # the same alerts again: matched, recorded, not re-sent
+    assert len(recorder.bodies) == 1 and first["matches"]

@@ -239,6 +239,22 @@ class Store:
             raise
         return n
 
+    def recorded_matches(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which (filter_id, alert_id) pairs are already in ``filter_matches``."""
+        found: set[tuple[int, int]] = set()
+        alerts = sorted({a for _, a in pairs})
+        ph = self.backend.placeholder
+        for start in range(0, len(alerts), CHUNK):
+            chunk = alerts[start : start + CHUNK]
+            rows = self.con.execute(
+                f"SELECT filter_id, alert_id FROM filter_matches WHERE alert_id IN "
+                f"({', '.join([ph] * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update((int(f), int(a)) for f, a in rows)
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        return found & set(pairs)
+
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
 
