@@ -99,7 +99,7 @@ def consume_command(
             max_rows=lanner_settings.max_rows,
         )
         if store.survey is not None:
-            pipeline.deliveries.append(build_router(lanner_settings, store.survey))
+            pipeline.deliveries.append(build_router(lanner_settings, store.survey, store))
         with consumer:
             summary = run_stream(pipeline, consumer)
     except KafkaConsumeError as exc:

@@ -54,7 +54,7 @@ def ingest_paths(
         store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
     )
     if store.survey is not None:
-        pipeline.deliveries.append(build_router(settings, store.survey))
+        pipeline.deliveries.append(build_router(settings, store.survey, store))
     try:
         if not progress:
             return pipeline.run(chunked(packets, settings.batch_size))

@@ -11,16 +11,20 @@ from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.distribute.base import Delivery
 from lanner.distribute.email import EmailDelivery, EmailSettings
 from lanner.distribute.kafka import KafkaDelivery
+from lanner.distribute.quota import StoreQuotaLedger
 from lanner.distribute.router import MatchRouter, output_options
 from lanner.distribute.webhook import WebhookDelivery
 from lanner.settings import Settings
+from lanner.store import Store
 
 
-def build_router(settings: Settings, survey: Survey) -> MatchRouter:
-    """A router over every channel the settings make available."""
+def build_router(settings: Settings, survey: Survey, store: Store | None = None) -> MatchRouter:
+    """A router over every channel the settings make available; with a ``store``, the
+    Kafka daily quotas are kept in it (shared by all workers)."""
     channels: dict[str, Delivery] = {"webhook": WebhookDelivery()}
     if settings.kafka:
-        channels["kafka"] = KafkaDelivery(settings.kafka)
+        ledger = StoreQuotaLedger(store) if store is not None else None
+        channels["kafka"] = KafkaDelivery(settings.kafka, ledger=ledger)
     if settings.smtp_host:
         channels["email"] = EmailDelivery(
             EmailSettings(

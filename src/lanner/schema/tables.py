@@ -170,6 +170,16 @@ def filter_tables(survey: Survey) -> list[Table]:
             primary_key=("filter_id",),
         ),
         Table(
+            "delivery_quota",
+            "Bytes each filter topic was sent per UTC day, for the daily quota.",
+            (
+                Column("topic", "text", "Kafka topic of the filter", nullable=False),
+                Column("day", "text", "UTC date, YYYY-MM-DD", nullable=False),
+                Column("bytes", "bigint", "Message bytes sent that day", "byte"),
+            ),
+            primary_key=("topic", "day"),
+        ),
+        Table(
             "filter_notices",
             "What a filter's owner is told: expiry, errors and time-outs in streaming.",
             (
