@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from lanner.cli.output import emit
+from lanner.distribute.base import OUTPUTS
 from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError
 from lanner.filter.saved import (
@@ -42,6 +43,14 @@ db_option = click.option(
     "db_url",
     default=None,
     help="Database URL (default: $LANNER_DB or the embedded SQLite file).",
+)
+output_options_option = click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Output option: payload=plain|lite|full, email=…, email_mode=daily, "
+    "webhook_url=…, webhook_body=slack, daily_quota_bytes=N.",
 )
 user_option = click.option(
     "--user", "username", default=None, help="Act as this user (default: the local user)."
@@ -111,19 +120,12 @@ def filter_group() -> None:
 @click.option("--description", default="")
 @click.option(
     "--output",
-    type=click.Choice(["none", "kafka", "email", "webhook"]),
+    type=click.Choice(OUTPUTS),
     default="none",
     show_default=True,
     help="Where matches go besides the database.",
 )
-@click.option(
-    "--option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Output option: payload=plain|lite|full, email=…, email_mode=daily, "
-    "webhook_url=…, webhook_body=slack, daily_quota_bytes=N.",
-)
+@output_options_option
 @user_option
 @db_option
 def filter_add(
@@ -171,8 +173,8 @@ def filter_add(
 @click.option("--sql", default=None, help="New SQL (validated).")
 @click.option("--description", default=None)
 @click.option("--public/--private", default=None)
-@click.option("--output", type=click.Choice(["none", "kafka", "email", "webhook"]), default=None)
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE")
+@click.option("--output", type=click.Choice(OUTPUTS), default=None)
+@output_options_option
 @user_option
 @db_option
 def filter_edit(
