@@ -19,6 +19,7 @@ import pyarrow as pa
 from lanner.filter.validate import Visibility
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import filterable_kit_tables
+from lanner.store.ddl import TYPES
 
 TNS_WL = 100
 PUBLIC_WL, OWN_WL, PRIVATE_WL = 1, 2, 9
@@ -154,26 +155,9 @@ def arrow_tables(catalog: Mapping[str, Table]) -> dict[str, pa.Table]:
     return out
 
 
-SQLITE_TYPES = {
-    "bigint": "INTEGER",
-    "int": "INTEGER",
-    "double": "REAL",
-    "float": "REAL",
-    "text": "TEXT",
-    "bool": "INTEGER",
-    "blob": "BLOB",
-    "timestamp": "TEXT",
-}
-PG_TYPES = {
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "double": "DOUBLE PRECISION",
-    "float": "REAL",
-    "text": "TEXT",
-    "bool": "BOOLEAN",
-    "blob": "BYTEA",
-    "timestamp": "TIMESTAMPTZ",
-}
+# The store's own SQL types, so test archives hold what a real archive holds.
+SQLITE_TYPES = TYPES["sqlite"]
+PG_TYPES = TYPES["postgres"]
 
 
 def ddl(table: Table, types: Mapping[str, str]) -> str:
