@@ -7,6 +7,9 @@ in Python over alerts where numpy can do the work, must load its catalogues or m
 (in its constructor), and must not write anywhere: storing is the store stage's job.
 
 A value it cannot compute is NULL (NaN / None), never a crash and never a warning per alert.
+
+Enrichers of the ``objects`` table subclass :class:`ObjectFeatureEnricher`, which holds the
+shape they share: they only declare their columns and compute the values.
 """
 
 from __future__ import annotations
