@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from lanner.cli.output import emit
+from lanner.cli.pipeline_commands import db_option
 from lanner.distribute.base import OUTPUTS
 from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError
@@ -38,12 +39,6 @@ from lanner.store import Store, StoreError, open_store
 
 MJD_EPOCH = dt.date(1858, 11, 17)
 
-db_option = click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help="Database URL (default: $LANNER_DB or the embedded SQLite file).",
-)
 output_options_option = click.option(
     "--option",
     "options",
@@ -59,7 +54,7 @@ user_option = click.option(
 
 @contextmanager
 def _store(db_url: str | None) -> Iterator[Store]:
-    settings = Settings(db_url=db_url) if db_url else Settings()
+    settings = Settings.for_db(db_url)
     try:
         store = open_store(settings.db_url)
     except StoreError as exc:
@@ -429,7 +424,7 @@ def digest_send(hours: float, db_url: str | None) -> None:
     from lanner.distribute.digest import send_daily_digests
     from lanner.distribute.email import EmailDelivery
 
-    settings = Settings(db_url=db_url) if db_url else Settings()
+    settings = Settings.for_db(db_url)
     with _store(settings.db_url) as store:
         router = build_router(settings, store.survey or "lsst")
         email = router.channels.get("email")
