@@ -129,7 +129,7 @@ def bound_query(
     """The filter's SQL for ``engine`` and the values of the parameters it uses.
 
     The parameters are LIMIT, OFFSET and ``mjdnow()``; the row cap always applies. Only
-    those the SQL names are returned, as drivers reject unused named parameters.
+    those the SQL names are returned: DuckDB rejects parameters a statement does not use.
     """
     requested = compiled.limit if limit is None else limit
     start = compiled.offset if offset is None else offset
