@@ -52,17 +52,10 @@ class BatchReport:
 
 
 @dataclass
-class RunSummary:
-    """Totals over a run."""
+class RunSummary(BatchReport):
+    """Totals over a run: the batch reports summed, and how many batches there were."""
 
     batches: int = 0
-    alerts: int = 0
-    dead_letters: int = 0
-    objects_updated: int = 0
-    matches: dict[str, int] = field(default_factory=dict)
-    filter_errors: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    enricher_seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1

@@ -62,6 +62,12 @@ class Settings:
         if self.batch_size < 1:
             raise ValueError("LANNER_BATCH_SIZE must be at least 1")
 
+    @classmethod
+    def for_db(cls, db_url: str | None) -> Settings:
+        """Settings from the environment, with the database ``db_url`` when one is given
+        (a command's ``--db``)."""
+        return cls(db_url=db_url or "")
+
     @property
     def dead_letter_dir(self) -> Path:
         return self.home / "deadletter"

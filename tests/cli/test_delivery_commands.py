@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
-from lanner.cli import build_cli
 from lanner.distribute.email import EmailSettings
 from lanner.distribute.topic_names import topic_name
 from tests.distribute.test_email import Inbox, parts, smtp  # noqa: F401 - fixture
@@ -20,31 +18,15 @@ SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "aler
 BRIGHT = "SELECT diaObjectId, latest_psfFlux FROM objects WHERE latest_psfFlux > 10000"
 
 
-@pytest.fixture()
-def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("LANNER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LANNER_DB", raising=False)
-    monkeypatch.delenv("LANNER_KAFKA", raising=False)
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(build_cli(), list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    run("run", "--survey", "lsst")
-    return run
-
-
 def test_email_immediate_and_daily_digest(
-    invoke,
+    cli,
     smtp: tuple[EmailSettings, Inbox],  # type: ignore[no-untyped-def] # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings, inbox = smtp
     monkeypatch.setenv("LANNER_SMTP_HOST", settings.host)
     monkeypatch.setenv("LANNER_SMTP_PORT", str(settings.port))
-    invoke(
+    cli(
         "filter",
         "add",
         "now",
@@ -55,7 +37,7 @@ def test_email_immediate_and_daily_digest(
         "--option",
         "email=astro@example.org",
     )
-    invoke(
+    cli(
         "filter",
         "add",
         "daily",
@@ -68,20 +50,20 @@ def test_email_immediate_and_daily_digest(
         "--option",
         "email_mode=daily",
     )
-    out = invoke("ingest", str(SAMPLE))
+    out = cli("ingest", str(SAMPLE))
     n = int(out.split("now: ")[1].split()[0])
     assert n > 0
     assert [m[1] for m in inbox.messages] == [["astro@example.org"]]
     assert f"{n} match(es)" in inbox.messages[0][2]["Subject"]
-    out = invoke("digest", "send")
+    out = cli("digest", "send")
     assert f"daily: {n} matches sent" in out
     assert [m[1] for m in inbox.messages][1:] == [["night@example.org"]]
     assert "diaObjectId" in parts(inbox.messages[1][2])["plain"]
 
 
-def test_webhook_receives_slack_body(invoke, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+def test_webhook_receives_slack_body(cli, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
     url, recorder = server
-    invoke(
+    cli(
         "filter",
         "add",
         "hook",
@@ -94,7 +76,7 @@ def test_webhook_receives_slack_body(invoke, server: tuple[str, Recorder]) -> No
         "--option",
         "webhook_body=slack",
     )
-    invoke("ingest", str(SAMPLE))
+    cli("ingest", str(SAMPLE))
     assert len(recorder.bodies) == 1
     body = json.loads(recorder.bodies[0])
     assert set(body) == {"text"} and "hook" in body["text"]
@@ -102,23 +84,23 @@ def test_webhook_receives_slack_body(invoke, server: tuple[str, Recorder]) -> No
 
 @pytest.mark.kafka
 def test_activation_makes_the_kafka_topic(
-    invoke,
+    cli,
     kafka_bootstrap: str,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LANNER_KAFKA", kafka_bootstrap)
-    invoke("filter", "add", "stream", BRIGHT, "--output", "kafka")
+    cli("filter", "add", "stream", BRIGHT, "--output", "kafka")
     topic = topic_name(1, "stream")
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     assert topic not in admin.list_topics(timeout=10).topics
-    invoke("filter", "activate", "stream")
+    cli("filter", "activate", "stream")
     assert topic in admin.list_topics(timeout=10).topics
-    assert topic in invoke("filter", "show", "stream")
+    assert topic in cli("filter", "show", "stream")
 
 
-def test_a_replayed_alert_is_not_sent_twice(invoke, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+def test_a_replayed_alert_is_not_sent_twice(cli, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
     url, recorder = server
-    invoke(
+    cli(
         "filter",
         "add",
         "hook",
@@ -129,7 +111,7 @@ def test_a_replayed_alert_is_not_sent_twice(invoke, server: tuple[str, Recorder]
         "--option",
         f"webhook_url={url}",
     )
-    invoke("ingest", str(SAMPLE))
+    cli("ingest", str(SAMPLE))
     first = json.loads(recorder.bodies[0])
-    invoke("ingest", str(SAMPLE))  # the same alerts again: matched, recorded, not re-sent
+    cli("ingest", str(SAMPLE))  # the same alerts again: matched, recorded, not re-sent
     assert len(recorder.bodies) == 1 and first["matches"]

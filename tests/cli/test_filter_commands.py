@@ -7,32 +7,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from lanner.cli import build_cli
 from lanner.filter.saved import expire_filters, find_filter
 from lanner.filter.users import user_by_key
 from lanner.store import open_store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "lsst"
 BRIGHT = "SELECT diaObjectId, latest_psfFlux FROM objects WHERE latest_psfFlux > 10000"
-
-
-@pytest.fixture()
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("LANNER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LANNER_DB", raising=False)
-    monkeypatch.delenv("LANNER_KAFKA", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True) -> str:
-        result = runner.invoke(build_cli(), list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    invoke("run", "--survey", "lsst")
-    return invoke
 
 
 def db(tmp_path: Path) -> str:

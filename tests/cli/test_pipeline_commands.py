@@ -12,9 +12,7 @@ from lanner.cli import build_cli
 
 
 @pytest.fixture()
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("LANNER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("LANNER_DB", raising=False)
+def runner(lanner_home: Path) -> CliRunner:
     return CliRunner()
 
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
-from lanner.filter.validate import Visibility
+from lanner.filter.compile import CompiledFilter, compile_sql
+from lanner.filter.execute import DuckDBEngine
+from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import filterable_kit_tables
+from lanner.store.ddl import TYPES
 
 TNS_WL = 100
 PUBLIC_WL, OWN_WL, PRIVATE_WL = 1, 2, 9
@@ -154,26 +159,9 @@ def arrow_tables(catalog: Mapping[str, Table]) -> dict[str, pa.Table]:
     return out
 
 
-SQLITE_TYPES = {
-    "bigint": "INTEGER",
-    "int": "INTEGER",
-    "double": "REAL",
-    "float": "REAL",
-    "text": "TEXT",
-    "bool": "INTEGER",
-    "blob": "BLOB",
-    "timestamp": "TEXT",
-}
-PG_TYPES = {
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "double": "DOUBLE PRECISION",
-    "float": "REAL",
-    "text": "TEXT",
-    "bool": "BOOLEAN",
-    "blob": "BYTEA",
-    "timestamp": "TIMESTAMPTZ",
-}
+# The store's own SQL types, so test archives hold what a real archive holds.
+SQLITE_TYPES = TYPES["sqlite"]
+PG_TYPES = TYPES["postgres"]
 
 
 def ddl(table: Table, types: Mapping[str, str]) -> str:
@@ -200,3 +188,31 @@ def make_sqlite(path: Path, catalog: Mapping[str, Table]) -> None:
     con.execute("INSERT INTO lanner_users VALUES (1, 'secret-key')")
     con.commit()
     con.close()
+
+
+def duckdb_with_slow_function() -> DuckDBEngine:
+    """A DuckDB engine over :data:`DATA` with ``slow(x)``: returns ``x`` after 0.05 s per
+    vector of rows."""
+    eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG))
+
+    def slow(x: pa.Array) -> pa.Array:
+        time.sleep(0.05)
+        return x
+
+    eng.con.create_function(
+        "slow", slow, [duckdb.sqltype("INTEGER")], duckdb.sqltype("INTEGER"), type="arrow"
+    )
+    return eng
+
+
+def slow_cartesian(ctx: FilterContext, n: int) -> CompiledFilter:
+    """A filter joining ``objects`` ``n`` times and calling ``slow`` on every joined row."""
+    froms = ", ".join(f"objects t{i}" for i in range(n))
+    # The argument reads every table, so the function runs once per combined row.
+    total = " + ".join(f"t{i}.ncand" for i in range(n))
+    return compile_sql(
+        f"SELECT COUNT(*) AS n FROM {froms} WHERE slow({total}) > 0",
+        FilterContext(
+            ctx.survey, ctx.catalog, ctx.visibility, ctx.tns_watchlist_id, frozenset({"slow"})
+        ),
+    )

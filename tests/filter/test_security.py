@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import duckdb
-import pyarrow as pa
 import pytest
 import sqlglot
 from psycopg import sql as pgsql
@@ -29,6 +28,8 @@ from tests.filter.kit_data import (
     TNS_WL,
     VISIBILITY,
     arrow_tables,
+    duckdb_with_slow_function,
+    slow_cartesian,
 )
 
 REJECTED_SQL = [
@@ -226,18 +227,6 @@ def test_limit_smuggling_is_capped(
     assert result.num_rows == 2 and result.truncated
 
 
-def _slow_cartesian(ctx: FilterContext, n: int) -> CompiledFilter:
-    froms = ", ".join(f"objects t{i}" for i in range(n))
-    # The argument reads every table, so the function runs once per combined row.
-    total = " + ".join(f"t{i}.ncand" for i in range(n))
-    return compile_sql(
-        f"SELECT COUNT(*) AS n FROM {froms} WHERE slow({total}) > 0",
-        FilterContext(
-            ctx.survey, ctx.catalog, ctx.visibility, ctx.tns_watchlist_id, frozenset({"slow"})
-        ),
-    )
-
-
 def test_cartesian_blowup_stopped_duckdb(ctx: FilterContext) -> None:
     eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG))
     froms = ", ".join(f"objects t{i}" for i in range(14))  # 6**14 rows
@@ -250,18 +239,10 @@ def test_cartesian_blowup_stopped_duckdb(ctx: FilterContext) -> None:
 
 
 def test_slow_function_stopped_duckdb(ctx: FilterContext) -> None:
-    eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG))
-
-    def slow(x: pa.Array) -> pa.Array:
-        time.sleep(0.05)
-        return x
-
-    eng.con.create_function(
-        "slow", slow, [duckdb.sqltype("INTEGER")], duckdb.sqltype("INTEGER"), type="arrow"
-    )
+    eng = duckdb_with_slow_function()
     start = time.perf_counter()
     with pytest.raises(FilterTimeoutError):
-        eng.run(_slow_cartesian(ctx, 7), Limits(timeout_s=0.3, row_cap=10))
+        eng.run(slow_cartesian(ctx, 7), Limits(timeout_s=0.3, row_cap=10))
     assert time.perf_counter() - start < 3.0
 
 
@@ -281,7 +262,7 @@ def test_slow_function_stopped_sqlite(ctx: FilterContext, tmp_path: object) -> N
     eng.create_function("slow", 1, slow)
     start = time.perf_counter()
     with pytest.raises(FilterTimeoutError):
-        eng.run(_slow_cartesian(ctx, 4), Limits(timeout_s=0.3, row_cap=10))
+        eng.run(slow_cartesian(ctx, 4), Limits(timeout_s=0.3, row_cap=10))
     assert time.perf_counter() - start < 3.0
     assert _count(eng, ctx) == len(DATA["objects"])
     eng.close()
@@ -300,7 +281,7 @@ def test_slow_function_stopped_postgres(ctx: FilterContext, pg_schema: tuple) ->
     eng = PostgresEngine(conn, schema)
     start = time.perf_counter()
     with pytest.raises(FilterTimeoutError):
-        eng.run(_slow_cartesian(ctx, 4), Limits(timeout_s=0.3, row_cap=10))
+        eng.run(slow_cartesian(ctx, 4), Limits(timeout_s=0.3, row_cap=10))
     assert time.perf_counter() - start < 3.0
     assert _count(eng, ctx) == len(DATA["objects"])
 

@@ -3,41 +3,21 @@ carry the values that made them fire."""
 
 from __future__ import annotations
 
-import time
-
-import duckdb
-import pyarrow as pa
-
 from lanner.filter.compile import compile_lasair, compile_sql
 from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
-from lanner.filter.execute import DuckDBEngine, FilterEngine, Limits
+from lanner.filter.execute import FilterEngine, Limits
 from lanner.filter.stream import only_objects, run_filters, split_why, with_why
 from lanner.filter.validate import FilterContext
-from tests.filter.kit_data import CATALOG, DATA, arrow_tables
+from tests.filter.kit_data import DATA, duckdb_with_slow_function, slow_cartesian
 
 OBJ = {o["objectId"]: o for o in DATA["objects"]}
 
 
 def test_failing_filters_do_not_hold_up_the_batch(ctx: FilterContext) -> None:
-    eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG))
-
-    def slow(x: pa.Array) -> pa.Array:
-        time.sleep(0.05)
-        return x
-
-    eng.con.create_function(
-        "slow", slow, [duckdb.sqltype("INTEGER")], duckdb.sqltype("INTEGER"), type="arrow"
-    )
-    with_slow = FilterContext(
-        ctx.survey, ctx.catalog, ctx.visibility, ctx.tns_watchlist_id, frozenset({"slow"})
-    )
-    froms = ", ".join(f"objects t{i}" for i in range(7))
-    total = " + ".join(f"t{i}.ncand" for i in range(7))
+    eng = duckdb_with_slow_function()
     filters = {
         "bright": compile_lasair("objects.objectId", "objects", "objects.gmag < 18", ctx),
-        "stuck": compile_sql(
-            f"SELECT COUNT(*) AS n FROM {froms} WHERE slow({total}) > 0", with_slow
-        ),
+        "stuck": slow_cartesian(ctx, 7),
         "broken": compile_sql("SELECT objectId FROM objects WHERE CAST(objectId AS INT) > 0", ctx),
         "all": compile_lasair("objects.objectId", "objects", "", ctx),
     }

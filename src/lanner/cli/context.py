@@ -94,7 +94,7 @@ def _object_position(object_id: str, db_url: str | None, survey: str) -> tuple[f
     from lanner.store import StoreError, open_store
     from lanner.store.reading import object_position
 
-    url = db_url or Settings().db_url
+    url = Settings.for_db(db_url).db_url
     try:
         store = open_store(url)
     except StoreError as exc:

@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from lanner.cli.output import emit
+from lanner.cli.pipeline_commands import db_option
+from lanner.distribute.base import OUTPUTS
 from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError
 from lanner.filter.saved import (
@@ -37,11 +39,13 @@ from lanner.store import Store, StoreError, open_store
 
 MJD_EPOCH = dt.date(1858, 11, 17)
 
-db_option = click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help="Database URL (default: $LANNER_DB or the embedded SQLite file).",
+output_options_option = click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Output option: payload=plain|lite|full, email=…, email_mode=daily, "
+    "webhook_url=…, webhook_body=slack, daily_quota_bytes=N.",
 )
 user_option = click.option(
     "--user", "username", default=None, help="Act as this user (default: the local user)."
@@ -50,7 +54,7 @@ user_option = click.option(
 
 @contextmanager
 def _store(db_url: str | None) -> Iterator[Store]:
-    settings = Settings(db_url=db_url) if db_url else Settings()
+    settings = Settings.for_db(db_url)
     try:
         store = open_store(settings.db_url)
     except StoreError as exc:
@@ -111,19 +115,12 @@ def filter_group() -> None:
 @click.option("--description", default="")
 @click.option(
     "--output",
-    type=click.Choice(["none", "kafka", "email", "webhook"]),
+    type=click.Choice(OUTPUTS),
     default="none",
     show_default=True,
     help="Where matches go besides the database.",
 )
-@click.option(
-    "--option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Output option: payload=plain|lite|full, email=…, email_mode=daily, "
-    "webhook_url=…, webhook_body=slack, daily_quota_bytes=N.",
-)
+@output_options_option
 @user_option
 @db_option
 def filter_add(
@@ -171,8 +168,8 @@ def filter_add(
 @click.option("--sql", default=None, help="New SQL (validated).")
 @click.option("--description", default=None)
 @click.option("--public/--private", default=None)
-@click.option("--output", type=click.Choice(["none", "kafka", "email", "webhook"]), default=None)
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE")
+@click.option("--output", type=click.Choice(OUTPUTS), default=None)
+@output_options_option
 @user_option
 @db_option
 def filter_edit(
@@ -427,7 +424,7 @@ def digest_send(hours: float, db_url: str | None) -> None:
     from lanner.distribute.digest import send_daily_digests
     from lanner.distribute.email import EmailDelivery
 
-    settings = Settings(db_url=db_url) if db_url else Settings()
+    settings = Settings.for_db(db_url)
     with _store(settings.db_url) as store:
         router = build_router(settings, store.survey or "lsst")
         email = router.channels.get("email")

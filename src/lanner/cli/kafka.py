@@ -81,7 +81,7 @@ def consume_command(
         idle_timeout_s=idle_timeout,
         extra=_parse_options(kafka_options),
     )
-    lanner_settings = Settings(db_url=db) if db else Settings()
+    lanner_settings = Settings.for_db(db)
     lanner_settings = replace(lanner_settings, kafka=lanner_settings.kafka or bootstrap)
     dead_letter = KafkaDeadLetterSink(bootstrap, dead_letter_topic or f"{topic}-deadletter")
     try:

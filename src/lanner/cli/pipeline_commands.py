@@ -39,10 +39,6 @@ def sample_alerts(survey: Survey) -> Path:
     return Path(str(resources.files("lanner") / "data" / "alerts" / survey))
 
 
-def _settings(db_url: str | None) -> Settings:
-    return Settings(db_url=db_url) if db_url else Settings()
-
-
 def ingest_paths(
     paths: list[Path], settings: Settings, survey: Survey | None, progress: bool
 ) -> RunSummary:
@@ -108,7 +104,7 @@ def print_summary(summary: RunSummary, settings: Settings) -> None:
 @db_option
 def run(survey: str, db_url: str | None) -> None:
     """Run the embedded broker on the real alerts shipped with Lanner."""
-    settings = _settings(db_url)
+    settings = Settings.for_db(db_url)
     try:
         summary = ingest_paths(
             [sample_alerts(cast(Survey, survey))], settings, cast(Survey, survey), progress=True
@@ -129,7 +125,7 @@ def run(survey: str, db_url: str | None) -> None:
 @db_option
 def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
-    settings = _settings(db_url)
+    settings = Settings.for_db(db_url)
     try:
         summary = ingest_paths(
             list(paths), settings, cast(Survey | None, survey), progress=sys.stderr.isatty()
@@ -147,7 +143,7 @@ def query(sql: str, db_url: str | None, fmt: str) -> None:
     """Run a filter's SQL on demand against the archive."""
     from lanner.filter.archive import run_on_archive
 
-    settings = _settings(db_url)
+    settings = Settings.for_db(db_url)
     try:
         result = run_on_archive(settings, sql)
     except (FilterError, StoreError) as exc:

@@ -20,6 +20,9 @@ PayloadOption = Literal["plain", "lite", "full"]
 DigestMode = Literal["immediate", "daily"]
 WebhookBody = Literal["json", "slack"]
 
+#: Where a filter's matches can go besides the database (a filter's ``output``).
+OUTPUTS = ("none", "kafka", "email", "webhook")
+
 #: Key of a match holding the object's light curve (list of detections), sent by "lite".
 LIGHTCURVE_KEY = "lightcurve"
 #: Key of a match holding the whole alert as a dict, sent by "full" (minus cutouts).

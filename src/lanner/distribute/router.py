@@ -14,7 +14,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from lanner.distribute.base import Delivery, DeliveryReport, FilterTarget, OutputOptions
+from lanner.distribute.base import (
+    OUTPUTS,
+    Delivery,
+    DeliveryReport,
+    FilterTarget,
+    OutputOptions,
+)
 from lanner.distribute.topic_names import DEFAULT_PREFIX, topic_name
 
 #: Keys of ``output_options`` JSON that map onto :class:`OutputOptions` fields.
@@ -62,7 +68,7 @@ def output_options(output: str, options: Mapping[str, Any] | str | None = None) 
         For an unknown output, an unknown option key, or e-mail/webhook without
         an address.
     """
-    if output not in ("none", "kafka", "email", "webhook"):
+    if output not in OUTPUTS:
         raise ValueError(f"unknown output {output!r}: use none, kafka, email or webhook")
     parsed: dict[str, Any] = dict(
         json.loads(options) if isinstance(options, str) else options or {}

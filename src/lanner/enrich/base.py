@@ -7,11 +7,14 @@ in Python over alerts where numpy can do the work, must load its catalogues or m
 (in its constructor), and must not write anywhere: storing is the store stage's job.
 
 A value it cannot compute is NULL (NaN / None), never a crash and never a warning per alert.
+
+Enrichers of the ``objects`` table subclass :class:`ObjectFeatureEnricher`, which holds the
+shape they share: they only declare their columns and compute the values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -71,3 +74,27 @@ def to_table(columns: Sequence[Column], values: dict[str, object]) -> pa.Table:
     if extra:
         raise KeyError(f"enricher computed undeclared columns {sorted(extra)}")
     return pa.Table.from_arrays(arrays, schema=pa.schema([(c.name, c.arrow_type) for c in columns]))
+
+
+class ObjectFeatureEnricher:
+    """The common shape of an enricher whose columns are fixed for its instance and whose
+    values come from one computation over the batch: subclasses give ``name``,
+    ``surveys`` and ``declared_columns`` and implement :meth:`values`; this class turns
+    the values into the declared table.
+    """
+
+    name: str
+    table = "objects"
+    surveys: frozenset[Survey]
+    declared_columns: Sequence[Column]
+
+    @property
+    def columns(self) -> Sequence[Column]:
+        return self.declared_columns
+
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
+        """Every declared column of ``batch``, one value per alert, by column name."""
+        raise NotImplementedError
+
+    def __call__(self, batch: AlertBatch) -> pa.Table:
+        return to_table(self.declared_columns, dict(self.values(batch)))

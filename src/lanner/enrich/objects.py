@@ -12,13 +12,12 @@ detections table, which is sorted by (row, mjd).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, row_offsets
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.schema.columns import Column
 
 JD_TO_MJD = 2400000.5
@@ -122,22 +121,16 @@ def group_reduce(
     return out
 
 
-class ObjectSummary:
+class ObjectSummary(ObjectFeatureEnricher):
     """Fills the core ``objects`` columns for one survey."""
-
-    table = "objects"
 
     def __init__(self, survey: Survey) -> None:
         self.survey = survey
         self.name = f"objects_{survey}"
         self.surveys: frozenset[Survey] = frozenset({survey})
-        self._columns = _ztf_columns() if survey == "ztf" else _lsst_columns()
+        self.declared_columns = _ztf_columns() if survey == "ztf" else _lsst_columns()
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return self._columns
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
         det = batch.detections
         off = row_offsets(det, len(batch))
         mjd = det["mjd"].to_numpy()
@@ -180,4 +173,4 @@ class ObjectSummary:
                 values[f"{b}mag"] = take(mag, idx)
             for name in ("sgscore1", "distpsnr1", "sgmag1", "srmag1", "ssnamenr"):
                 values[name] = alerts[name]
-        return to_table(self._columns, values)
+        return values

@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from lanner.filter.compile import CompiledFilter
-from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
+from lanner.filter.errors import FilterRuntimeError
 from lanner.filter.execute import (
     ON_DEMAND,
     FilterResult,
     Limits,
+    bound_query,
     result_of,
     rows_to_arrow,
-    run_parameters,
+    timeout_error,
 )
 from lanner.filter.functions import Engine
 from lanner.schema.columns import Table
@@ -200,8 +201,7 @@ class SQLiteEngine:
         offset: int | None = None,
         now_mjd: float | None = None,
     ) -> FilterResult:
-        params = run_parameters(compiled, limits, limit, offset, now_mjd)
-        sql = compiled.sql("sqlite")
+        sql, params = bound_query(compiled, "sqlite", limits, limit, offset, now_mjd)
         start = time.perf_counter()
         deadline = time.monotonic() + limits.timeout_s
         fired = [False]
@@ -214,15 +214,11 @@ class SQLiteEngine:
 
         self.con.set_progress_handler(progress, 1000)
         try:
-            cur = self.con.execute(sql, {k: v for k, v in params.items() if f":{k}" in sql})
+            cur = self.con.execute(sql, params)
             rows = cur.fetchall()
         except sqlite3.Error as err:
             if fired[0]:
-                raise FilterTimeoutError(
-                    f"filter stopped after {limits.timeout_s:g} s",
-                    None,
-                    "make it more selective or simpler",
-                ) from None
+                raise timeout_error(limits) from None
             raise FilterRuntimeError(str(err)) from None
         finally:
             self.con.set_progress_handler(None, 0)
@@ -259,8 +255,7 @@ class PostgresEngine:
         import psycopg
         from psycopg import sql as pgsql
 
-        params = run_parameters(compiled, limits, limit, offset, now_mjd)
-        text = compiled.sql("postgres")
+        text, params = bound_query(compiled, "postgres", limits, limit, offset, now_mjd)
         start = time.perf_counter()
         try:
             with self.conn.transaction(force_rollback=True), self.conn.cursor() as cur:
@@ -276,14 +271,10 @@ class PostgresEngine:
                             pgsql.Identifier(self.schema)
                         )
                     )
-                cur.execute(text, {k: v for k, v in params.items() if f"%({k})s" in text})
+                cur.execute(text, params)
                 rows = cur.fetchall()
         except psycopg.errors.QueryCanceled:
-            raise FilterTimeoutError(
-                f"filter stopped after {limits.timeout_s:g} s",
-                None,
-                "make it more selective or simpler",
-            ) from None
+            raise timeout_error(limits) from None
         except psycopg.Error as err:
             raise FilterRuntimeError(str(err).splitlines()[0]) from None
         table = rows_to_arrow(compiled.columns, rows)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
+from lanner.filter.execute import sandboxed_duckdb
 from lanner.schema.registry import filterable_tables
 
 
@@ -50,23 +51,15 @@ def batch_tables(batch: AlertBatch, recency_column: str) -> BatchTables:
     recency = objects[recency_column].to_numpy(zero_copy_only=False).astype(np.float64)
     rows = newest_rows(batch, recency)
     take = pa.array(rows)
-    # Users' SQL runs here: no file, network or extension access, configuration locked.
-    con = duckdb.connect(
-        ":memory:",
-        config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "threads": 1,
-        },
-    )
+    tables: dict[str, pa.Table] = {}
     for name, table in batch.enriched.items():
         if oid not in table.column_names:
             table = table.add_column(0, oid, batch.alerts["object_id"])
-        con.register(name, table.take(take))
+        tables[name] = table.take(take)
     # Kit tables the batch does not fill yet exist empty, so filters naming them still run.
     for name, decl in filterable_tables(batch.survey).items():
         if name not in batch.enriched:
-            con.register(name, decl.arrow_schema().empty_table())
-    con.execute("SET lock_configuration = true")
+            tables[name] = decl.arrow_schema().empty_table()
+    # Users' SQL runs here: no file, network or extension access, configuration locked.
+    con = sandboxed_duckdb(tables)
     return BatchTables(con, rows, batch.alerts["alert_id"].take(take).combine_chunks())

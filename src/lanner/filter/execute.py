@@ -114,14 +114,23 @@ def mjd_now() -> float:
     return time.time() / 86400.0 + _UNIX_EPOCH_MJD
 
 
-def run_parameters(
+#: How each engine's SQL text writes a named parameter.
+_PLACEHOLDER: dict[Engine, str] = {"duckdb": "${}", "sqlite": ":{}", "postgres": "%({})s"}
+
+
+def bound_query(
     compiled: CompiledFilter,
+    engine: Engine,
     limits: Limits,
     limit: int | None,
     offset: int | None,
     now_mjd: float | None,
-) -> dict[str, Any]:
-    """Bound values for LIMIT, OFFSET and ``mjdnow()``; the row cap always applies."""
+) -> tuple[str, dict[str, Any]]:
+    """The filter's SQL for ``engine`` and the values of the parameters it uses.
+
+    The parameters are LIMIT, OFFSET and ``mjdnow()``; the row cap always applies. Only
+    those the SQL names are returned: DuckDB rejects parameters a statement does not use.
+    """
     requested = compiled.limit if limit is None else limit
     start = compiled.offset if offset is None else offset
     for name, value in (("limit", requested), ("offset", start)):
@@ -131,11 +140,21 @@ def run_parameters(
             raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     # One row past the cap tells whether the result was cut.
     fetch = limits.row_cap + 1 if requested is None or requested > limits.row_cap else requested
-    return {
+    params = {
         LIMIT_PARAM: fetch,
         OFFSET_PARAM: start,
         NOW_PARAM: mjd_now() if now_mjd is None else float(now_mjd),
     }
+    sql = compiled.sql(engine)
+    placeholder = _PLACEHOLDER[engine]
+    return sql, {k: v for k, v in params.items() if placeholder.format(k) in sql}
+
+
+def timeout_error(limits: Limits) -> FilterTimeoutError:
+    """The error of a run the engine stopped at ``limits.timeout_s``."""
+    return FilterTimeoutError(
+        f"filter stopped after {limits.timeout_s:g} s", None, "make it more selective or simpler"
+    )
 
 
 def result_of(
@@ -160,6 +179,27 @@ def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.T
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
+def sandboxed_duckdb(tables: Mapping[str, pa.Table]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied).
+
+    External access and extension loading are off and the configuration is locked before
+    the connection is returned, so users' SQL cannot turn them back on.
+    """
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "threads": 1,
+        },
+    )
+    for name, table in tables.items():
+        con.register(name, table)
+    con.execute("SET lock_configuration = true")
+    return con
+
+
 class DuckDBEngine:
     """Run filters on a batch held in an in-memory DuckDB (the streaming engine)."""
 
@@ -181,20 +221,14 @@ class DuckDBEngine:
         unknown = set(tables) - set(catalog)
         if unknown:
             raise KeyError(f"batch tables not in the catalog: {sorted(unknown)}")
-        con = duckdb.connect(
-            ":memory:",
-            config={
-                "enable_external_access": False,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "threads": 1,
-            },
+        return cls(
+            sandboxed_duckdb(
+                {
+                    name: tables[name] if name in tables else decl.arrow_schema().empty_table()
+                    for name, decl in catalog.items()
+                }
+            )
         )
-        for name, decl in catalog.items():
-            data = tables.get(name)
-            con.register(name, data if data is not None else decl.arrow_schema().empty_table())
-        con.execute("SET lock_configuration = true")
-        return cls(con)
 
     def run(
         self,
@@ -205,9 +239,7 @@ class DuckDBEngine:
         offset: int | None = None,
         now_mjd: float | None = None,
     ) -> FilterResult:
-        params = run_parameters(compiled, limits, limit, offset, now_mjd)
-        sql = compiled.sql("duckdb")
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        sql, used = bound_query(compiled, "duckdb", limits, limit, offset, now_mjd)
         state = {"running": True, "fired": False}
 
         def stop() -> None:
@@ -222,14 +254,10 @@ class DuckDBEngine:
         try:
             table = self.con.sql(sql, params=used).to_arrow_table()
         except duckdb.InterruptException:
-            raise FilterTimeoutError(
-                f"filter stopped after {limits.timeout_s:g} s",
-                None,
-                "make it more selective or simpler",
-            ) from None
+            raise timeout_error(limits) from None
         except duckdb.Error as err:
             if state["fired"]:
-                raise FilterTimeoutError(f"filter stopped after {limits.timeout_s:g} s") from None
+                raise timeout_error(limits) from None
             raise FilterRuntimeError(str(err).splitlines()[0]) from None
         finally:
             with self._lock:

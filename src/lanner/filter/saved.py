@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lanner.distribute.base import OUTPUTS
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
 from lanner.filter.users import ensure_local_user
@@ -22,7 +23,6 @@ from lanner.store.ddl import quote
 
 #: Active filters stop after this long unless renewed.
 ACTIVE_DAYS = 180
-OUTPUTS = ("none", "kafka", "email", "webhook")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from lanner.filter.errors import FilterError
 from lanner.store import Store
@@ -71,30 +72,31 @@ def create_user(store: Store, username: str, email: str | None = None) -> tuple[
     return User(user_id, username, email), key
 
 
-def user_by_key(store: Store, key: str) -> User | None:
-    """The user an API key belongs to, or ``None``."""
+def _user_where(
+    store: Store, column: Literal["api_key_hash", "username", "user_id"], value: object
+) -> User | None:
+    """The user whose ``column`` is ``value``, or ``None``."""
     ph = store.backend.placeholder
     row = store.con.execute(
-        f"SELECT user_id, username, email FROM users WHERE api_key_hash = {ph}", (_hash(key),)
+        f"SELECT user_id, username, email FROM users WHERE {column} = {ph}", (value,)
     ).fetchone()
     return None if row is None else User(int(row[0]), row[1], row[2])
 
 
+def user_by_key(store: Store, key: str) -> User | None:
+    """The user an API key belongs to, or ``None``."""
+    return _user_where(store, "api_key_hash", _hash(key))
+
+
 def user_by_name(store: Store, username: str) -> User:
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"SELECT user_id, username, email FROM users WHERE username = {ph}", (username,)
-    ).fetchone()
-    if row is None:
+    user = _user_where(store, "username", username)
+    if user is None:
         raise FilterError(f"no user {username!r}", None, "make one with: lanner user add NAME")
-    return User(int(row[0]), row[1], row[2])
+    return user
 
 
 def get_user(store: Store, user_id: int) -> User:
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"SELECT user_id, username, email FROM users WHERE user_id = {ph}", (user_id,)
-    ).fetchone()
-    if row is None:
+    user = _user_where(store, "user_id", user_id)
+    if user is None:
         raise FilterError(f"no user with id {user_id}")
-    return User(int(row[0]), row[1], row[2])
+    return user

@@ -14,14 +14,13 @@ redshift). ``m`` is corrected for Milky Way extinction. Everything is NULL witho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 from astropy.cosmology import FlatLambdaCDM
 
 from lanner.batch import NJY_ZP, AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.light_curve import (
     detections,
     enriched_column,
@@ -103,16 +102,12 @@ def absolute_magnitude_columns(batch: AlertBatch) -> dict[str, np.ndarray]:
     return {"absMag": abs_mag, "absMagMJD": mjd, "BBBPeakAbsMag": peak_abs}
 
 
-class AbsoluteMagnitude:
+class AbsoluteMagnitude(ObjectFeatureEnricher):
     """Peak absolute magnitudes from the sky-context distance or redshift (Rubin)."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
+    declared_columns = COLUMNS
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return COLUMNS
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
-        return to_table(COLUMNS, dict(absolute_magnitude_columns(batch)))
+    def values(self, batch: AlertBatch) -> Mapping[str, np.ndarray]:
+        return absolute_magnitude_columns(batch)

@@ -24,15 +24,14 @@ kept only when it explains at least 75 % of the weighted variance about the mean
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 from scipy.optimize import least_squares
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.bazin_model import (
     EXP_BOUNDS,
     REFERENCE_WAVELENGTH_UM,
@@ -315,7 +314,7 @@ def bbb_columns(
     return out
 
 
-class BazinBlackBody:
+class BazinBlackBody(ObjectFeatureEnricher):
     """Bazin or exponential rise in time × blackbody in wavelength, fitted to all bands at once
     (Rubin).
 
@@ -329,26 +328,21 @@ class BazinBlackBody:
     """
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
+    declared_columns = COLUMNS
 
     def __init__(self, max_seconds: float = 1.0, max_batch_seconds: float | None = None) -> None:
         self.max_seconds = max_seconds
         self.max_batch_seconds = max_batch_seconds
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return COLUMNS
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
-        values = bbb_columns(
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
+        return bbb_columns(
             detections(batch),
             forced(batch),
             require_ebv(batch),
             self.max_seconds,
             self.max_batch_seconds,
         )
-        return to_table(COLUMNS, dict(values))
 
 
 __all__ = ["REFERENCE_WAVELENGTH_UM", "BazinBlackBody", "FitResult", "fit_light_curve"]

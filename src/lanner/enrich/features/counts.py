@@ -7,13 +7,12 @@ alert of the ``objects`` columns below. No side effects. Definitions follow Lasa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.light_curve import RUBIN_BANDS, LightCurves, detections
 from lanner.schema.columns import Column
 
@@ -87,17 +86,13 @@ def counts_columns(lc: LightCurves) -> dict[str, np.ndarray]:
     return out
 
 
-class DetectionCounts:
+class DetectionCounts(ObjectFeatureEnricher):
     """Counts of positive, negative, good and per-band diaSources; median and latest
     reliability (Rubin)."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
+    declared_columns = COLUMNS
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return COLUMNS
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
-        return to_table(COLUMNS, dict(counts_columns(detections(batch))))
+    def values(self, batch: AlertBatch) -> Mapping[str, np.ndarray]:
+        return counts_columns(detections(batch))

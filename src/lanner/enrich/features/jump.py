@@ -17,13 +17,12 @@ fewer bands have one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.light_curve import RUBIN_BANDS, LightCurves, detections
 from lanner.schema.columns import Column
 
@@ -98,17 +97,13 @@ def jump_columns(lc: LightCurves) -> dict[str, np.ndarray]:
     return {"jump1": ranked[:, 0], "jump2": ranked[:, 1]}
 
 
-class FluxJump:
+class FluxJump(ObjectFeatureEnricher):
     """Largest and second-largest per-band jump of recent fluxes from the earlier baseline
     (Rubin)."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
+    declared_columns = COLUMNS
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return COLUMNS
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
-        return to_table(COLUMNS, dict(jump_columns(detections(batch))))
+    def values(self, batch: AlertBatch) -> Mapping[str, np.ndarray]:
+        return jump_columns(detections(batch))

@@ -19,7 +19,7 @@ a feature (see :data:`FEATURES`) gives NULL for that feature only, as does any i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import light_curve as lc
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lanner.batch import AlertBatch, Survey, row_offsets
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.ztf_detections import time_ordered
 from lanner.schema.columns import Column
 
@@ -165,7 +165,7 @@ def column_name(package_name: str) -> str:
     return "lc_" + package_name.lower()
 
 
-class LightCurvePackageFeatures:
+class LightCurvePackageFeatures(ObjectFeatureEnricher):
     """The ``light-curve`` package's standard features per band for one survey.
 
     Parameters
@@ -174,8 +174,6 @@ class LightCurvePackageFeatures:
         ``"ztf"`` (magnitudes of positive detections, g and r) or ``"lsst"`` (difference
         fluxes [nJy], u to y).
     """
-
-    table = "objects"
 
     def __init__(self, survey: Survey) -> None:
         self.survey = survey
@@ -199,11 +197,7 @@ class LightCurvePackageFeatures:
                     producer=self.name,
                 )
             )
-        self._columns = tuple(columns)
-
-    @property
-    def columns(self) -> Sequence[Column]:
-        return self._columns
+        self.declared_columns = tuple(columns)
 
     def light_curves(self, batch: AlertBatch) -> pa.ListArray:
         """Every alert's light curve as one Arrow list of (t, m, sigma, band) structs.
@@ -238,9 +232,9 @@ class LightCurvePackageFeatures:
         )
         return pa.ListArray.from_arrays(pa.array(offsets), points)
 
-    def __call__(self, batch: AlertBatch) -> pa.Table:
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
         if len(batch) == 0:  # the package refuses an empty list of light curves
-            return to_table(self._columns, {c.name: [] for c in self._columns})
+            return {c.name: [] for c in self.declared_columns}
         curves = self.light_curves(batch)
         result = np.asarray(
             self._extractor.many(
@@ -255,4 +249,4 @@ class LightCurvePackageFeatures:
         values: dict[str, object] = {
             column_name(name): result[:, j] for j, name in enumerate(self._package_names)
         }
-        return to_table(self._columns, values)
+        return values

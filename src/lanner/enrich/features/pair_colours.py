@@ -19,13 +19,12 @@ ending last; the penultimate is the latest pair that shares no detection with it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.blackbody import temperature_from_ratio
 from lanner.enrich.features.light_curve import (
     RUBIN_BANDS,
@@ -144,17 +143,13 @@ def pair_columns(lc: LightCurves, ebv: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-class PairColours:
+class PairColours(ObjectFeatureEnricher):
     """Colour and blackbody temperature of the latest and penultimate detection pairs
     (Rubin)."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"lsst"})
+    declared_columns = COLUMNS
 
-    @property
-    def columns(self) -> Sequence[Column]:
-        return COLUMNS
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
-        return to_table(COLUMNS, dict(pair_columns(detections(batch), require_ebv(batch))))
+    def values(self, batch: AlertBatch) -> Mapping[str, np.ndarray]:
+        return pair_columns(detections(batch), require_ebv(batch))

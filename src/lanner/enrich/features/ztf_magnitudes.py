@@ -13,13 +13,12 @@ reliability score, and nights are grouped by Palomar local noon instead of ZTF's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.ztf_detections import (
     JD_MINUS_MJD,
     ZTF_BANDS,
@@ -229,21 +228,14 @@ def _colour(det: Detections, usable: np.ndarray) -> dict[str, np.ndarray]:
     return {"g_minus_r": g_minus_r, "jd_g_minus_r": jd}
 
 
-class ZtfMagnitudeFeatures:
+class ZtfMagnitudeFeatures(ObjectFeatureEnricher):
     """Lasair-ZTF magnitude statistics, slopes, colour and good-detection counts."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"ztf"})
+    declared_columns = _columns()
 
-    def __init__(self) -> None:
-        self._columns = _columns()
-
-    @property
-    def columns(self) -> Sequence[Column]:
-        return self._columns
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
         det = Detections.from_batch(batch)
         usable = np.isfinite(det.mjd) & np.isfinite(det.mag)
         segs = BandSegments.select(det, usable)
@@ -251,4 +243,4 @@ class ZtfMagnitudeFeatures:
         values.update(_good_counts(det))
         values.update(_magnitude_stats(det, segs))
         values.update(_colour(det, usable))
-        return to_table(self._columns, values)
+        return values

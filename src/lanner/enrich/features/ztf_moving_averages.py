@@ -21,13 +21,12 @@ or over light-curve length. Weights of old points underflow quietly to zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.base import to_table
+from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.ztf_detections import ZTF_BANDS, BandSegments, Detections
 from lanner.schema.columns import Column
 
@@ -96,21 +95,14 @@ def moving_averages(
     return out
 
 
-class ZtfMovingAverages:
+class ZtfMovingAverages(ObjectFeatureEnricher):
     """Lasair-ZTF exponential moving averages of g and r magnitudes (2, 8, 28 days)."""
 
     name = NAME
-    table = "objects"
     surveys: frozenset[Survey] = frozenset({"ztf"})
+    declared_columns = _columns()
 
-    def __init__(self) -> None:
-        self._columns = _columns()
-
-    @property
-    def columns(self) -> Sequence[Column]:
-        return self._columns
-
-    def __call__(self, batch: AlertBatch) -> pa.Table:
+    def values(self, batch: AlertBatch) -> Mapping[str, object]:
         det = Detections.from_batch(batch)
         # Lasair averages every detection, negative differences included (their magpsf is
         # the magnitude of |flux|); points without a time or magnitude cannot enter.
@@ -122,4 +114,4 @@ class ZtfMovingAverages:
             ema = moving_averages(segs.seg, t, m, segs.count.size, float(tau))
             for band, per_alert in zip(ZTF_BANDS, segs.per_band(ema), strict=True):
                 values[f"mag_{band}{tau:02d}"] = per_alert
-        return to_table(self._columns, values)
+        return values
