@@ -56,6 +56,10 @@ def default_alerts() -> Path:
     )
 
 
+class BenchError(Exception):
+    """The benchmark cannot run as asked."""
+
+
 @dataclass
 class BenchResult:
     """Throughput figures (alerts per second unless stated)."""
@@ -83,8 +87,13 @@ def run_bench(
     batch_size: int = 1000,
     survey: Survey | None = None,
     stage_benches: bool = True,
+    db_url: str | None = None,
 ) -> BenchResult:
-    """Run the benchmark; ``stage_benches`` adds the stand-alone filter and context figures."""
+    """Run the benchmark; ``stage_benches`` adds the stand-alone filter and context figures.
+
+    ``db_url``: an empty database to write to (e.g. PostgreSQL) instead of a temporary
+    SQLite file.
+    """
     packets = list(iter_packets(paths))
     start = time.perf_counter()
     n_decoded = 0
@@ -94,7 +103,12 @@ def run_bench(
             n_decoded += len(decode_packet(packet))
     decode_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}", survey)
+        store = open_store(db_url or f"sqlite:///{Path(tmp) / 'bench.db'}", survey)
+        if store.survey and store.counts().get("alerts", 0):
+            store.close()
+            raise BenchError(
+                f"{db_url} already holds alerts: the benchmark needs an empty database"
+            )
         pipeline = Pipeline(store, FolderDeadLetters(Path(tmp) / "deadletter"))
         batches = list(chunked(packets, batch_size))
         # The first batch fixes the survey of the database; filters need it.

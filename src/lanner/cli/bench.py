@@ -12,15 +12,24 @@ import click
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--batch-size", default=1000, show_default=True, help="Alerts per batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool) -> None:
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    help="An empty database to store into (e.g. postgresql://…); default: a temporary SQLite file.",
+)
+def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str | None) -> None:
     """Measure alerts/s of decoding, each stage and end to end on real alerts."""
-    from lanner.bench import default_alerts, run_bench
+    from lanner.bench import BenchError, default_alerts, run_bench
 
     try:
         targets = list(paths) or [default_alerts()]
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = run_bench(targets, batch_size)
+    try:
+        result = run_bench(targets, batch_size, db_url=db_url)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=1))
         return
