@@ -11,6 +11,11 @@ effects: none; delivery is :mod:`lanner.distribute`'s job.
 - :mod:`lanner.filter.compile` compiles once and caches the SQL per engine;
 - :mod:`lanner.filter.execute` runs with a time limit and a row cap (DuckDB, SQLite,
   PostgreSQL); :mod:`lanner.filter.stream` runs all active filters of a batch;
-- :mod:`lanner.filter.archive` answers on-demand queries; :mod:`lanner.filter.saved` keeps
-  users' filters; :mod:`lanner.filter.bench` measures the stage.
+- :mod:`lanner.filter.active` is the pipeline's filter stage (compiled active filters on
+  each batch, why each match fired, owners told of failures);
+- :mod:`lanner.filter.archive` answers on-demand queries; :mod:`lanner.filter.saved` and
+  :mod:`lanner.filter.users` keep users and their filters (share, copy, activate, expire);
+- :mod:`lanner.filter.backtest` replays the archive through a filter;
+  :mod:`lanner.filter.rerun` re-runs filters for objects an annotator just annotated;
+- :mod:`lanner.filter.bench` measures the stage.
 """

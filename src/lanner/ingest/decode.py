@@ -28,6 +28,7 @@ import fastavro
 import pyarrow.parquet as pq
 
 from lanner.ingest.avro_container import read_container
+from lanner.ingest.confluent_wire import parse_schema_id
 from lanner.ingest.packets import RawPacket
 
 AVRO_MAGIC = b"Obj\x01"
@@ -118,7 +119,7 @@ def _decode_container(data: bytes, origin: str) -> list[DecodedRecord]:
 
 
 def _decode_confluent(data: bytes, origin: str) -> list[DecodedRecord]:
-    schema_id = int.from_bytes(data[1:5], "big")
+    schema_id = parse_schema_id(data)
     schema = rubin_schema(schema_id)
     record = fastavro.schemaless_reader(io.BytesIO(data[5:]), schema, None)
     if not isinstance(record, dict):
