@@ -56,7 +56,9 @@ class Store:
         stored = self._meta("survey")
         if stored and survey and stored != survey:
             raise StoreError(
-                f"this database serves survey {stored!r}, not {survey!r}: use another --db"
+                f"the database {backend.url} serves survey {stored!r}, not {survey!r} (one "
+                f"database per survey): give another with --db, e.g. "
+                f"--db sqlite:///lanner-data/{survey}.db"
             )
         self.survey: Survey | None = survey or stored  # type: ignore[assignment]
         if self.survey:
@@ -72,7 +74,10 @@ class Store:
         """Bind this database to ``survey`` and create or extend its tables."""
         stored = self._meta("survey")
         if stored and stored != survey:
-            raise StoreError(f"this database serves survey {stored!r}, not {survey!r}")
+            raise StoreError(
+                f"the database {self.backend.url} serves survey {stored!r}, "
+                f"not {survey!r} (one database per survey)"
+            )
         ph = self.backend.placeholder
         if self.backend.dialect == "postgres":
             self.con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
