@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Survey = Literal["ztf", "lsst"]
 SURVEYS: tuple[Survey, ...] = ("ztf", "lsst")
@@ -123,6 +124,19 @@ class AlertBatch:
         for name in columns.column_names:
             current = current.append_column(columns.schema.field(name), columns[name])
         self.enriched[table] = current
+
+
+def newest_rows(batch: AlertBatch, recency: np.ndarray) -> np.ndarray:
+    """Row of each object's newest alert in the batch (largest ``recency``), sorted.
+
+    ``recency`` is one value per alert (``jdmax`` / ``lastDiaSourceMjdTai``); ties keep the
+    earlier row.
+    """
+    codes = pc.rank(batch.alerts["object_id"], "ascending", tiebreaker="dense").to_numpy()
+    order = np.lexsort((-recency, codes))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    return np.sort(order[first])
 
 
 def row_offsets(table: pa.Table, n_alerts: int) -> np.ndarray:

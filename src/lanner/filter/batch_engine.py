@@ -16,20 +16,10 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
+from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, newest_rows
 from lanner.filter.execute import sandboxed_duckdb
 from lanner.schema.registry import filterable_tables
-
-
-def newest_rows(batch: AlertBatch, recency: np.ndarray) -> np.ndarray:
-    """Row of each object's newest alert in the batch (largest ``recency``), sorted."""
-    codes = pc.rank(batch.alerts["object_id"], "ascending", tiebreaker="dense").to_numpy()
-    order = np.lexsort((-recency, codes))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = codes[order][1:] != codes[order][:-1]
-    return np.sort(order[first])
 
 
 @dataclass

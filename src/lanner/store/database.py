@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey
+from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.store.backends import Backend, StoreError, backend_for
@@ -156,12 +156,8 @@ class Store:
             raise StoreError("batch has no objects table: run the objects enricher first")
         recency = objects[recency_col].to_numpy(zero_copy_only=False).astype(np.float64)
         ids = batch.alerts["object_id"]
-        codes = pc.rank(ids, "ascending", tiebreaker="dense").to_numpy()
         # The newest alert of each object within the batch ...
-        order = np.lexsort((-recency, codes))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = codes[order][1:] != codes[order][:-1]
-        candidates = order[first]
+        candidates = newest_rows(batch, recency)
         # ... if it is newer than the one stored.
         cand_ids = ids.take(pa.array(candidates)).to_pylist()
         stored = self._stored_recency(cand_ids)
