@@ -83,3 +83,22 @@ def test_bad_filter_is_rejected_with_a_message(runner: CliRunner) -> None:
     result = runner.invoke(build_cli(), ["filter", "add", "evil", "DROP TABLE objects"])
     assert result.exit_code != 0
     assert "one SELECT statement" in result.output
+
+
+def test_survey_is_peeked_without_losing_or_reading_ahead(alerts_dir: Path) -> None:
+    from lanner.cli.pipeline_commands import _peek_survey
+    from lanner.ingest import iter_packets
+    from lanner.ingest.packets import RawPacket
+
+    real = list(iter_packets([alerts_dir / "lsst" / "boom-astro__boom"]))
+    pulled = []
+
+    def stream():  # type: ignore[no-untyped-def]
+        for p in [RawPacket(b"junk", "junk"), *real]:
+            pulled.append(p.origin)
+            yield p
+
+    survey, packets = _peek_survey(stream())
+    assert survey == "lsst"
+    assert pulled == ["junk", real[0].origin]  # stopped at the first alert that decodes
+    assert [p.origin for p in packets] == ["junk", *(p.origin for p in real)]

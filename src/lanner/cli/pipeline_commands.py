@@ -7,9 +7,11 @@ They parse arguments, build the stages from :class:`~lanner.settings.Settings` a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
+from itertools import chain
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 import click
 
@@ -20,7 +22,7 @@ from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.packets import RawPacket
-from lanner.pipeline import Pipeline, RunSummary, chunked
+from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings
 from lanner.store import StoreError, open_store
 
@@ -39,37 +41,72 @@ def sample_alerts(survey: Survey) -> Path:
     return Path(str(resources.files("lanner") / "data" / "alerts" / survey))
 
 
+#: How ingest shows progress: a bar (known total), a running count, or nothing.
+Progress = Literal["bar", "lines", "none"]
+
+
 def ingest_paths(
-    paths: list[Path], settings: Settings, survey: Survey | None, progress: bool
+    packets: Iterable[RawPacket],
+    settings: Settings,
+    survey: Survey | None,
+    progress: Progress = "none",
+    total: int | None = None,
 ) -> RunSummary:
-    """Run the whole pipeline over files, in batches, with an optional progress bar."""
-    packets = list(iter_packets(paths))
-    store = open_store(settings.db_url, survey or _first_survey(packets))
+    """Run the whole pipeline over packets, in batches, streaming: packets are read as the
+    batches need them, so a night's folder never sits in memory.
+
+    ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing.
+    """
+    stream: Iterator[RawPacket] = iter(packets)
+    if survey is None:
+        survey, stream = _peek_survey(stream)
+    store = open_store(settings.db_url, survey)
     sink = FolderDeadLetters(settings.dead_letter_dir)
     pipeline = Pipeline(
         store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
     )
     if store.survey is not None:
         pipeline.deliveries.append(build_router(settings, store.survey, store))
+    batches = chunked(stream, settings.batch_size)
     try:
-        if not progress:
-            return pipeline.run(chunked(packets, settings.batch_size))
-        with click.progressbar(length=len(packets), label="ingesting", file=sys.stderr) as bar:
-            return pipeline.run(
-                chunked(packets, settings.batch_size),
-                on_batch=lambda r: bar.update(r.alerts + r.dead_letters),
-            )
+        if progress == "bar":
+            with click.progressbar(length=total or 0, label="ingesting", file=sys.stderr) as bar:
+                return pipeline.run(_counted(batches, bar.update))
+        if progress == "lines":
+            done = [0, 0]
+
+            def report(r: BatchReport) -> None:
+                done[0] += r.alerts
+                done[1] += r.dead_letters
+                click.echo(f"\ringested {done[0]} alerts, {done[1]} rejected", err=True, nl=False)
+
+            summary = pipeline.run(batches, on_batch=report)
+            click.echo(err=True)
+            return summary
+        return pipeline.run(batches)
     finally:
         store.close()
 
 
-def _first_survey(packets: list[RawPacket]) -> Survey | None:
-    """Survey of the first alert that decodes (a new database takes it)."""
+def _counted(
+    batches: Iterator[list[RawPacket]], update: Callable[[int], None]
+) -> Iterator[list[RawPacket]]:
+    """The batches, advancing a progress bar by each one's packets once it is done."""
+    for batch in batches:
+        yield batch
+        update(len(batch))
+
+
+def _peek_survey(packets: Iterator[RawPacket]) -> tuple[Survey | None, Iterator[RawPacket]]:
+    """Survey of the first alert that decodes (a new database takes it), and the packets
+    with those read to find it put back in front."""
+    seen: list[RawPacket] = []
     for packet in packets:
+        seen.append(packet)
         batch = assemble([packet]).batch
         if len(batch):
-            return batch.survey
-    return None
+            return batch.survey, chain(seen, packets)
+    return None, iter(seen)
 
 
 def print_summary(summary: RunSummary, settings: Settings) -> None:
@@ -106,9 +143,8 @@ def run(survey: str, db_url: str | None) -> None:
     """Run the embedded broker on the real alerts shipped with Lanner."""
     settings = Settings.for_db(db_url)
     try:
-        summary = ingest_paths(
-            [sample_alerts(cast(Survey, survey))], settings, cast(Survey, survey), progress=True
-        )
+        packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
+        summary = ingest_paths(packets, settings, cast(Survey, survey), "bar", len(packets))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     print_summary(summary, settings)
@@ -128,7 +164,10 @@ def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> N
     settings = Settings.for_db(db_url)
     try:
         summary = ingest_paths(
-            list(paths), settings, cast(Survey | None, survey), progress=sys.stderr.isatty()
+            iter_packets(paths),
+            settings,
+            cast(Survey | None, survey),
+            "lines" if sys.stderr.isatty() else "none",
         )
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
