@@ -61,8 +61,8 @@ def test_email_immediate_and_daily_digest(
     assert "diaObjectId" in parts(inbox.messages[1][2])["plain"]
 
 
-def test_webhook_receives_slack_body(cli, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
-    url, recorder = server
+def add_webhook_filter(cli, url: str, *options: str) -> None:  # type: ignore[no-untyped-def]
+    """An active filter "hook" posting its matches to ``url``."""
     cli(
         "filter",
         "add",
@@ -73,9 +73,13 @@ def test_webhook_receives_slack_body(cli, server: tuple[str, Recorder]) -> None:
         "webhook",
         "--option",
         f"webhook_url={url}",
-        "--option",
-        "webhook_body=slack",
+        *options,
     )
+
+
+def test_webhook_receives_slack_body(cli, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
+    url, recorder = server
+    add_webhook_filter(cli, url, "--option", "webhook_body=slack")
     cli("ingest", str(SAMPLE))
     assert len(recorder.bodies) == 1
     body = json.loads(recorder.bodies[0])
@@ -100,17 +104,7 @@ def test_activation_makes_the_kafka_topic(
 
 def test_a_replayed_alert_is_not_sent_twice(cli, server: tuple[str, Recorder]) -> None:  # type: ignore[no-untyped-def] # noqa: F811
     url, recorder = server
-    cli(
-        "filter",
-        "add",
-        "hook",
-        BRIGHT,
-        "--active",
-        "--output",
-        "webhook",
-        "--option",
-        f"webhook_url={url}",
-    )
+    add_webhook_filter(cli, url)
     cli("ingest", str(SAMPLE))
     first = json.loads(recorder.bodies[0])
     cli("ingest", str(SAMPLE))  # the same alerts again: matched, recorded, not re-sent
