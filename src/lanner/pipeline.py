@@ -224,15 +224,15 @@ def run_stream(
 ) -> RunSummary:
     """Process a stream: each batch is stored and sent, its dead letters made durable, and
     only then its position committed — so a crash re-delivers, never loses, a batch."""
-    summary = RunSummary()
-    for batch in batches:
-        report = pipeline.process(batch.packets)
-        pipeline.dead_letters.flush()
-        batch.commit()
-        summary.add(report)
-        if on_batch is not None:
-            on_batch(report)
-    return summary
+
+    def committed() -> Iterator[list[RawPacket]]:
+        for batch in batches:
+            yield batch.packets
+            # Resumed only once the batch above was processed without raising.
+            pipeline.dead_letters.flush()
+            batch.commit()
+
+    return pipeline.run(committed(), on_batch)
 
 
 def payload_of(flt: SavedFilter) -> str:
