@@ -7,11 +7,16 @@ frames, Parquet and JSON dumps). Output: rows appended to
 The fields used (``diaSource.midpointMjdTai``, ``band``, ``psfFlux``, ``psfFluxErr``,
 ``ra``, ``dec``, ``reliability``, ``diaObjectId``) have the same names and units from
 lsst.v5 on: MJD (TAI), nJy, deg. Versions up to 7.x carry ``alertId`` and
-``prvDiaNondetectionLimits``; 8.0 on carry ``diaSourceId`` at the top. ELAsTiCC packets (a
-DESC simulation schema with ``midPointTai``/``psFlux``) are not Rubin alerts and are
-dead-lettered with that reason.
+``prvDiaNondetectionLimits``; 8.0 on carry ``diaSourceId`` at the top. The pre-versioned
+schema ``lsst.alert`` (precursor alerts written before lsst.v5) names them ``midPointTai``,
+``filterName``, ``decl``, ``psFlux`` and ``psFluxErr``: its sources are renamed onto the
+current names. ELAsTiCC packets (a DESC simulation schema with the same old names) are not
+Rubin alerts and are dead-lettered with that reason.
 
-Ids stay Python ints from the decoder to the int64 columns: never through float.
+Ids stay Python ints from the decoder to the int64 columns: never through float. Some broker
+dumps carry ``diaObject.diaObjectId`` as a float64; the exact integer copy in
+``diaSource.diaObjectId`` is used then, and an alert whose only copy of its id is a float
+above 2**53 (so not exact) is dead-lettered with that reason.
 """
 
 from __future__ import annotations
@@ -30,6 +35,17 @@ CUTOUTS = (
 EXTRA_COLUMNS = ("ssObjectId", "nDiaSources", "diaObject_ra", "diaObject_dec")
 #: diaNoise is a 1-sigma flux error; limits are quoted at 5 sigma, as ZTF's diffmaglim.
 LIMIT_SIGMA = 5.0
+#: The pre-versioned ``lsst.alert`` schema's source field names and their current names.
+PRE_V5_NAMES = {
+    "midPointTai": "midpointMjdTai",
+    "filterName": "band",
+    "decl": "dec",
+    "psFlux": "psfFlux",
+    "psFluxErr": "psfFluxErr",
+}
+PRE_V5_SCHEMA = "lsst.alert"
+#: Integers above this are not all representable in a float64.
+FLOAT_EXACT_LIMIT = 2**53
 
 
 def is_lsst(record: dict[str, Any]) -> bool:
@@ -40,6 +56,8 @@ def schema_tag(record: dict[str, Any], schema_name: str | None) -> str:
     """Schema version: from the writer schema, the broker's note, or the layout."""
     if schema_name and schema_name.startswith("lsst.v"):
         return schema_name.removesuffix(".alert")
+    if schema_name == PRE_V5_SCHEMA:
+        return PRE_V5_SCHEMA
     if schema_name and schema_name.startswith("elasticc"):
         raise AdapterError(
             f"unsupported schema {schema_name}: ELAsTiCC simulation, not a Rubin alert schema"
@@ -55,7 +73,34 @@ def schema_tag(record: dict[str, Any], schema_name: str | None) -> str:
     return "lsst.v7 (inferred)" if "alertId" in record else "lsst.v8+ (inferred)"
 
 
+def _current_names(source: dict[str, Any]) -> dict[str, Any]:
+    """A pre-v5 source (or diaObject) with its fields under the current names."""
+    return {PRE_V5_NAMES.get(k, k): v for k, v in source.items()}
+
+
+def _exact_id(value: Any, fallback: Any, what: str) -> Any:
+    """``value`` as an exact integer id, taking ``fallback`` when ``value`` is a float.
+
+    Raises
+    ------
+    AdapterError
+        If the only copy of the id is a float above 2**53, where it is not exact.
+    """
+    if not isinstance(value, float):
+        return value
+    if isinstance(fallback, int) and not isinstance(fallback, bool) and float(fallback) == value:
+        return fallback
+    if value != value or abs(value) > FLOAT_EXACT_LIMIT or not value.is_integer():
+        raise AdapterError(
+            f"{what} is a floating-point number ({value!r}) that cannot hold a 64-bit id "
+            "exactly, and the packet has no integer copy of it"
+        )
+    return int(value)
+
+
 def _cutout_bytes(value: Any) -> bytes | None:
+    if isinstance(value, dict):  # the pre-v5 schema wraps stamps: {fileName, stampData}
+        value = value.get("stampData")
     if isinstance(value, bytes | bytearray) and value:
         return bytes(value)
     if isinstance(value, str) and value:
@@ -68,11 +113,22 @@ def append(
 ) -> None:
     """Append one Rubin alert; raise :class:`AdapterError` if it cannot be mapped."""
     tag = schema_tag(record, schema_name)
+    if tag == PRE_V5_SCHEMA:
+        record = {
+            **record,
+            "diaSource": _current_names(record["diaSource"]),
+            "prvDiaSources": [_current_names(p) for p in record.get("prvDiaSources") or ()],
+        }
     src = record["diaSource"]
     require(src, REQUIRED, "diaSource.")
     raw_obj = record.get("diaObject")
     obj: dict[str, Any] = raw_obj if isinstance(raw_obj, dict) else {}
-    object_id = obj.get("diaObjectId") or src.get("diaObjectId") or src.get("ssObjectId")
+    source_object_id = _exact_id(src.get("diaObjectId"), None, "diaSource.diaObjectId")
+    object_id = (
+        _exact_id(obj.get("diaObjectId"), source_object_id, "diaObject.diaObjectId")
+        or source_object_id
+        or _exact_id(src.get("ssObjectId"), None, "diaSource.ssObjectId")
+    )
     if not object_id:
         raise AdapterError("no diaObjectId (diaObject or diaSource) and no ssObjectId")
     flux, err = src.get("psfFlux"), src.get("psfFluxErr")
