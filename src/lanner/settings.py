@@ -17,6 +17,9 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
+``LANNER_DELIVERY_MAX_AGE``  hours a match is retried before it is failed       ``24``
+``LANNER_WEBHOOK_TIMEOUT``   seconds per webhook request                       ``10``
+``LANNER_WEBHOOK_ALLOW_PRIVATE``  ``1``: webhooks may call private/loopback    ``0``
 =====================  ===================================================  ==================
 """
 
@@ -54,6 +57,15 @@ class Settings:
         default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
+    delivery_max_age: float = field(
+        default_factory=lambda: float(_env("LANNER_DELIVERY_MAX_AGE", "24"))
+    )
+    webhook_timeout: float = field(
+        default_factory=lambda: float(_env("LANNER_WEBHOOK_TIMEOUT", "10"))
+    )
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _env("LANNER_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

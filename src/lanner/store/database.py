@@ -13,6 +13,7 @@ changed. So the database ends the same whatever order alerts arrive in.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.ddl import add_column_statements, create_statements, quote
+from lanner.store.outbox import MatchRow, OutboxStore
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
 LIGHT_CURVE = {
@@ -43,10 +45,16 @@ class WriteReport:
     alerts_new: int = 0
     objects_updated: int = 0
     rows_added: dict[str, int] = field(default_factory=dict)
+    #: Matches recorded in the outbox (those recorded before are not counted).
+    matches_new: int = 0
 
 
-class Store:
-    """A Lanner database. Create with :func:`open_store`."""
+class Store(OutboxStore):
+    """A Lanner database. Create with :func:`open_store`.
+
+    Users, filters and notices: :class:`lanner.store.accounts.AccountsStore`; the outbox of
+    matches: :class:`lanner.store.outbox.OutboxStore`.
+    """
 
     def __init__(self, backend: Backend, survey: Survey | None) -> None:
         self.backend = backend
@@ -108,8 +116,9 @@ class Store:
         return tables_for(self.survey)
 
     # -- writing --------------------------------------------------------------------------
-    def write_batch(self, batch: AlertBatch) -> WriteReport:
-        """Store an enriched batch in one transaction."""
+    def write_batch(self, batch: AlertBatch, matches: Sequence[MatchRow] = ()) -> WriteReport:
+        """Store an enriched batch, and its filters' ``matches`` as pending deliveries, in
+        one transaction: either both are stored or neither."""
         if self.survey is None:
             self.ensure_schema(batch.survey)
         if batch.survey != self.survey:
@@ -136,11 +145,35 @@ class Store:
                 for name, table in batch.enriched.items():
                     full = _with_oid(table, batch, oid).take(pa.array(rows))
                     self._upsert(name, full, oid)
+            if matches:
+                tail = "ON CONFLICT (filter_id, alert_id) DO NOTHING"
+                report.matches_new = self._insert(
+                    "filter_matches", self.match_columns(oid), self._match_tuples(matches), tail
+                )
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
         return report
+
+    def record_matches(self, matches: Sequence[MatchRow]) -> int:
+        """Record matches made outside a batch (annotation re-runs) as pending deliveries;
+        returns how many were new."""
+        if not matches:
+            return 0
+        tail = "ON CONFLICT (filter_id, alert_id) DO NOTHING"
+        try:
+            n = self._insert(
+                "filter_matches",
+                self.match_columns(self.object_id_column),
+                self._match_tuples(matches),
+                tail,
+            )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return n
 
     def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
         now = dt.datetime.now(dt.UTC).isoformat()
@@ -163,6 +196,19 @@ class Store:
         stored = self._stored_recency(cand_ids)
         old = np.array([stored.get(i, -np.inf) for i in cand_ids], dtype=np.float64)
         return np.sort(candidates[recency[candidates] > old])
+
+    def current_rows(self, batch: AlertBatch) -> np.ndarray:
+        """Batch rows whose alert is its object's newest, in the batch and in the archive
+        (as new as the stored ``objects`` row, or newer): a re-delivered alert that a newer
+        one has superseded is not among them."""
+        recency = batch.enriched["objects"][RECENCY_COLUMN[batch.survey]]
+        values = recency.to_numpy(zero_copy_only=False).astype(np.float64)
+        candidates = newest_rows(batch, values)
+        cand_ids = batch.alerts["object_id"].take(pa.array(candidates)).to_pylist()
+        stored = self._stored_recency(cand_ids)
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        old = np.array([stored.get(i, -np.inf) for i in cand_ids], dtype=np.float64)
+        return np.sort(candidates[values[candidates] >= old])
 
     def _stored_recency(self, ids: list[Any]) -> dict[Any, float]:
         if not ids:
@@ -229,37 +275,6 @@ class Store:
                     copy.write_row(_timestamps(row, stamps) if stamps else row)
             cur.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {tmp} {tail}")
             return int(cur.rowcount)
-
-    def add_rows(
-        self, name: str, cols: list[str], rows: list[tuple[Any, ...]], conflict: tuple[str, ...]
-    ) -> int:
-        """Insert rows into table ``name`` (ignoring keys already stored) and commit."""
-        if not rows:
-            return 0
-        tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
-        try:
-            n = self._insert(name, cols, rows, tail)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-        return n
-
-    def recorded_matches(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Which (filter_id, alert_id) pairs are already in ``filter_matches``."""
-        found: set[tuple[int, int]] = set()
-        alerts = sorted({a for _, a in pairs})
-        ph = self.backend.placeholder
-        for start in range(0, len(alerts), CHUNK):
-            chunk = alerts[start : start + CHUNK]
-            rows = self.con.execute(
-                f"SELECT filter_id, alert_id FROM filter_matches WHERE alert_id IN "
-                f"({', '.join([ph] * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found.update((int(f), int(a)) for f, a in rows)
-        self.con.commit()  # end the read transaction (PostgreSQL)
-        return found & set(pairs)
 
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
