@@ -116,7 +116,8 @@ class WebhookDelivery:
                 report.delivered = list(range(len(matches)))
                 report.errors.clear()
                 return report
-            report.errors.append(f"attempt {attempt}: {problem}")
+            several = self.settings.max_attempts > 1
+            report.errors.append(f"attempt {attempt}: {problem}" if several else problem)
             retriable = status is None or status >= 500 or status == 429
             if not retriable:
                 break
@@ -124,7 +125,8 @@ class WebhookDelivery:
                 self._sleep(delay)
                 delay *= 2
         report.failed = len(matches)
-        report.errors.append(f"gave up on {url} after {report.attempts} attempt(s)")
+        if self.settings.max_attempts > 1:
+            report.errors.append(f"gave up on {url} after {report.attempts} attempt(s)")
         return report
 
     def _post(self, url: str, body: bytes) -> tuple[int | None, str | None]:

@@ -114,13 +114,15 @@ def _address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: b
     mapped = getattr(ip, "ipv4_mapped", None)
     if mapped is not None:
         ip = mapped
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        return "an address Lanner never calls (link-local, multicast or reserved)"
+    if ip.is_loopback:
+        return "" if allow else "a private or loopback address"
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return "an address Lanner never calls (link-local, multicast or unspecified)"
     if ip.is_global:
         return ""
-    if allow and (ip.is_private or ip.is_loopback):
-        return ""
-    return "a private or loopback address"
+    if ip.is_private:
+        return "" if allow else "a private or loopback address"
+    return "an address Lanner never calls (reserved)"
 
 
 def post(
