@@ -34,6 +34,7 @@ from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
+from lanner.schema.registry import undeclared_columns
 from lanner.store import Store
 from lanner.store.outbox import MatchRow
 
@@ -110,6 +111,14 @@ class Pipeline:
         self.store = store
         self.dead_letters = dead_letters
         self.enrichers = list(default_enrichers() if enrichers is None else enrichers)
+        missing = undeclared_columns(self.enrichers)
+        if missing:
+            raise ValueError(
+                "enrichers add columns the database would not store: "
+                + "; ".join(missing)
+                + ". Add the enricher to lanner.enrich.registry.default_enrichers, whose "
+                "columns make the schema"
+            )
         self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
 

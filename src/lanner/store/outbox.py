@@ -213,6 +213,44 @@ class OutboxStore(AccountsStore):
         )
         return [(int(a), p) for a, p in rows]
 
+    # -- Kafka quota ----------------------------------------------------------------------
+    def quota_used(self, topic: str, day: dt.date) -> int:
+        """Bytes sent to a filter topic on a UTC day."""
+        ph = self.backend.placeholder
+        rows = self._read(
+            f"SELECT bytes FROM delivery_quota WHERE topic = {ph} AND day = {ph}",
+            (topic, day.isoformat()),
+        )
+        return 0 if not rows or rows[0][0] is None else int(rows[0][0])
+
+    def quota_add(self, topic: str, day: dt.date, nbytes: int) -> None:
+        """Add to the bytes sent to a filter topic on a UTC day, in SQL (concurrent workers
+        do not overwrite each other)."""
+        ph = self.backend.placeholder
+        self._write(
+            f"INSERT INTO delivery_quota (topic, day, bytes) VALUES ({ph}, {ph}, {ph}) "
+            "ON CONFLICT (topic, day) DO UPDATE SET bytes = delivery_quota.bytes + excluded.bytes",
+            (topic, day.isoformat(), nbytes),
+        )
+
+    # -- alerts of matches ----------------------------------------------------------------
+    def latest_alert_ids(self, object_id_column: str, ids: Sequence[Any]) -> dict[Any, int]:
+        """The newest stored alert id of each object (the alert a re-run match names)."""
+        oid = quote(object_id_column)
+        ph = self.backend.placeholder
+        out: dict[Any, tuple[float, int]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = self._read(
+                f"SELECT {oid}, mjd, alert_id FROM alerts WHERE {oid} IN "
+                f"({', '.join([ph] * len(chunk))})",
+                tuple(chunk),
+            )
+            for object_id, mjd, alert_id in rows:
+                if object_id not in out or mjd > out[object_id][0]:
+                    out[object_id] = (mjd, int(alert_id))
+        return {k: v[1] for k, v in out.items()}
+
 
 def _moment(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):

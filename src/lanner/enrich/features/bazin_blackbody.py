@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from lanner.batch import AlertBatch, Survey
 from lanner.enrich.base import ObjectFeatureEnricher
@@ -127,6 +126,8 @@ def _fit_one(
 
     x0 = np.clip(x0, bounds[0], bounds[1])
     with np.errstate(all="ignore"):
+        from scipy.optimize import least_squares  # on first fit: columns need no scipy
+
         res = least_squares(
             residuals,
             x0,

@@ -15,7 +15,6 @@ days, λ in µm, T in kK and rates in 1/day.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from lanner.enrich.features.blackbody import HC_OVER_K, planck_nu
 
@@ -67,6 +66,8 @@ def bazin_jacobian(p: np.ndarray, t: np.ndarray, lam: np.ndarray) -> np.ndarray:
     _, temp, t0, kr, kf = p
     tau = t - t0
     f = bazin_flux(p, t, lam)
+    from scipy.special import expit  # on first use: columns need no scipy
+
     rise = expit(-kr * tau)  # d softplus(u)/du at u = -kr τ
     return np.column_stack(
         [
