@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
+from lanner.store.account_upgrade import upgrade_accounts
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.ddl import add_column_statements, create_statements, quote
 from lanner.store.outbox import MatchRow, OutboxStore
@@ -90,11 +91,15 @@ class Store(OutboxStore):
         if self.backend.dialect == "postgres":
             self.con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         for table in tables_for(survey).values():
-            for stmt in create_statements(table, self.backend.dialect):
-                self.con.execute(stmt)
+            create_table, *indexes = create_statements(table, self.backend.dialect)
+            self.con.execute(create_table)
             existing = self.backend.table_columns(self.con, table.name)
+            # Columns an older database lacks come before the indexes that name them.
             for stmt in add_column_statements(table, existing, self.backend.dialect):
                 self.con.execute(stmt)
+            for stmt in indexes:
+                self.con.execute(stmt)
+        upgrade_accounts(self.con, self.backend.dialect, tables_for(survey))
         if not stored:
             self.con.execute(
                 f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", ("survey", survey)
