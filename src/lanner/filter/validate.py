@@ -339,11 +339,8 @@ class _Checker:
             self.expand_stars(scope)
 
     # -- 3. visibility
-    def visible(self, kind: str) -> set[int]:
-        ids = set(self.ctx.visibility.ids(kind))
-        if kind == "watchlist" and self.ctx.tns_watchlist_id is not None:
-            ids.add(self.ctx.tns_watchlist_id)  # the TNS watchlist is public
-        return ids
+    def visible(self, kind: str) -> frozenset[int]:
+        return visible_ids(self.ctx, kind)
 
     def check_visibility(self) -> None:
         for kind, ids in (
@@ -382,6 +379,14 @@ class _Checker:
                     this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
                 )
             )
+
+
+def visible_ids(ctx: FilterContext, kind: str) -> frozenset[int]:
+    """Ids of the watchlists (``kind="watchlist"``) or watchmaps the filter's owner may read."""
+    ids = set(ctx.visibility.ids(kind))
+    if kind == "watchlist" and ctx.tns_watchlist_id is not None:
+        ids.add(ctx.tns_watchlist_id)  # the TNS watchlist is public
+    return frozenset(ids)
 
 
 def _canonical_alias(alias: str, source: exp.Table | Scope) -> str:
