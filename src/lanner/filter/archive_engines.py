@@ -34,7 +34,6 @@ from lanner.filter.execute import (
 from lanner.filter.functions import Engine
 from lanner.schema.columns import Table
 
-
 #: SQLite limits of the read-only archive connection: the longest string or blob a query
 #: may build (``SQLITE_LIMIT_LENGTH``, 4 MB), the longest LIKE pattern, the longest SQL text
 #: and the deepest expression.
@@ -310,9 +309,7 @@ class PostgresEngine:
                         pgsql.Literal(max(1, int(limits.timeout_s * 1000)))
                     )
                 )
-                cur.execute(
-                    pgsql.SQL("SET LOCAL work_mem = {}").format(pgsql.Literal(PG_WORK_MEM))
-                )
+                cur.execute(pgsql.SQL("SET LOCAL work_mem = {}").format(pgsql.Literal(PG_WORK_MEM)))
                 if self._may_limit_temp_files(cur):
                     cur.execute(
                         pgsql.SQL("SET LOCAL temp_file_limit = {}").format(

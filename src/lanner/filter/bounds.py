@@ -151,7 +151,9 @@ def check_bounds(tree: exp.Select, catalog: Iterable[str], reject: Reject) -> No
         elif isinstance(node, exp.DataType) and node.this in _CHAR_TYPES:
             for param in node.expressions:
                 size = param.this if isinstance(param, exp.DataTypeParam) else param
-                if isinstance(size, exp.Literal) and (not size.is_int or int(size.this) > MAX_CHAR_LENGTH):
+                if isinstance(size, exp.Literal) and (
+                    not size.is_int or int(size.this) > MAX_CHAR_LENGTH
+                ):
                     reject(
                         f"{node.sql()} is longer than {MAX_CHAR_LENGTH:,} characters",
                         node,

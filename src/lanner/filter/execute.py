@@ -33,8 +33,8 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
-from lanner.filter.compile import CompiledFilter
 from lanner.filter.bounds import MAX_LIMIT
+from lanner.filter.compile import CompiledFilter
 from lanner.filter.errors import FilterRejectedError, FilterRuntimeError, FilterTimeoutError
 from lanner.filter.functions import LIMIT_PARAM, NOW_PARAM, OFFSET_PARAM, Engine
 from lanner.filter.result_types import normalize

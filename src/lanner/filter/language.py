@@ -267,13 +267,17 @@ def parse_lasair(
     many = len(parsed.watchlists) > 1
     for i, wl in enumerate(parsed.watchlists):
         tree = tree.join(
-            _hits_join(parsed, "watchlist_hits", f"wl{i}" if many else None, "wl_id", wl, object_id, base),
+            _hits_join(
+                parsed, "watchlist_hits", f"wl{i}" if many else None, "wl_id", wl, object_id, base
+            ),
             copy=False,
         )
     many = len(parsed.watchmaps) > 1
     for i, ar in enumerate(parsed.watchmaps):
         tree = tree.join(
-            _hits_join(parsed, "area_hits", f"ar{i}" if many else None, "ar_id", ar, object_id, base),
+            _hits_join(
+                parsed, "area_hits", f"ar{i}" if many else None, "ar_id", ar, object_id, base
+            ),
             copy=False,
         )
     if parsed.uses_tns:
