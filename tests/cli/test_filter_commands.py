@@ -93,7 +93,7 @@ def test_share_copy_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert "copied" in cli("filter", "copy", "2", "bobs", "--user", "bob")
     assert "not yours" in cli("filter", "delete", "2", "--user", "bob", ok=False)
     cli("filter", "delete", "bobs", "--user", "bob")
-    assert "bobs" not in cli("filter", "list", "--all")
+    assert "bobs" not in cli("filter", "list", "--all", "--operator")
 
 
 def test_backtest_replays_the_archive_without_sending(cli) -> None:  # type: ignore[no-untyped-def]
