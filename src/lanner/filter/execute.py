@@ -205,8 +205,11 @@ def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.T
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def sandboxed_duckdb(tables: Mapping[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied).
+def sandboxed_duckdb(
+    tables: Mapping[str, pa.Table], memory_limit: str = DUCKDB_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied),
+    using at most ``memory_limit`` (DuckDB's size syntax, e.g. ``"1GB"``) for its work.
 
     External access and extension loading are off and the configuration is locked before
     the connection is returned, so users' SQL cannot turn them back on.
@@ -219,7 +222,7 @@ def sandboxed_duckdb(tables: Mapping[str, pa.Table]) -> duckdb.DuckDBPyConnectio
             "autoload_known_extensions": False,
             "threads": 1,
             # A hard cap: no spilling to disk, so a query past it fails instead of growing.
-            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "memory_limit": memory_limit,
             "temp_directory": "",
         },
     )
@@ -240,7 +243,10 @@ class DuckDBEngine:
 
     @classmethod
     def for_batch(
-        cls, catalog: Mapping[str, Table], tables: Mapping[str, pa.Table]
+        cls,
+        catalog: Mapping[str, Table],
+        tables: Mapping[str, pa.Table],
+        memory_limit: str = DUCKDB_MEMORY_LIMIT,
     ) -> DuckDBEngine:
         """An engine over one batch: ``tables`` by name; catalog tables not given are empty.
 
@@ -255,7 +261,8 @@ class DuckDBEngine:
                 {
                     name: tables[name] if name in tables else decl.arrow_schema().empty_table()
                     for name, decl in catalog.items()
-                }
+                },
+                memory_limit,
             )
         )
 

@@ -36,7 +36,7 @@ from lanner.filter.validate import RESTRICTED, FilterContext, visible_ids
 
 #: Constructs Lanner's rewrites and sqlglot's dialect translations produce in the final SQL
 #: (``||`` for CONCAT, ``TYPEOF`` in DuckDB's LENGTH, ``PERCENTILE_CONT ... WITHIN GROUP``
-#: for MEDIAN), beyond the user's allow-list.
+#: for MEDIAN, SQLite's ``DATE(x)`` for a cast to DATE), beyond the user's allow-list.
 _GENERATED_NODES = frozenset(
     getattr(exp, n)
     for n in (
@@ -48,6 +48,7 @@ _GENERATED_NODES = frozenset(
         "Typeof",
         "PercentileCont",
         "WithinGroup",
+        "Date",
     )
     if hasattr(exp, n)
 )

@@ -5,8 +5,8 @@ Engines return types the rest of Lanner does not write: DuckDB gives ``DECIMAL``
 DuckDB and PostgreSQL but not in Python; times and intervals have no JSON form. So
 :func:`normalize` converts, per column (never per row in Python):
 
-* ``DECIMAL`` with a scale -> float64; ``DECIMAL`` of whole numbers wider than 18 digits
-  (DuckDB's ``HUGEINT`` sums) -> the exact number as text;
+* ``DECIMAL`` with a scale -> float64; ``DECIMAL`` of whole numbers (DuckDB's ``SUM`` of
+  integers) -> int64, or the exact number as text when a value needs more than 64 bits;
 * times, durations and intervals -> text;
 * dates and timestamps outside years 1-9999 -> :class:`~lanner.filter.errors.FilterRuntimeError`
   naming the column (a message for the filter's owner, not a crash of the batch).
@@ -34,6 +34,15 @@ def _to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return pa.chunked_array(
             [pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())]
         )
+
+
+def _whole(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Whole-number DECIMALs (DuckDB's SUM of integers) as int64, or as exact text when a
+    value does not fit in 64 bits."""
+    try:
+        return pc.cast(column, pa.int64())
+    except pa.ArrowInvalid:
+        return _to_text(column)
 
 
 def _check_dates(name: str, column: pa.ChunkedArray) -> None:
@@ -67,8 +76,7 @@ def normalize(table: pa.Table) -> pa.Table:
         kind = column.type
         new = column
         if pa.types.is_decimal(kind):
-            exact_int = kind.scale == 0 and kind.precision > 18
-            new = _to_text(column) if exact_int else pc.cast(column, pa.float64())
+            new = _whole(column) if kind.scale == 0 else pc.cast(column, pa.float64())
         elif pa.types.is_time(kind) or pa.types.is_duration(kind) or pa.types.is_interval(kind):
             new = _to_text(column)
         elif pa.types.is_date(kind) or pa.types.is_timestamp(kind):
