@@ -87,7 +87,7 @@ def test_share_copy_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert user is not None and user.username == "bob"
     cli("filter", "add", "mine", BRIGHT, "--user", "alice")
     cli("filter", "add", "shared", BRIGHT, "--user", "alice", "--public")
-    assert "private" in cli("filter", "copy", "1", "bobs", "--user", "bob", ok=False)
+    assert "no filter with id 1" in cli("filter", "copy", "1", "bobs", "--user", "bob", ok=False)
     listed = cli("filter", "list", "--user", "bob")
     assert "shared" in listed and "mine" not in listed
     assert "copied" in cli("filter", "copy", "2", "bobs", "--user", "bob")

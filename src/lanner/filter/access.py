@@ -32,10 +32,8 @@ _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 def _denied(flt: SavedFilter) -> FilterError:
-    # The same answer whether it exists or not: ids are not an oracle.
-    return FilterError(
-        f"filter {flt.filter_id} is private or does not exist", None, "see: lanner filter list"
-    )
+    # The answer for an id that does not exist: ids are not an oracle.
+    return FilterError(f"no filter with id {flt.filter_id}")
 
 
 def require_readable(flt: SavedFilter, user_id: int) -> SavedFilter:
