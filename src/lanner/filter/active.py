@@ -128,8 +128,8 @@ def run_on_batch(
             flt = filters[fid]
             try:
                 rows = result.rows()
-            except (ValueError, OverflowError, TypeError, pa.ArrowException) as err:
-                errors[fid] = FilterRuntimeError(f"cannot read the filter's result: {err}")
+            except (ValueError, OverflowError, TypeError, pa.ArrowException) as exc:
+                errors[fid] = FilterRuntimeError(f"cannot read the filter's result: {exc}")
                 continue
             out.counts[flt.name] = len(rows)
             if result.truncated:

@@ -50,10 +50,11 @@ _SEARCH: tuple[type[exp.Expr], ...] = (exp.StrPosition, exp.Like, exp.ILike)
 _CHAR_TYPES = {exp.DataType.Type.CHAR, exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT}
 
 
+_NAMES: dict[type[exp.Expr], str] = {exp.StrPosition: "instr", exp.Like: "LIKE", exp.ILike: "ILIKE"}
+
+
 def _name(node: exp.Expr) -> str:
-    return {exp.StrPosition: "instr", exp.Like: "LIKE", exp.ILike: "ILIKE"}.get(
-        type(node), type(node).__name__.lower()
-    )
+    return _NAMES.get(type(node), type(node).__name__.lower())
 
 
 def _check_literal(node: exp.Literal, reject: Reject) -> None:
