@@ -148,6 +148,14 @@ def test_table_listed_twice_is_a_message(sql: str, ctx: FilterContext) -> None:
         compile_sql(sql, ctx)
 
 
+def test_lasair_table_list_is_bounded(ctx: FilterContext) -> None:
+    many = "&".join(str(i) for i in range(40))
+    with pytest.raises(FilterRejectedError, match="40 tables to join; at most 32"):
+        compile_lasair("objects.objectId", f"objects, watchlist:{many}", "", ctx)
+    with pytest.raises(FilterRejectedError, match="not of the form watchlist:N"):
+        compile_lasair("objects.objectId", "objects, watchlist:" + "9" * 5000, "", ctx)
+
+
 def test_lasair_table_listed_twice(ctx: FilterContext) -> None:
     with pytest.raises(FilterRejectedError, match="listed twice"):
         compile_lasair(

@@ -32,7 +32,10 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from lanner.filter.errors import FilterRejectedError, FilterSyntaxError
-from lanner.filter.guard import prepare
+from lanner.filter.guard import MAX_TEXT_LENGTH, prepare
+
+#: Most kit relations and tables Lasair's table list may join to ``objects``.
+MAX_JOINS = 32
 
 #: Dialect user text is read in (Lasair runs MySQL; its filters must run unchanged).
 READ_DIALECT = "mysql"
@@ -226,6 +229,10 @@ def parse_lasair(
     """
     parsed = ParsedFilter(tree=exp.Select(), form="lasair")
     others: list[str] = []
+    if len(tables) > MAX_TEXT_LENGTH:
+        raise FilterRejectedError(
+            f"the table list is {len(tables):,} characters long", "tables", "name fewer tables"
+        )
     for raw in tables.split(","):
         item = raw.strip()
         if not item:
@@ -256,6 +263,11 @@ def parse_lasair(
         elif item.lower() != "objects":
             others.append(item)
 
+    joins = len(others) + len(parsed.watchlists) + len(parsed.watchmaps) + len(parsed.annotators)
+    if joins > MAX_JOINS:
+        raise FilterRejectedError(
+            f"{joins} tables to join; at most {MAX_JOINS} are allowed", "tables", "name fewer"
+        )
     base = "objects"
     tree = exp.Select(expressions=_parse_selected(selected)).from_(base, copy=False)
     for name in others:
