@@ -18,8 +18,8 @@ HOOK = f"https://hooks.example.org/services/T1/B2/{TOKEN}"
 
 
 def _two_users(cli) -> None:  # type: ignore[no-untyped-def]
-    cli("user", "add", "alice")
-    cli("user", "add", "bob")
+    cli("user", "add", "alice", "--operator")
+    cli("user", "add", "bob", "--operator")
     for name, public in (("mine", ()), ("shared", ("--public",))):
         cli(
             "filter",

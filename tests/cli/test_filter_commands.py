@@ -78,8 +78,8 @@ def test_activate_deliver_and_why(cli, tmp_path: Path) -> None:  # type: ignore[
 
 
 def test_share_copy_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("user", "add", "alice", "--email", "alice@example.org")
-    out = cli("user", "add", "bob")
+    cli("user", "add", "alice", "--email", "alice@example.org", "--operator")
+    out = cli("user", "add", "bob", "--operator")
     key = out.rsplit("API key: ", 1)[1].strip()
     store = open_store(db(tmp_path))
     user = user_by_key(store, key)

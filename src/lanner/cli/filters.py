@@ -407,12 +407,24 @@ def user_group() -> None:
     """Users and their API keys."""
 
 
+def _operator_only(operator: bool, what: str) -> None:
+    if not operator:
+        raise click.UsageError(f"{what} is an operator's command; add --operator")
+
+
+operator_option = click.option(
+    "--operator", is_flag=True, help="Confirm you act as the operator (required)."
+)
+
+
 @user_group.command(name="add")
 @click.argument("username")
 @click.option("--email", default=None, help="Where e-mail digests and notices go.")
+@operator_option
 @db_option
-def user_add(username: str, email: str | None, db_url: str | None) -> None:
-    """Make a user and print their API key (shown only this once)."""
+def user_add(username: str, email: str | None, operator: bool, db_url: str | None) -> None:
+    """Make a user and print their API key (shown only this once). Operator command."""
+    _operator_only(operator, "making a user")
     with _store(db_url) as store:
         user, key = create_user(store, username, email)
     click.echo(f"user {user.user_id} {user.username!r} made; API key: {key}")
@@ -430,9 +442,11 @@ def digest_group() -> None:
     show_default=True,
     help="Send the matches recorded in this many past hours.",
 )
+@operator_option
 @db_option
-def digest_send(hours: float, db_url: str | None) -> None:
-    """Send the daily digests (run once a day, e.g. from cron)."""
+def digest_send(hours: float, operator: bool, db_url: str | None) -> None:
+    """Send every user's daily digests (run once a day, e.g. from cron). Operator command."""
+    _operator_only(operator, "sending every user's digests")
     from lanner.distribute.channels import build_router
     from lanner.distribute.digest import send_daily_digests
     from lanner.distribute.email import EmailDelivery
