@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from lanner.filter.access import mask_url
+from lanner.filter.access import mask_options, mask_url
 from lanner.store import open_store
 from tests.cli.test_filter_commands import BRIGHT, SAMPLE, db
 from tests.conftest import PG_URL
@@ -65,11 +65,26 @@ def test_public_filter_shows_its_definition_only(cli) -> None:  # type: ignore[n
 
 
 def test_listing_every_users_filters_is_an_operator_command(cli) -> None:  # type: ignore[no-untyped-def]
+    assert "making a user is an operator's command" in cli("user", "add", "eve", ok=False)
+    assert "operator's command" in cli("digest", "send", ok=False)
     _two_users(cli)
     assert "--operator" in cli("filter", "list", "--all", ok=False)
     listed = cli("filter", "list", "--all", "--operator")
     assert "mine" in listed and "shared" in listed
     assert "mine" not in cli("filter", "list", "--user", "bob")
+
+
+def test_saving_runs_the_filter_as_each_batch_will(cli) -> None:  # type: ignore[no-untyped-def]
+    # Valid for the validator, refused by DuckDB's binder: caught at save time, not per batch.
+    sql = "SELECT diaObjectId FROM objects WHERE latest_band + 1 > 0"
+    out = cli("filter", "add", "typed", sql, "--active", ok=False)
+    assert "No function matches" in out and "Traceback" not in out
+    assert "typed" not in cli("filter", "list")
+
+
+def test_output_options_hide_secret_keys() -> None:
+    shown = json.loads(mask_options(json.dumps({"webhook_url": HOOK, "api_token": "t", "n": 3})))
+    assert shown == {"webhook_url": "https://hooks.example.org/***", "api_token": "***", "n": 3}
 
 
 def test_secrets_are_masked_in_urls() -> None:
