@@ -44,7 +44,7 @@ class Hook:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.entered.set()
-                hook.release.wait(30)
+                hook.release.wait(120)
                 hook.bodies.append(json.loads(body))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
@@ -187,20 +187,23 @@ def test_a_slow_endpoint_does_not_hold_the_batch(db_url: str, tmp_path: Path) ->
             output="webhook",
             output_options=json.dumps({"webhook_url": hook.url}),
         )
-        settings = Settings(db_url=db_url)
+        # A request timeout longer than this test can take, however loaded the machine.
+        settings = Settings(db_url=db_url, webhook_timeout=120)
         delivery = BackgroundDelivery(
             lambda: DeliveryWorker(open_store(db_url), build_channels(settings)), poll_s=0.2
         ).start()
-        pipeline = Pipeline(store, FolderDeadLetters(tmp_path / "d"), delivery=delivery)
-        files = sorted(SAMPLE.glob("*.avro"))
-        first = pipeline.process(packets_of(files[:20])).matches["slow"]
-        assert hook.entered.wait(20)  # the worker is inside a request the server holds
-        second = pipeline.process(packets_of(files[20:])).matches["slow"]
-        # The batch was stored and its matches recorded while the endpoint still held on.
-        assert not hook.release.is_set()
-        assert store.match_count(flt.filter_id)["pending"] == first + second
-        hook.release.set()
-        totals = delivery.stop()
+        try:
+            pipeline = Pipeline(store, FolderDeadLetters(tmp_path / "d"), delivery=delivery)
+            files = sorted(SAMPLE.glob("*.avro"))
+            first = pipeline.process(packets_of(files[:20])).matches["slow"]
+            assert hook.entered.wait(60)  # the worker is inside a request the server holds
+            second = pipeline.process(packets_of(files[20:])).matches["slow"]
+            # The batch was stored and its matches recorded while the endpoint still held on.
+            assert not hook.release.is_set()
+            assert store.match_count(flt.filter_id)["pending"] == first + second
+        finally:
+            hook.release.set()
+            totals = delivery.stop()
         assert totals.sent == first + second
         assert sorted(hook.match_ids()) == sorted(set(hook.match_ids()))
         assert store.match_count(flt.filter_id) == {"sent": first + second}

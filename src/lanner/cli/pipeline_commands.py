@@ -19,6 +19,7 @@ from lanner.batch import Survey
 from lanner.cli.output import emit
 from lanner.distribute.channels import delivery_worker
 from lanner.distribute.outbox import BackgroundDelivery, DeliveryPass
+from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
@@ -150,7 +151,7 @@ def print_summary(summary: RunSummary, settings: Settings) -> None:
     )
     for name, error in summary.filter_errors.items():
         click.echo(f"filter {name} failed: {error}", err=True)
-    click.echo(f"database        : {settings.db_url}")
+    click.echo(f"database        : {mask_url(settings.db_url)}")
 
 
 @click.command()
