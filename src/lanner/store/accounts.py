@@ -97,6 +97,19 @@ class AccountsStore:
         )
         return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2])
 
+    def visible_list_ids(self, user_id: int) -> dict[str, frozenset[int]]:
+        """Ids of the watchlists and watchmaps ``user_id`` may filter on: the public ones and
+        their own, by table (``watchlists``, ``watchmaps``)."""
+        ph = self.backend.placeholder
+        ids: dict[str, frozenset[int]] = {}
+        for table, id_col in (("watchlists", "wl_id"), ("watchmaps", "ar_id")):
+            rows = self._read(
+                f'SELECT {quote(id_col)} FROM {quote(table)} WHERE "public" OR "owner_id" = {ph}',
+                (user_id,),
+            )
+            ids[table] = frozenset(int(r[0]) for r in rows)
+        return ids
+
     # -- filters --------------------------------------------------------------------------
     def add_filter_row(self, values: Mapping[str, Any]) -> int | None:
         """Insert a filter (every column but the id); its new id, or ``None`` if its owner
