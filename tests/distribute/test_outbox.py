@@ -225,3 +225,29 @@ def test_superseded_redelivered_alert_matches_nothing(
     again = pipeline.process(packets_of(files[-1:]))  # the newest, re-delivered
     assert again.matches["any"] == 1 and again.superseded == 0
     assert store.match_count(flt.filter_id) == {"none": 1}
+
+
+def test_a_worker_started_on_an_empty_database_delivers(db_url: str, tmp_path: Path) -> None:
+    worker = DeliveryWorker(open_store(db_url), {"webhook": WebhookDelivery()})
+    hook = Hook()
+    try:
+        assert worker.run_once().claimed == 0  # no survey, no tables yet: nothing to send
+        store = open_store(db_url)
+        pipeline = Pipeline(store, FolderDeadLetters(tmp_path / "d"))
+        files = sorted(SAMPLE.glob("*.avro"))
+        pipeline.process(packets_of(files[:1]))  # the first batch binds the survey
+        add_filter(
+            store,
+            "late",
+            EVERYTHING,
+            active=True,
+            output="webhook",
+            output_options=json.dumps({"webhook_url": hook.url}),
+        )
+        n = pipeline.process(packets_of(files[1:])).matches["late"]
+        store.close()
+        assert worker.run_once().sent == n > 0
+        assert len(hook.match_ids()) == n
+    finally:
+        worker.store.close()
+        hook.close()

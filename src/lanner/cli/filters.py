@@ -195,6 +195,8 @@ def filter_edit(
             output=output,
             output_options=_options(options),
         )
+        if output is not None:
+            _ensure_topic(flt)
     click.echo(f"filter {flt.name!r} updated")
 
 

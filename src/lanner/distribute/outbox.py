@@ -118,6 +118,8 @@ class DeliveryWorker:
         """Claim pending matches and send them; ``due_only=False`` also sends those whose
         retry time has not come."""
         result = DeliveryPass()
+        if self.store.refresh_survey() is None:
+            return result  # a new database: no batch, so no match, yet
         rows = self.store.claim_matches(
             self._clock(), self.policy.lease_s, self.policy.pass_limit, due_only
         )

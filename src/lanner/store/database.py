@@ -107,6 +107,14 @@ class Store(OutboxStore):
         self.con.commit()
         self.survey = survey
 
+    def refresh_survey(self) -> Survey | None:
+        """The survey, re-read if another connection bound the database since this one
+        opened (a delivery worker started beside a pipeline on a new database)."""
+        if self.survey is None:
+            self.survey = self._meta("survey")  # type: ignore[assignment]
+            self.con.commit()  # end the read transaction (PostgreSQL)
+        return self.survey
+
     @property
     def object_id_column(self) -> str:
         """Name of the object id column (``objectId`` / ``diaObjectId``)."""
