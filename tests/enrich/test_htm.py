@@ -34,9 +34,10 @@ def test_nearby_points_share_a_level16_triangle_and_far_ones_do_not() -> None:
     ra = np.full(2, 150.123456)
     dec = np.array([20.0, 20.0 + 0.01 / 3600])
     assert len(set(htm_id(ra, dec).tolist())) == 1
-    assert htm_id(np.array([150.0]), np.array([20.0]))[0] != htm_id(
-        np.array([150.0]), np.array([20.01])
-    )[0]
+    assert (
+        htm_id(np.array([150.0]), np.array([20.0]))[0]
+        != htm_id(np.array([150.0]), np.array([20.01]))[0]
+    )
 
 
 def test_unknown_positions_and_bad_levels() -> None:
