@@ -46,26 +46,22 @@ _ROOTS = np.array(
 )
 #: Tolerance of the inside test: points on a side (rounding) count as inside.
 _EPS = -1e-15
+#: Vertices of each child among (a, b, c, w0, w1, w2) of its parent, child 0 … 3.
+_CHILDREN = np.array([[0, 5, 4], [1, 3, 5], [2, 4, 3], [3, 4, 5]])
 
 
-def _unit(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
-    ra = np.radians(ra_deg)
-    dec = np.radians(dec_deg)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
-def _inside(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Whether each point ``p`` is inside the triangle ``(a, b, c)`` (rows: one per point)."""
-
-    def side(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", np.cross(u, v), p) >= _EPS
-
-    return side(a, b) & side(b, c) & side(c, a)
-
-
-def _midpoint(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    w = u + v
-    return w / np.linalg.norm(w, axis=1, keepdims=True)
+def _side(p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Whether each point ``p`` (rows) is on the inner (left) side of the great circle
+    ``u → v``: the triple product ``p · (u × v) >= 0``."""
+    cross = np.stack(
+        [
+            u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
+            u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
+            u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0],
+        ],
+        axis=1,
+    )
+    return np.asarray((p * cross).sum(axis=1) >= _EPS)
 
 
 def htm_id(ra_deg: np.ndarray, dec_deg: np.ndarray, level: int = 16) -> np.ndarray:
@@ -77,6 +73,11 @@ def htm_id(ra_deg: np.ndarray, dec_deg: np.ndarray, level: int = 16) -> np.ndarr
         Right ascension and declination [deg], any shape (broadcast together).
     level
         Depth of the mesh: 16 gives triangles of about 3.4 arcsec (Lasair's ``htm16``).
+
+    Notes
+    -----
+    Inside a parent triangle, children 0-2 each share two sides with it, so one triple
+    product per child (its side between two midpoints) decides: three per level.
     """
     if not 0 <= level <= 25:
         raise ValueError(f"HTM level must be between 0 and 25, not {level}")
@@ -89,27 +90,29 @@ def htm_id(ra_deg: np.ndarray, dec_deg: np.ndarray, level: int = 16) -> np.ndarr
     ok = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
     if not ok.any():
         return out.reshape(shape)
-    p = _unit(ra[ok], dec[ok])
+    r, d = np.radians(ra[ok]), np.radians(dec[ok])
+    p = np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=1)
     n = len(p)
     ids = np.full(n, -1, dtype=np.int64)
-    a = np.empty((n, 3))
-    b = np.empty((n, 3))
-    c = np.empty((n, 3))
+    # tri[i] holds the corners (a, b, c) of point i's current triangle, shape (n, 3, 3).
+    tri = np.zeros((n, 3, 3))
     for k in range(len(_ROOTS) - 1, -1, -1):  # the first root that holds a point wins
-        ra_, rb_, rc_ = (np.broadcast_to(_V[i], (n, 3)) for i in _ROOTS[k])
-        hit = _inside(p, ra_, rb_, rc_)
+        corners = _V[_ROOTS[k]]
+        u = [np.broadcast_to(v, (n, 3)) for v in corners]
+        hit = _side(p, u[0], u[1]) & _side(p, u[1], u[2]) & _side(p, u[2], u[0])
         ids[hit] = 8 + k
-        a[hit], b[hit], c[hit] = ra_[hit], rb_[hit], rc_[hit]
+        tri[hit] = corners
+    rows = np.arange(n)[:, None]
     for _ in range(level):
-        w0, w1, w2 = _midpoint(b, c), _midpoint(a, c), _midpoint(a, b)
-        in0 = _inside(p, a, w2, w1)
-        in1 = ~in0 & _inside(p, b, w0, w2)
-        in2 = ~in0 & ~in1 & _inside(p, c, w1, w0)
+        a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+        mids = np.stack([b + c, a + c, a + b], axis=1)
+        mids /= np.linalg.norm(mids, axis=2, keepdims=True)
+        w0, w1, w2 = mids[:, 0], mids[:, 1], mids[:, 2]
+        in0 = _side(p, w2, w1)
+        in1 = _side(p, w0, w2)
+        in2 = _side(p, w1, w0)
         child = np.where(in0, 0, np.where(in1, 1, np.where(in2, 2, 3)))
         ids = ids * 4 + child
-        na = np.where(in0[:, None], a, np.where(in1[:, None], b, np.where(in2[:, None], c, w0)))
-        nb = np.where(in0[:, None], w2, np.where(in1[:, None], w0, np.where(in2[:, None], w1, w1)))
-        nc = np.where(in0[:, None], w1, np.where(in1[:, None], w2, np.where(in2[:, None], w0, w2)))
-        a, b, c = na, nb, nc
+        tri = np.concatenate([tri, mids], axis=1)[rows, _CHILDREN[child]]
     out[ok] = ids
     return out.reshape(shape)
