@@ -118,3 +118,40 @@ def test_statements_that_are_not_filters_of_lasair_tables_are_rejected(
     with pytest.raises(FilterError) as err:
         compile_sql(sql, databases[survey].context)
     assert error in str(err.value)
+
+
+def test_objects_ext_reads_the_pass_throughs_kept_in_objects(
+    databases: dict[str, SurveyDatabase],
+) -> None:
+    # Lasair-LSST keeps the diaObject pass-throughs in `objects_ext`; filters written for it
+    # name that table, in Lasair's form or as a full statement.
+    db = databases["lsst"]
+    ext = compile_lasair(
+        "objects.diaObjectId, objects_ext.i_psfFluxSigma",
+        "objects, objects_ext",
+        "objects_ext.i_psfFluxSigma > 100 ORDER BY objects.diaObjectId",
+        db.context,
+    )
+    full = compile_sql(
+        "SELECT objects.diaObjectId, objects_ext.i_psfFluxSigma FROM objects, objects_ext "
+        "WHERE objects.diaObjectId = objects_ext.diaObjectId "
+        "AND objects_ext.i_psfFluxSigma > 100 ORDER BY objects.diaObjectId",
+        db.context,
+    )
+    plain = compile_lasair(
+        "objects.diaObjectId, objects.i_psfFluxSigma",
+        "objects",
+        "objects.i_psfFluxSigma > 100 ORDER BY objects.diaObjectId",
+        db.context,
+    )
+    want = db.sqlite.run(plain).rows()
+    assert want and all(r["i_psfFluxSigma"] > 100 for r in want)
+    assert db.sqlite.run(ext).rows() == want
+    assert db.sqlite.run(full).rows() == want
+    tables = batch_tables(db.batch, RECENCY["lsst"])
+    try:
+        assert DuckDBEngine(tables.con).run(ext).rows() == want
+    finally:
+        tables.close()
+    with pytest.raises(FilterError, match="unknown table `objects_ext`"):
+        compile_lasair("objects.objectId", "objects, objects_ext", "", databases["ztf"].context)
