@@ -5,7 +5,8 @@
 commit 2b42512a13622d630b2bdb6870b5727555bb27b3) in the Rubin lsst.v10_0 layout Lanner ingests:
 the same diaObject (all its fields, ``decl`` under its schema name ``dec``) and the same eight
 diaSources (the newest as ``diaSource``, the others as ``prvDiaSources``), each with the
-fields Lanner reads (id, time, band, PSF flux and error, reliability, position).
+fields Lanner reads (id, time, band, PSF flux and error, reliability, position), and the
+schema version noted as brokers' JSON dumps note it (``lsst_schema_version``).
 ``vectors/313637921267122191_object.json`` is Lasair's expected ``objects`` row for it.
 
 Every Lasair column must agree, except those of :data:`DIFFERENCES`, each checked for what
