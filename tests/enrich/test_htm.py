@@ -9,11 +9,12 @@ from lanner.enrich.htm import htm_id
 
 
 def test_lasair_htm16_values() -> None:
-    # lasair-lsst sample alert 313637921267122191 (diaObject position) and lasair4's
-    # sample_queries/1r.sql (ZTF18acvrfbh, mean position): Lasair's gkhtm ids.
-    ra = np.array([9.057050050707765, 39.9364408])
-    dec = np.array([-44.117973609689805, 44.7023597])
-    assert htm_id(ra, dec).tolist() == [38173659759, 68546208391]
+    # lasair-lsst sample alerts 313637921267122191 and 402778310355976216 (diaObject
+    # positions, their _object.json) and lasair4's sample_queries/1r.sql (ZTF18acvrfbh, mean
+    # position): Lasair's gkhtm ids.
+    ra = np.array([9.057050050707765, 55.791867711436744, 39.9364408])
+    dec = np.array([-44.117973609689805, -32.211859925840955, 44.7023597])
+    assert htm_id(ra, dec).tolist() == [38173659759, 38577356621, 68546208391]
 
 
 def test_root_triangles_and_children() -> None:
