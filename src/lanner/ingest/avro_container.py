@@ -5,6 +5,11 @@ ZTF sends one container file per alert, each repeating the full writer schema in
 decoding time; here the header's schema text is parsed once per distinct schema and the data
 blocks are read with ``fastavro.schemaless_reader``. Codecs: null and deflate; other codecs
 go through ``fastavro.reader``.
+
+Bounded (:class:`~lanner.ingest.limits.IngestLimits`): the schema's nesting is measured
+before it is parsed, deflate blocks are inflated at most to what is left of
+``LANNER_MAX_PACKET_BYTES``, and a container may hold at most ``LANNER_MAX_PACKET_ALERTS``
+records; beyond, :class:`~lanner.ingest.limits.BoundError` says which bound.
 """
 
 from __future__ import annotations
@@ -16,6 +21,14 @@ from functools import lru_cache
 from typing import Any
 
 import fastavro
+
+from lanner.ingest.limits import (
+    BoundError,
+    IngestLimits,
+    check_nesting,
+    nesting_depth,
+    too_many_alerts,
+)
 
 MAGIC = b"Obj\x01"
 SYNC_SIZE = 16
@@ -65,6 +78,12 @@ def _read_header(buf: io.BytesIO) -> tuple[dict[str, bytes], bytes]:
 
 
 @lru_cache(maxsize=32)
+def _schema_depth(schema_text: bytes) -> int:
+    """Nesting of a schema text, once per distinct schema (ZTF repeats it in every file)."""
+    return nesting_depth(schema_text)
+
+
+@lru_cache(maxsize=32)
 def _parsed(schema_text: bytes) -> tuple[Any, str | None]:
     schema = json.loads(schema_text)
     name = schema.get("name") if isinstance(schema, dict) else None
@@ -73,25 +92,41 @@ def _parsed(schema_text: bytes) -> tuple[Any, str | None]:
     return fastavro.parse_schema(schema), name
 
 
-def read_container(data: bytes) -> tuple[list[dict[str, Any]], str | None]:
+def read_container(data: bytes, limits: IngestLimits) -> tuple[list[dict[str, Any]], str | None]:
     """All records of a container file, and the writer schema's full name."""
     buf = io.BytesIO(data)
     meta, sync = _read_header(buf)
+    if _schema_depth(meta.get("avro.schema", b"")) > limits.max_nesting:
+        check_nesting(meta.get("avro.schema", b""), "Avro schema", limits)  # raises
     codec = meta.get("avro.codec", b"null").decode()
     if codec not in ("null", "deflate"):
         reader = fastavro.reader(io.BytesIO(data))
         schema = reader.writer_schema
-        return [r for r in reader if isinstance(r, dict)], (
-            schema.get("name") if isinstance(schema, dict) else None
-        )
+        records_: list[dict[str, Any]] = []
+        for r in reader:
+            if len(records_) >= limits.max_packet_alerts:
+                raise too_many_alerts(len(records_) + 1, limits)
+            if isinstance(r, dict):
+                records_.append(r)
+        return records_, (schema.get("name") if isinstance(schema, dict) else None)
     schema, name = _parsed(meta["avro.schema"])
     records: list[dict[str, Any]] = []
+    budget = limits.max_packet_bytes
     end = len(data)
     while buf.tell() < end:
         count = _read_long(buf)
+        if count < 0 or len(records) + count > limits.max_packet_alerts:
+            raise too_many_alerts(len(records) + count, limits)
         block = _read_bytes(buf)
         if codec == "deflate":
-            block = zlib.decompress(block, -15)
+            inflater = zlib.decompressobj(-15)
+            block = inflater.decompress(block, budget + 1)
+            if len(block) > budget or inflater.unconsumed_tail:
+                raise BoundError(
+                    "Avro deflate block inflates beyond LANNER_MAX_PACKET_BYTES "
+                    f"({limits.max_packet_bytes})"
+                )
+        budget -= len(block)
         block_buf = io.BytesIO(block)
         for _ in range(count):
             record = fastavro.schemaless_reader(block_buf, schema, None)

@@ -1,0 +1,92 @@
+"""Bounds on what one input may cost: bytes, alerts and nesting per packet and per file.
+
+Input: :class:`~lanner.settings.Settings` (``LANNER_MAX_PACKET_BYTES``,
+``LANNER_MAX_FILE_BYTES``, ``LANNER_MAX_PACKET_ALERTS``, ``LANNER_MAX_NESTING``,
+``LANNER_MAX_CUTOUT_BYTES``). Output: an :class:`IngestLimits` and :func:`nesting_depth`,
+a columnar measure of how deep a JSON text nests. No side effects.
+
+An input beyond a bound is dead-lettered with a reason naming the setting, never read
+further: a decompression bomb costs at most the bound in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lanner.settings import Settings
+
+
+class BoundError(ValueError):
+    """An input beyond one of the bounds; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """The bounds (bytes are inflated bytes: after gzip, bz2, xz or an Avro codec)."""
+
+    #: Largest packet held in memory: a file, a tarball member, a message, inflated.
+    max_packet_bytes: int
+    #: Most inflated bytes read from one compressed file or tarball, all members together.
+    max_file_bytes: int
+    #: Most alerts in one packet (Avro container records, Parquet rows, JSON array items).
+    max_packet_alerts: int
+    #: Deepest nesting of a JSON packet or of an Avro container's schema.
+    max_nesting: int
+    #: Largest cutout (FITS stamp) of an alert.
+    max_cutout_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> IngestLimits:
+        s = settings or Settings()
+        return cls(
+            max_packet_bytes=s.max_packet_bytes,
+            max_file_bytes=s.max_file_bytes,
+            max_packet_alerts=s.max_packet_alerts,
+            max_nesting=s.max_nesting,
+            max_cutout_bytes=s.max_cutout_bytes,
+        )
+
+
+OPEN = np.frombuffer(b"{[", dtype=np.uint8)
+CLOSE = np.frombuffer(b"}]", dtype=np.uint8)
+QUOTE, BACKSLASH = ord('"'), ord("\\")
+
+
+def nesting_depth(text: bytes) -> int:
+    """Deepest nesting of ``{``/``[`` in a JSON text, brackets inside strings ignored.
+
+    Whole-array work (no loop over characters): a quote is escaped when an odd run of
+    backslashes precedes it; the characters between unescaped quotes are string content.
+    """
+    b = np.frombuffer(text, dtype=np.uint8)
+    if not len(b):
+        return 0
+    idx = np.arange(len(b))
+    is_bs = b == BACKSLASH
+    # Length of the run of backslashes ending just before each position.
+    last_other = np.maximum.accumulate(np.where(is_bs, -1, idx))
+    run_before = np.empty(len(b), dtype=np.int64)
+    run_before[0] = 0
+    run_before[1:] = idx[:-1] - last_other[:-1]
+    quote = (b == QUOTE) & (run_before % 2 == 0)
+    in_string = np.bitwise_xor.accumulate(quote.astype(np.uint8)).astype(bool) | quote
+    step = np.isin(b, OPEN).astype(np.int32) - np.isin(b, CLOSE).astype(np.int32)
+    step[in_string] = 0
+    return int(np.cumsum(step).max(initial=0))
+
+
+def check_nesting(text: bytes, what: str, limits: IngestLimits) -> None:
+    """Raise :class:`BoundError` if the JSON ``text`` nests deeper than the bound."""
+    depth = nesting_depth(text)
+    if depth > limits.max_nesting:
+        raise BoundError(
+            f"{what} nests {depth} levels deep, more than LANNER_MAX_NESTING ({limits.max_nesting})"
+        )
+
+
+def too_many_alerts(n: int, limits: IngestLimits) -> BoundError:
+    return BoundError(
+        f"packet holds {n} alerts, more than LANNER_MAX_PACKET_ALERTS ({limits.max_packet_alerts})"
+    )
