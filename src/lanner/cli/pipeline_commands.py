@@ -126,7 +126,7 @@ def print_summary(
         f"rejected        : {summary.dead_letters}"
         + (f" (dead letters in {settings.dead_letter_dir})" if summary.dead_letters else "")
     )
-    for reason, n in (sink.reasons.most_common(SHOWN) if sink else []):
+    for reason, n in sink.reasons.most_common(SHOWN) if sink else []:
         click.echo(f"  {n} × {reason}")
     if skipped is not None:
         click.echo(f"files not read  : {len(skipped)}")

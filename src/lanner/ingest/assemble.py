@@ -142,7 +142,8 @@ def build_batch(
     n = len(cols.packets)
     arrays, refused = _alert_arrays(cols.alerts, survey)
     tables, bad_history = light_curves(cols.histories)
-    refused.update(bad_history)
+    for row, reason in bad_history.items():
+        refused.setdefault(row, reason)
     if n:
         for row, reason in check(survey, arrays, tables, cols.cutouts, max_cutout_bytes).items():
             refused.setdefault(row, reason)
