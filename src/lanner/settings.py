@@ -17,7 +17,7 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
-``LANNER_MAX_PACKET_BYTES``  largest packet held in memory, inflated [bytes]    ``268435456``
+``LANNER_MAX_PACKET_BYTES``  largest packet held in memory, inflated [bytes]    ``67108864``
 ``LANNER_MAX_FILE_BYTES``  most inflated bytes read from one file or tarball    ``17179869184``
 ``LANNER_MAX_PACKET_ALERTS``  most alerts (records, rows) in one packet          ``100000``
 ``LANNER_MAX_NESTING``  deepest nesting of a JSON packet or an Avro schema      ``64``
@@ -60,7 +60,7 @@ class Settings:
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
     max_packet_bytes: int = field(
-        default_factory=lambda: int(_env("LANNER_MAX_PACKET_BYTES", str(256 * 2**20)))
+        default_factory=lambda: int(_env("LANNER_MAX_PACKET_BYTES", str(64 * 2**20)))
     )
     max_file_bytes: int = field(
         default_factory=lambda: int(_env("LANNER_MAX_FILE_BYTES", str(16 * 2**30)))

@@ -164,3 +164,23 @@ def test_a_packet_beyond_the_byte_bound_is_refused() -> None:
     assert _reason(RawPacket(data, "big.json")) == (
         f"packet of {MB + 2} bytes exceeds LANNER_MAX_PACKET_BYTES ({MB})"
     )
+
+
+def test_an_avro_array_of_zero_size_items_is_refused() -> None:
+    """Ten bytes of data could declare 2**62 nulls: the schema is refused up front."""
+    schema = json.dumps(
+        {
+            "type": "record",
+            "name": "r",
+            "fields": [
+                {"name": "e", "type": {"type": "record", "name": "empty", "fields": []}},
+                {"name": "x", "type": {"type": "array", "items": "empty"}},
+            ],
+        }
+    ).encode()
+    block = _long(2**62) + _long(0)  # one array block of 2**62 items, then the end
+    data = _avro_header(schema, b"null", b"S" * 16) + _long(1) + _text(block) + b"S" * 16
+    assert _reason(RawPacket(data, "nulls.avro")) == (
+        'Avro schema has an array of zero-size items ("empty"): refused, as its item count '
+        "is unbounded"
+    )

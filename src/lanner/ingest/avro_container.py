@@ -83,9 +83,51 @@ def _schema_depth(schema_text: bytes) -> int:
     return nesting_depth(schema_text)
 
 
+def _zero_size(schema: Any, empty: set[str]) -> bool:
+    """Whether values of ``schema`` take no bytes (``null``, ``fixed`` of size 0, a record
+    of such fields); ``empty`` collects the names of such records met so far."""
+    if isinstance(schema, str):
+        return schema == "null" or schema in empty
+    if not isinstance(schema, dict):
+        return False  # a union: its branch index takes a byte
+    kind = schema.get("type")
+    if kind == "fixed":
+        return schema.get("size") == 0
+    if kind == "record":
+        fields = schema.get("fields") or []
+        zero = all(_zero_size(f.get("type"), empty) for f in fields if isinstance(f, dict))
+        if zero and isinstance(schema.get("name"), str):
+            empty.add(schema["name"])
+        return zero
+    return isinstance(kind, str | dict) and kind != schema and _zero_size(kind, empty)
+
+
+def _unbounded_arrays(schema: Any, empty: set[str]) -> str | None:
+    """The first array or map whose items take no bytes: a few bytes of data could then
+    declare billions of items."""
+    if isinstance(schema, list):
+        return next((r for s in schema if (r := _unbounded_arrays(s, empty))), None)
+    if not isinstance(schema, dict):
+        return None
+    _zero_size(schema, empty)  # learn the names of empty records
+    kind = schema.get("type")
+    if kind in ("array", "map"):
+        items = schema.get("items" if kind == "array" else "values")
+        if _zero_size(items, empty):
+            return f"an {kind} of zero-size items ({json.dumps(items)[:40]})"
+        return _unbounded_arrays(items, empty)
+    if kind == "record":
+        fields = [f.get("type") for f in schema.get("fields") or [] if isinstance(f, dict)]
+        return _unbounded_arrays(fields, empty)
+    return _unbounded_arrays(kind, empty) if isinstance(kind, dict | list) else None
+
+
 @lru_cache(maxsize=32)
 def _parsed(schema_text: bytes) -> tuple[Any, str | None]:
     schema = json.loads(schema_text)
+    unbounded = _unbounded_arrays(schema, set())
+    if unbounded:
+        raise BoundError(f"Avro schema has {unbounded}: refused, as its item count is unbounded")
     name = schema.get("name") if isinstance(schema, dict) else None
     if isinstance(schema, dict) and schema.get("namespace") and name and "." not in name:
         name = f"{schema['namespace']}.{name}"
@@ -100,6 +142,7 @@ def read_container(data: bytes, limits: IngestLimits) -> tuple[list[dict[str, An
         check_nesting(meta.get("avro.schema", b""), "Avro schema", limits)  # raises
     codec = meta.get("avro.codec", b"null").decode()
     if codec not in ("null", "deflate"):
+        _parsed(meta["avro.schema"])  # refuses unbounded schemas
         reader = fastavro.reader(io.BytesIO(data))
         schema = reader.writer_schema
         records_: list[dict[str, Any]] = []
