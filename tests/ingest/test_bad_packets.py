@@ -163,3 +163,45 @@ def test_oversize_cutouts_are_refused(ztf: tuple[dict[str, Any], dict[str, Any]]
         f"LANNER_MAX_CUTOUT_BYTES ({LIMITS.max_cutout_bytes})"
     ]
     assert len(result.batch) == 0 and result.batch.cutouts.num_rows == 0
+
+
+WRONG_VALUES: list[Any] = ["x", 1.5, -1, [], [1], {}, {"a": 1}, None, True]
+
+
+def test_no_wrong_type_anywhere_stops_a_batch(
+    rubin: dict[str, Any], ztf: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Every field of a Rubin alert, of its sources and of a ZTF candidate, set to values of
+    every wrong type, in one batch: each variant is kept or dead-lettered, none is lost and
+    nothing raises."""
+    variants: list[tuple[str, Any, dict[str, Any]]] = []
+    for section in (None, "diaSource", "diaObject", "prvDiaSources.0"):
+        node = rubin
+        for key in section.split(".") if section else []:
+            node = node[int(key)] if key.isdigit() else node[key]
+        for name in node:
+            path = f"{section}.{name}" if section else name
+            variants += [(path, value, _variant(rubin, path, value, 0)) for value in WRONG_VALUES]
+    packets = [_json(rubin, "good.json")]
+    packets += [_json(v, f"v{i}.json") for i, (_, _, v) in enumerate(variants)]
+    result = assemble(packets, "lsst", LIMITS)
+    assert "good.json" in result.batch.alerts["origin"].to_pylist()
+    assert len(result.batch) + len(result.dead_letters) == len(packets)
+    # A field Lanner reads, given something that is not a number, always refuses the alert.
+    refused = {d.origin for d in result.dead_letters}
+    for i, (path, value, _) in enumerate(variants):
+        if path in ("diaSource.midpointMjdTai", "diaSource.ra", "diaSource.dec") and not (
+            isinstance(value, float | int)
+        ):
+            assert f"v{i}.json" in refused, (path, value)
+
+    # ZTF as JSON, since the Avro writer would refuse wrong types before Lanner sees them.
+    good = {k: v for k, v in ztf[1].items() if not k.startswith("cutout")}
+    packets = [RawPacket(json.dumps(good).encode(), "good.json")]
+    for name in good["candidate"]:
+        for value in ("x", [], {"a": 1}, None):
+            bad = dict(good, candidate=dict(good["candidate"], **{name: value}))
+            packets.append(RawPacket(json.dumps(bad).encode(), f"z{len(packets)}.json"))
+    result = assemble(packets, "ztf", LIMITS)
+    assert "good.json" in result.batch.alerts["origin"].to_pylist()
+    assert len(result.batch) + len(result.dead_letters) == len(packets)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import tarfile
 import zlib
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyarrow.parquet as pq
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.avro_container import MAGIC
 from lanner.ingest.decode import DecodeError, decode_packet
-from lanner.ingest.limits import IngestLimits
+from lanner.ingest.limits import IngestLimits, nesting_depth
 from lanner.ingest.packets import RawPacket
 
 MB = 1 << 20
@@ -148,6 +149,30 @@ def test_a_json_packet_nested_thousands_deep_is_refused() -> None:
     # Brackets inside strings do not count, escaped quotes included.
     shallow = json.dumps({"a": '[[[[{{{{ \\" [[[[', "b": [[1]]}).encode()
     assert decode_packet(RawPacket(shallow, "ok.json"), LIMITS)[0].record["b"] == [[1]]
+
+
+def _depth(doc: object) -> int:
+    if isinstance(doc, dict | list):
+        items = doc.values() if isinstance(doc, dict) else doc
+        return 1 + max((_depth(v) for v in items), default=0)
+    return 0
+
+
+def _document(rng: random.Random, depth: int = 0) -> object:
+    """A random JSON document whose strings are full of brackets, quotes and backslashes."""
+    r = rng.random()
+    if depth > 6 or r < 0.3:
+        return rng.choice(['a\\"[{', "}]\\", 1, "\\\\", '"', None, "[[[]"])
+    if r < 0.65:
+        return [_document(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {f"{i}{{": _document(rng, depth + 1) for i in range(rng.randint(0, 3))}
+
+
+def test_nesting_depth_agrees_with_the_parsed_document() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        doc = _document(rng)
+        assert nesting_depth(json.dumps(doc).encode()) == _depth(doc), doc
 
 
 def test_a_parquet_file_with_a_huge_row_count_is_refused() -> None:

@@ -49,36 +49,46 @@ class IngestLimits:
         )
 
 
-OPEN = np.frombuffer(b"{[", dtype=np.uint8)
-CLOSE = np.frombuffer(b"}]", dtype=np.uint8)
 QUOTE, BACKSLASH = ord('"'), ord("\\")
+OPENERS, CLOSERS = (ord("{"), ord("[")), (ord("}"), ord("]"))
 
 
 def nesting_depth(text: bytes) -> int:
     """Deepest nesting of ``{``/``[`` in a JSON text, brackets inside strings ignored.
 
-    Whole-array work (no loop over characters): a quote is escaped when an odd run of
-    backslashes precedes it; the characters between unescaped quotes are string content.
+    Whole-array work on the few bytes that matter (quotes, backslashes, brackets), no loop
+    over characters: a quote is escaped when an odd run of backslashes precedes it; what lies
+    between unescaped quotes is string content.
     """
     b = np.frombuffer(text, dtype=np.uint8)
-    if not len(b):
+    mask = (b == QUOTE) | (b == BACKSLASH)
+    for code in (*OPENERS, *CLOSERS):
+        mask |= b == code
+    pos = np.flatnonzero(mask)
+    c = b[pos]
+    n = len(c)
+    if not n:
         return 0
-    idx = np.arange(len(b))
-    is_bs = b == BACKSLASH
-    # Length of the run of backslashes ending just before each position.
-    last_other = np.maximum.accumulate(np.where(is_bs, -1, idx))
-    run_before = np.empty(len(b), dtype=np.int64)
-    run_before[0] = 0
-    run_before[1:] = idx[:-1] - last_other[:-1]
-    quote = (b == QUOTE) & (run_before % 2 == 0)
-    in_string = np.bitwise_xor.accumulate(quote.astype(np.uint8)).astype(bool) | quote
-    step = np.isin(b, OPEN).astype(np.int32) - np.isin(b, CLOSE).astype(np.int32)
+    k = np.arange(n)
+    is_bs = c == BACKSLASH
+    # Backslash runs: consecutive bytes of the text, so consecutive positions.
+    after_bs = np.zeros(n, dtype=bool)
+    after_bs[1:] = is_bs[:-1] & (np.diff(pos) == 1)
+    start = np.maximum.accumulate(np.where(is_bs & ~after_bs, k, 0))
+    run = np.where(is_bs, k - start + 1, 0)
+    before = np.zeros(n, dtype=np.int64)
+    before[1:] = np.where(after_bs[1:], run[:-1], 0)
+    quote = (c == QUOTE) & (before % 2 == 0)
+    in_string = np.bitwise_xor.accumulate(quote.astype(np.uint8)).astype(bool)
+    step = np.isin(c, OPENERS).astype(np.int32) - np.isin(c, CLOSERS).astype(np.int32)
     step[in_string] = 0
     return int(np.cumsum(step).max(initial=0))
 
 
 def check_nesting(text: bytes, what: str, limits: IngestLimits) -> None:
     """Raise :class:`BoundError` if the JSON ``text`` nests deeper than the bound."""
+    if text.count(b"{") + text.count(b"[") <= limits.max_nesting:
+        return  # cannot nest deeper than it has brackets
     depth = nesting_depth(text)
     if depth > limits.max_nesting:
         raise BoundError(
