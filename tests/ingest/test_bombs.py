@@ -7,9 +7,11 @@ a few MB at most while the bomb claims far more once inflated; the bounds are lo
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import random
 import tarfile
 import zlib
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.avro_container import MAGIC
@@ -118,17 +121,30 @@ def _avro_header(schema: bytes, codec: bytes, sync: bytes) -> bytes:
     return MAGIC + _long(2) + meta + _long(0) + sync
 
 
-def test_an_avro_deflate_bomb_is_refused() -> None:
+@pytest.mark.parametrize("codec", ["deflate", "bzip2", "xz"])
+def test_an_avro_codec_bomb_is_refused(codec: str) -> None:
     sync = b"S" * 16
     schema = b'{"type":"record","name":"r","fields":[{"name":"x","type":"bytes"}]}'
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+    packer = {
+        "deflate": lambda: zlib.compressobj(1, zlib.DEFLATED, -15),
+        "bzip2": lambda: bz2.BZ2Compressor(1),
+        "xz": lambda: lzma.LZMACompressor(preset=0),
+    }[codec]()
     zeros = Zeros(BOMB_BYTES)
-    block = b"".join(deflate.compress(c) for c in iter(lambda: zeros.read(MB), b""))
-    block += deflate.flush()
+    block = b"".join(packer.compress(c) for c in iter(lambda: zeros.read(MB), b""))
+    block += packer.flush()
     assert len(block) < MB
-    data = _avro_header(schema, b"deflate", sync) + _long(1) + _text(block) + sync
+    data = _avro_header(schema, codec.encode(), sync) + _long(1) + _text(block) + sync
     reason = _reason(RawPacket(data, "bomb.avro"))
-    assert reason == f"Avro deflate block inflates beyond LANNER_MAX_PACKET_BYTES ({MB})"
+    assert reason == f"Avro {codec} block inflates beyond LANNER_MAX_PACKET_BYTES ({MB})"
+
+
+def test_an_avro_codec_that_cannot_be_bounded_is_refused() -> None:
+    data = _avro_header(b'"int"', b"snappy", b"S" * 16)
+    assert _reason(RawPacket(data, "x.avro")) == (
+        "Avro codec 'snappy' is not read (only null, deflate, bzip2, xz: their blocks are "
+        "inflated within LANNER_MAX_PACKET_BYTES)"
+    )
 
 
 def test_an_avro_schema_nested_3000_deep_is_refused() -> None:

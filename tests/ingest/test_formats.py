@@ -71,6 +71,16 @@ def test_compressed_files_decode_like_the_originals(
     assert got.equals(_alerts([original]))
 
 
+@pytest.mark.parametrize("codec", ["deflate", "bzip2", "xz"])
+def test_avro_codecs_decode_like_null(tmp_path: Path, alerts_dir: Path, codec: str) -> None:
+    original = next((alerts_dir / "ztf" / "boom-astro__boom" / "data").rglob("*.avro"))
+    reader = fastavro.reader(io.BytesIO(original.read_bytes()))
+    packed = tmp_path / f"{codec}.avro"
+    with packed.open("wb") as fh:
+        fastavro.writer(fh, reader.writer_schema, list(reader), codec=codec)
+    assert _alerts([packed]).equals(_alerts([original]))
+
+
 @pytest.mark.parametrize("mode", ["w:bz2", "w:xz", "w"])
 def test_tarballs_of_every_compression_are_streamed(
     tmp_path: Path, alerts_dir: Path, mode: str
