@@ -35,7 +35,7 @@ from lanner.ingest import lsst, ztf
 from lanner.ingest.columns import AdapterError, BatchColumns
 from lanner.ingest.decode import DecodedRecord, DecodeError, decode_packet
 from lanner.ingest.history import CONVERSION_ERRORS, Measurements, light_curves
-from lanner.ingest.limits import IngestLimits
+from lanner.ingest.limits import IngestLimits, default_limits
 from lanner.ingest.packets import DeadLetter, RawPacket
 from lanner.ingest.validate import check
 from lanner.schema.tables import ALERT_COLUMNS, SURVEY_ALERT_COLUMNS
@@ -71,7 +71,7 @@ def assemble(
     limits: IngestLimits | None = None,
 ) -> Assembled:
     """Decode ``packets`` and build one batch of the given (or first seen) survey."""
-    limits = limits or IngestLimits.from_settings()
+    limits = limits or default_limits()
     out = BatchColumns()
     dead: list[DeadLetter] = []
     sources: list[tuple[bytes, str]] = []  # per alert row: the packet bytes and origin

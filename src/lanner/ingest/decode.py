@@ -34,7 +34,13 @@ import pyarrow.parquet as pq
 
 from lanner.ingest.avro_container import read_container
 from lanner.ingest.confluent_wire import parse_schema_id
-from lanner.ingest.limits import BoundError, IngestLimits, check_nesting, too_many_alerts
+from lanner.ingest.limits import (
+    BoundError,
+    IngestLimits,
+    check_nesting,
+    default_limits,
+    too_many_alerts,
+)
 from lanner.ingest.packets import RawPacket
 
 AVRO_MAGIC = b"Obj\x01"
@@ -93,7 +99,7 @@ def decode_packet(packet: RawPacket, limits: IngestLimits | None = None) -> list
         If the bytes are not a known container, do not decode or exceed a bound; the message
         says why.
     """
-    limits = limits or IngestLimits.from_settings()
+    limits = limits or default_limits()
     data = packet.data
     if not data:
         raise DecodeError("empty packet")

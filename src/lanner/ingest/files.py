@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from lanner.ingest.limits import BoundError, IngestLimits
+from lanner.ingest.limits import BoundError, IngestLimits, default_limits
 from lanner.ingest.packets import RawPacket
 
 #: Endings a folder walk reads; compressed files and tarballs of alerts included.
@@ -63,7 +63,7 @@ def iter_packets(
     FileNotFoundError
         If a named path does not exist (a typo should not look like an empty night).
     """
-    limits = limits or IngestLimits.from_settings()
+    limits = limits or default_limits()
     report = skipped if skipped is not None else []
     for raw in paths:
         path = Path(raw)
