@@ -74,6 +74,7 @@ RUBIN_CASES = [
     ("diaSource.diaSourceId", 2**64, "malformed alert: alert_id="),
     ("prvDiaSources", "not a list", "prvDiaSources is a str, not a list of records"),
     ("prvDiaSources", [1, 2], "malformed diaSource/prvDiaSources entry"),
+    ("prvDiaSources.1", None, "malformed diaSource/prvDiaSources entry: null"),
     ("prvDiaSources.0.diaSourceId", -7, "invalid id source id=-7"),
     ("diaSource.ra", "12.5", "malformed alert: ra='12.5'"),
 ]

@@ -333,13 +333,30 @@ CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeErro
 
 
 def _convert(kind: str, lists: EntryLists) -> tuple[pa.StructArray, np.ndarray, dict[int, str]]:
-    """The entries as one struct array, their rows, and the rows that failed to convert."""
+    """The entries as one struct array, their rows, and the rows that failed to convert.
+
+    A null entry (``None`` in the list) refuses its alert: pyarrow would give its fields
+    zeros and empty strings, not nulls.
+    """
     struct, _ = KINDS[kind]
     rows = lists.rows()
+    bad: dict[int, str] = {}
     try:
-        return pa.array(lists.items, type=struct), rows, {}
+        entries = pa.array(lists.items, type=struct)
     except CONVERSION_ERRORS:
-        pass
+        entries, rows, bad = _convert_each(kind, lists)
+    if entries.null_count:
+        null_rows = np.unique(rows[entries.is_null().to_numpy(zero_copy_only=False)])
+        for row in null_rows.tolist():
+            bad.setdefault(row, f"malformed {FIELD_NAMES[kind]} entry: null")
+    return entries, rows, bad
+
+
+def _convert_each(
+    kind: str, lists: EntryLists
+) -> tuple[pa.StructArray, np.ndarray, dict[int, str]]:
+    """The slow path, alert by alert, to find the ones whose entries do not convert."""
+    struct, _ = KINDS[kind]
     good: list[pa.Array] = []
     good_rows: list[np.ndarray] = []
     bad: dict[int, str] = {}
