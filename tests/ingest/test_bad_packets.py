@@ -206,3 +206,23 @@ def test_no_wrong_type_anywhere_stops_a_batch(
     result = assemble(packets, "ztf", LIMITS)
     assert "good.json" in result.batch.alerts["origin"].to_pylist()
     assert len(result.batch) + len(result.dead_letters) == len(packets)
+
+
+def test_ztf_json_with_numeric_isdiffpos_keeps_its_sign(
+    ztf: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Some brokers' JSON gives ``isdiffpos`` as 1/-1: read as ZTF's "1"/"-1" text."""
+    good = {k: v for k, v in ztf[1].items() if not k.startswith("cutout")}
+
+    def signed(numeric: bool) -> RawPacket:
+        prv = [
+            dict(p, isdiffpos=(-1 if i % 2 else 1) if numeric else ("f" if i % 2 else "t"))
+            for i, p in enumerate(good["prv_candidates"])
+        ]
+        return RawPacket(json.dumps(dict(good, prv_candidates=prv)).encode(), "a.json")
+
+    numeric = assemble([signed(True)], "ztf", LIMITS)
+    assert not numeric.dead_letters
+    text = assemble([signed(False)], "ztf", LIMITS).batch.detections
+    assert numeric.batch.detections.equals(text)
+    assert 0 < sum(text["is_positive"].to_pylist()) < text.num_rows

@@ -344,12 +344,25 @@ def _convert(kind: str, lists: EntryLists) -> tuple[pa.StructArray, np.ndarray, 
     try:
         entries = pa.array(lists.items, type=struct)
     except CONVERSION_ERRORS:
+        if kind in TEXT_FIELDS:
+            _texts(lists, TEXT_FIELDS[kind])
         entries, rows, bad = _convert_each(kind, lists)
     if entries.null_count:
         null_rows = np.unique(rows[entries.is_null().to_numpy(zero_copy_only=False)])
         for row in null_rows.tolist():
             bad.setdefault(row, f"malformed {FIELD_NAMES[kind]} entry: null")
     return entries, rows, bad
+
+
+#: Text fields that JSON dumps may give as numbers or booleans (ALeRCE's ``isdiffpos`` is
+#: 1/-1): on the slow path they are turned into text, as ZTF's Avro packets carry them.
+TEXT_FIELDS = {"ztf.candidates": "isdiffpos"}
+
+
+def _texts(lists: EntryLists, name: str) -> None:
+    for i, entry in enumerate(lists.items):
+        if isinstance(entry, dict) and not isinstance(entry.get(name), str | None):
+            lists.items[i] = {**entry, name: str(entry[name])}
 
 
 def _convert_each(
