@@ -32,9 +32,9 @@ from lanner.batch import (
     mag_from_flux,
 )
 from lanner.ingest import lsst, ztf
-from lanner.ingest.columns import AdapterError, BatchColumns
+from lanner.ingest.columns import AdapterError, BatchColumns, Measurements
 from lanner.ingest.decode import DecodedRecord, DecodeError, decode_packet
-from lanner.ingest.history import CONVERSION_ERRORS, Measurements, light_curves
+from lanner.ingest.history import CONVERSION_ERRORS, light_curves
 from lanner.ingest.limits import IngestLimits, default_limits
 from lanner.ingest.packets import DeadLetter, RawPacket
 from lanner.ingest.validate import check

@@ -4,8 +4,8 @@ Decoding is the one place a Python loop over alerts is unavoidable (fastavro han
 dict per alert). Per alert, the adapters append a handful of scalars (the ``alerts`` row)
 and hand over each history list whole (:meth:`EntryLists.extend`: one ``list.extend``, no
 loop over its entries); :mod:`lanner.ingest.history` turns every history of the batch into
-columns in one pyarrow conversion, and :mod:`lanner.ingest.assemble` derives the rest on
-whole arrays.
+:class:`Measurements` in one pyarrow conversion per kind, and :mod:`lanner.ingest.assemble`
+derives the rest on whole arrays.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 
 class AdapterError(Exception):
@@ -132,3 +133,53 @@ class BatchColumns:
         for values in self.cutouts.values():
             del values[mark["cutouts"] :]
         del self.packets[n_alerts:]
+
+
+@dataclass
+class Measurements:
+    """One light-curve table's entries as arrays, before sorting and de-duplication.
+
+    ``value``/``error``: the survey's native measurement (ZTF magnitude, ZTF forced flux in
+    DN, Rubin flux [nJy]); ``aux``: ZTF ``isdiffpos`` sign (±1) or forced-photometry zero
+    point; NaN where missing. ``source_id`` is 0 where ``source_missing``.
+    """
+
+    row: np.ndarray
+    source_id: np.ndarray
+    source_missing: np.ndarray
+    mjd: np.ndarray
+    band: pa.Array
+    ra: np.ndarray
+    dec: np.ndarray
+    value: np.ndarray
+    error: np.ndarray
+    aux: np.ndarray
+    reliability: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @classmethod
+    def empty(cls) -> Measurements:
+        f = np.zeros(0, dtype=np.float64)
+        return cls(
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int64),
+            np.zeros(0, bool),
+            f,
+            pa.array([], pa.string()),
+            f,
+            f,
+            f,
+            f,
+            f,
+            f,
+        )
+
+    def concat(self, other: Measurements) -> Measurements:
+        return Measurements(
+            *(
+                pa.concat_arrays([a, b]) if isinstance(a, pa.Array) else np.concatenate([a, b])
+                for a, b in zip(vars(self).values(), vars(other).values(), strict=True)
+            )
+        )

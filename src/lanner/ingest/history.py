@@ -2,7 +2,7 @@
 
 Input: the :class:`~lanner.ingest.columns.EntryLists` the survey adapters filled (the
 decoded dicts of the triggering source and of ``prvDiaSources``, ``prv_candidates``, …).
-Output: :class:`Measurements` (one per light-curve table: numpy columns in the survey's
+Output: :class:`~lanner.ingest.columns.Measurements` (one per light-curve table: numpy columns in the survey's
 native units) and the alert rows whose history could not be converted, with the reason.
 No side effects.
 
@@ -17,13 +17,12 @@ slow path runs only for bad batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lanner.ingest.columns import EntryLists
+from lanner.ingest.columns import EntryLists, Measurements
 from lanner.ingest.ztf import JD_TO_MJD
 from lanner.ingest.ztf import MISSING as ZTF_MISSING
 
@@ -32,56 +31,6 @@ I64, F64, STR = pa.int64(), pa.float64(), pa.string()
 ZTF_BANDS = pa.array(["g", "r", "i"])
 #: diaNoise is a 1-sigma flux error; limits are quoted at 5 sigma, as ZTF's diffmaglim.
 LIMIT_SIGMA = 5.0
-
-
-@dataclass
-class Measurements:
-    """One light-curve table's entries as arrays, before sorting and de-duplication.
-
-    ``value``/``error``: the survey's native measurement (ZTF magnitude, ZTF forced flux in
-    DN, Rubin flux [nJy]); ``aux``: ZTF ``isdiffpos`` sign (±1) or forced-photometry zero
-    point; NaN where missing. ``source_id`` is 0 where ``source_missing``.
-    """
-
-    row: np.ndarray
-    source_id: np.ndarray
-    source_missing: np.ndarray
-    mjd: np.ndarray
-    band: pa.Array
-    ra: np.ndarray
-    dec: np.ndarray
-    value: np.ndarray
-    error: np.ndarray
-    aux: np.ndarray
-    reliability: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    @classmethod
-    def empty(cls) -> Measurements:
-        f = np.zeros(0, dtype=np.float64)
-        return cls(
-            np.zeros(0, np.int32),
-            np.zeros(0, np.int64),
-            np.zeros(0, bool),
-            f,
-            pa.array([], STR),
-            f,
-            f,
-            f,
-            f,
-            f,
-            f,
-        )
-
-    def concat(self, other: Measurements) -> Measurements:
-        return Measurements(
-            *(
-                pa.concat_arrays([a, b]) if isinstance(a, pa.Array) else np.concatenate([a, b])
-                for a, b in zip(vars(self).values(), vars(other).values(), strict=True)
-            )
-        )
 
 
 def _floats(table: pa.StructArray, name: str) -> np.ndarray:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lanner.batch import Survey
-from lanner.ingest.history import Measurements
+from lanner.ingest.columns import Measurements
 
 ZTF_OBJECT_ID = r"^ZTF[0-9]{2}[a-z]{7}$"
 ZTF_LEGACY = "ztf-legacy"
