@@ -2,9 +2,9 @@
 
 Input: the :class:`~lanner.ingest.columns.EntryLists` the survey adapters filled (the
 decoded dicts of the triggering source and of ``prvDiaSources``, ``prv_candidates``, …).
-Output: :class:`~lanner.ingest.columns.Measurements` (one per light-curve table: numpy columns in the survey's
-native units) and the alert rows whose history could not be converted, with the reason.
-No side effects.
+Output: :class:`~lanner.ingest.columns.Measurements` (one per light-curve table: numpy
+columns in the survey's native units) and the alert rows whose history could not be
+converted, with the reason. No side effects.
 
 The entries of all alerts are converted together by ``pa.array(entries, type=struct)``:
 pyarrow reads only the fields named in :data:`KINDS` from each dict, in C++. Ids stay exact
