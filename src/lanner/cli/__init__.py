@@ -22,6 +22,7 @@ def build_cli() -> click.Group:
     from lanner.cli import pipeline_commands
     from lanner.cli.bench import bench
     from lanner.cli.context import catalog_group, context_command
+    from lanner.cli.data import data
     from lanner.cli.schema import schema
 
     for command in (
@@ -31,7 +32,7 @@ def build_cli() -> click.Group:
         *deliver_commands.COMMANDS,
     ):
         cli.add_command(command)
-    for command in (bench, schema, context_command, catalog_group):
+    for command in (bench, schema, context_command, catalog_group, data):
         cli.add_command(command)
     return cli
 
