@@ -251,3 +251,37 @@ def test_a_worker_started_on_an_empty_database_delivers(db_url: str, tmp_path: P
     finally:
         worker.store.close()
         hook.close()
+
+
+def test_delivery_resumes_after_the_database_was_unreachable(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    hook = Hook()
+    try:
+        flt = add_filter(
+            store,
+            "resume",
+            EVERYTHING,
+            active=True,
+            output="webhook",
+            output_options=json.dumps({"webhook_url": hook.url}),
+        )
+        n = Pipeline(store, FolderDeadLetters(tmp_path / "d")).process(packets_of([SAMPLE]))
+        urls = [f"postgresql://postgres@127.0.0.1:{free_port()}/down", db_url]
+
+        def make() -> DeliveryWorker:  # the first connection fails: nothing listens there
+            return DeliveryWorker(
+                open_store(urls.pop(0) if len(urls) > 1 else urls[0]),
+                {"webhook": WebhookDelivery()},
+            )
+
+        delivery = BackgroundDelivery(make, poll_s=0.1).start()
+        for _ in range(600):  # at most a minute, so that a regression fails, not hangs
+            if store.match_count(flt.filter_id).get("sent", 0) == n.matches["resume"]:
+                break
+            threading.Event().wait(0.1)
+        totals = delivery.stop()
+        assert delivery.errors == 1 and totals.sent == n.matches["resume"]
+        assert len(hook.match_ids()) == totals.sent
+    finally:
+        hook.close()

@@ -10,14 +10,13 @@ command parses arguments and calls :mod:`lanner.distribute.outbox`.
 from __future__ import annotations
 
 import signal
-import threading
 from types import FrameType
 
 import click
 
 from lanner.cli.pipeline_commands import db_option
 from lanner.distribute.channels import delivery_worker
-from lanner.distribute.outbox import DeliveryPass
+from lanner.distribute.outbox import BackgroundDelivery, DeliveryPass
 from lanner.settings import Settings
 from lanner.store import StoreError
 
@@ -33,35 +32,44 @@ from lanner.store import StoreError
 def deliver_command(once: bool, poll: float, db_url: str | None) -> None:
     """Send pending matches to Kafka, e-mail and webhooks; runs until stopped."""
     settings = Settings.for_db(db_url)
+    if once:
+        totals = _once(settings)
+    else:
+        service = BackgroundDelivery(lambda: delivery_worker(settings), poll_s=poll)
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            service.request_stop()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            service.serve()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        totals = service.totals
+    click.echo(f"{totals.sent} sent, {totals.retrying} to retry, {totals.failed} failed")
+    for name, error in totals.errors.items():
+        click.echo(f"  {name}: {error}", err=True)
+
+
+def _once(settings: Settings) -> DeliveryPass:
+    """Every pending match, retry waits included, in as many passes as it takes."""
     try:
         worker = delivery_worker(settings)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     totals = DeliveryPass()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.is_set():
-            done = worker.run_once(due_only=not once)
+        while True:
+            done = worker.run_once(due_only=False)
             for name in ("claimed", "sent", "retrying", "failed"):
                 setattr(totals, name, getattr(totals, name) + getattr(done, name))
             totals.errors.update(done.errors)
-            full = done.claimed >= worker.policy.pass_limit
-            if once and (not full or done.sent == 0):
-                break  # (a full pass that sent nothing would only claim its failures again)
-            if not full:
-                stop.wait(poll)
+            if done.claimed < worker.policy.pass_limit or done.sent == 0:
+                # (a full pass that sent nothing would only claim its failures again)
+                return totals
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         worker.store.close()
-    click.echo(f"{totals.sent} sent, {totals.retrying} to retry, {totals.failed} failed")
-    for name, error in totals.errors.items():
-        click.echo(f"  {name}: {error}", err=True)
 
 
 COMMANDS: list[click.Command] = [deliver_command]

@@ -213,12 +213,14 @@ def _message(row: OutboxRow) -> dict[str, Any]:
 
 
 class BackgroundDelivery:
-    """A :class:`DeliveryWorker` in a thread, beside a pipeline.
+    """A :class:`DeliveryWorker` making passes until stopped: in a thread beside a pipeline
+    (:meth:`start`, :meth:`stop`), or in the foreground (:meth:`serve`, ``lanner deliver``).
 
-    ``make_worker`` is called in the thread (a SQLite connection belongs to the thread
-    that opened it). The worker makes a pass when woken (:meth:`wake`, after each batch)
-    or every ``poll_s`` seconds, and a last one when stopped. An error of a pass (the
-    database unreachable) is logged and the pass is tried again at the next tick.
+    ``make_worker`` is called where the passes run (a SQLite connection belongs to the
+    thread that opened it). A pass is made when woken (:meth:`wake`, after each batch) or
+    every ``poll_s`` seconds, and a last one when stopped. If a pass fails (the database
+    unreachable), that is logged once, the worker's connection is dropped and a new one is
+    opened at the next tick, and its return is logged: delivery resumes by itself.
     """
 
     def __init__(self, make_worker: Callable[[], DeliveryWorker], poll_s: float = 5.0) -> None:
@@ -226,9 +228,11 @@ class BackgroundDelivery:
         self.poll_s = poll_s
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lanner-delivery", daemon=True)
+        self._thread = threading.Thread(target=self.serve, name="lanner-delivery", daemon=True)
         self.totals = DeliveryPass()
+        #: Passes that failed (each logged; a run of them is logged once).
         self.errors = 0
+        self._failing = False
 
     def start(self) -> BackgroundDelivery:
         self._thread.start()
@@ -238,36 +242,62 @@ class BackgroundDelivery:
         """New matches were recorded: make a pass now."""
         self._wake.set()
 
-    def stop(self) -> DeliveryPass:
-        """Make a last pass, stop the thread and return the totals."""
+    def request_stop(self) -> None:
+        """Make a last pass and return from :meth:`serve` (safe from a signal handler)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self) -> DeliveryPass:
+        """Make a last pass, stop the thread and return the totals."""
+        self.request_stop()
         self._thread.join()
         return self.totals
 
-    def _loop(self) -> None:
-        worker = self._make_worker()
+    def serve(self) -> None:
+        """Make passes until :meth:`request_stop`."""
+        worker: DeliveryWorker | None = None
         try:
             while True:
                 stopping = self._stop.is_set()
                 self._wake.clear()
-                full = self._pass(worker)
+                worker, full = self._pass(worker)
                 if stopping:
                     return
                 if not full:
                     self._wake.wait(self.poll_s)
         finally:
-            worker.store.close()
+            if worker is not None:
+                worker.store.close()
 
-    def _pass(self, worker: DeliveryWorker) -> bool:
-        """One pass; True if it claimed as many as it may (more are waiting)."""
+    def _pass(self, worker: DeliveryWorker | None) -> tuple[DeliveryWorker | None, bool]:
+        """One pass (opening the worker first if needed); the worker to keep, and whether
+        the pass claimed as many as it may (more are waiting)."""
         try:
+            if worker is None:
+                worker = self._make_worker()
             done = worker.run_once()
-        except Exception:
+        except Exception as exc:  # counted, logged once per outage, retried
             self.errors += 1
-            log.exception("delivery pass failed; trying again in %s s", self.poll_s)
-            return False
+            if not self._failing:
+                log.error(
+                    "delivery paused: %s; retrying every %s s", exc, self.poll_s, exc_info=True
+                )
+                self._failing = True
+            if worker is not None:
+                _close_quietly(worker)
+            return None, False
+        if self._failing:
+            log.warning("delivery resumed")
+            self._failing = False
         for name in ("claimed", "sent", "retrying", "failed"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(done, name))
         self.totals.errors.update(done.errors)
-        return done.claimed >= worker.policy.pass_limit
+        return worker, done.claimed >= worker.policy.pass_limit
+
+
+def _close_quietly(worker: DeliveryWorker) -> None:
+    """Drop a worker whose connection failed; closing a broken connection may fail too."""
+    try:
+        worker.store.close()
+    except Exception as exc:  # the connection is gone either way
+        log.debug("closing the failed delivery connection: %s", exc)
