@@ -243,8 +243,9 @@ def run_stream(
     batches: Iterable[CommittableBatch],
     on_batch: Callable[[BatchReport], None] | None = None,
 ) -> RunSummary:
-    """Process a stream: each batch is stored and sent, its dead letters made durable, and
-    only then its position committed — so a crash re-delivers, never loses, a batch."""
+    """Process a stream: each batch is stored (its matches recorded for delivery), its dead
+    letters made durable, and only then its position committed — so a crash re-delivers,
+    never loses, a batch."""
 
     def committed() -> Iterator[list[RawPacket]]:
         for batch in batches:
