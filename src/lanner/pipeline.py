@@ -1,7 +1,8 @@
 """The pipeline: the one place the stages are wired together, and the only main loop.
 
     packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ store.write_batch
-            ─▶ sky areas (watchlist, watchmap, sky-map hits) ─▶ filter (active filters on the batch) ─▶ distribute (+ filter_matches)
+            ─▶ sky areas (watchlist, watchmap, sky-map hits)
+            ─▶ filter (active filters on the batch) ─▶ distribute (+ filter_matches)
 
 Each stage gets what it needs through the constructor (store, enrichers, dead-letter sink,
 deliveries), so the same pipeline runs embedded (SQLite, folders) or scaled out (PostgreSQL,

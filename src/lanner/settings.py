@@ -17,6 +17,12 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
+``LANNER_GCN_KAFKA``   bootstrap servers of the GCN notices (none: GCN's)    none
+``LANNER_GCN_SECURITY``  security.protocol of that connection               GCN's (sasl_ssl)
+``LANNER_GCN_CLIENT_ID``  GCN client id (secret in ``LANNER_GCN_CLIENT_SECRET``)  none
+``LANNER_GCN_TOPIC``   topic of the LVK notices                              ``igwn.gwalert``
+``LANNER_GW_MAX_AREA`` 90% area cap [deg²] of maps not classed BNS/NSBH      ``1000``
+``LANNER_GW_CLASSES``  classes whose maps are always kept                    ``BNS,NSBH``
 =====================  ===================================================  ==================
 """
 
@@ -54,6 +60,22 @@ class Settings:
         default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
+    gcn_kafka: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_KAFKA") or None
+    )
+    gcn_security: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_SECURITY") or None
+    )
+    gcn_client_id: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_CLIENT_ID") or None
+    )
+    gcn_topic: str = field(default_factory=lambda: _env("LANNER_GCN_TOPIC", "igwn.gwalert"))
+    gw_max_area: float = field(default_factory=lambda: float(_env("LANNER_GW_MAX_AREA", "1000")))
+    gw_classes: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            c.strip() for c in _env("LANNER_GW_CLASSES", "BNS,NSBH").split(",") if c.strip()
+        )
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

@@ -176,16 +176,19 @@ def watchlist_cones_table(survey: str) -> Table:
     p = WATCHLIST_PRODUCER
     cols = (
         Column("wl_id", "int", "Watchlist identifier", producer=p, nullable=False),
-        Column("cone_id", "bigint", "Cone number within the watchlist (1, 2, ...)", producer=p,
-               nullable=False),
+        Column(
+            "cone_id",
+            "bigint",
+            "Cone number within the watchlist (1, 2, ...)",
+            producer=p,
+            nullable=False,
+        ),
         Column("name", "text", "Name of the cone", producer=p),
         Column("ra", "double", "Right ascension of the cone centre", "deg", p, nullable=False),
         Column("decl", "double", "Declination of the cone centre", "deg", p, nullable=False),
         Column("radius", "double", "Cone radius (NULL: the watchlist's default)", "arcsec", p),
     )
-    return Table(
-        "watchlist_cones", "Cones of watchlists", cols, primary_key=("wl_id", "cone_id")
-    )
+    return Table("watchlist_cones", "Cones of watchlists", cols, primary_key=("wl_id", "cone_id"))
 
 
 def watchmaps_table(survey: str) -> Table:

@@ -234,9 +234,7 @@ def _checked(
         )
     for i, name in enumerate(names):
         if len(name) > MAX_NAME:
-            problems.append(
-                f"{unit} {numbers[i]}: name {name[:40]!r}... is longer than {MAX_NAME}"
-            )
+            problems.append(f"{unit} {numbers[i]}: name {name[:40]!r}... is longer than {MAX_NAME}")
     if len(a_ra) > MAX_CONES:
         problems.append(f"{len(a_ra)} cones: a watchlist holds at most {MAX_CONES:,}")
     if not len(a_ra) and not problems:
@@ -244,4 +242,3 @@ def _checked(
     if problems:
         raise ConeFileError(problems)
     return Cones(a_ra, a_dec, names, a_rad)
-

@@ -102,9 +102,13 @@ def receive_notice(store: Store, notice: Notice, selection: Selection) -> Notice
                 gw_class=notice.most_probable_class,
                 far=notice.far,
                 more_info=notice.url,
-                params={"classification": notice.classification,
-                        "properties": notice.properties, "group": notice.group,
-                        "pipeline": notice.pipeline, "search": notice.search},
+                params={
+                    "classification": notice.classification,
+                    "properties": notice.properties,
+                    "group": notice.group,
+                    "pipeline": notice.pipeline,
+                    "search": notice.search,
+                },
             )
             decision = "stored"
     row.update({"mw_id": mw_id, "decision": decision})
@@ -142,15 +146,20 @@ def add_skymap(
     if event_mjd is None:
         raise ValueError("the sky map gives no event time (MJD-OBS): pass one")
     ph = store.backend.placeholder
-    versions = record_rows(store, "mma_areas", f'namespace = {ph} AND "otherId" = {ph}',
-                           (namespace, other_id))
+    versions = record_rows(
+        store, "mma_areas", f'namespace = {ph} AND "otherId" = {ph}', (namespace, other_id)
+    )
     for old in versions:
         if old["active"]:
             update_row(store, "mma_areas", "mw_id", old["mw_id"], {"active": False}, False)
     mw_id = next_id(store, "mma_areas", "mw_id")
     event_date = Time(event_mjd, format="mjd", scale="utc").to_datetime(dt.UTC)
-    location = {"RA": skymap.ra, "Dec": skymap.dec, "distmean": skymap.distmean,
-                "diststd": skymap.diststd}
+    location = {
+        "RA": skymap.ra,
+        "Dec": skymap.dec,
+        "distmean": skymap.distmean,
+        "diststd": skymap.diststd,
+    }
     area = {
         "mw_id": mw_id,
         "namespace": namespace,
@@ -191,8 +200,12 @@ def add_skymap(
 def deactivate_event(store: Store, namespace: str, other_id: str) -> int:
     """Deactivate every map of an event; return how many were active."""
     ph = store.backend.placeholder
-    rows = record_rows(store, "mma_areas", f'namespace = {ph} AND "otherId" = {ph} AND active = {ph}',
-                       (namespace, other_id, True))
+    rows = record_rows(
+        store,
+        "mma_areas",
+        f'namespace = {ph} AND "otherId" = {ph} AND active = {ph}',
+        (namespace, other_id, True),
+    )
     for r in rows:
         update_row(store, "mma_areas", "mw_id", r["mw_id"], {"active": False}, False)
     store.con.commit()
@@ -242,8 +255,9 @@ def match_archive(store: Store, mw_id: int, event_mjd: float, region: Region) ->
     """Hits of one map over the archive's objects detected soon after the event."""
     rows: list[tuple[Any, ...]] = []
     for chunk in object_chunks(store, (event_mjd, event_mjd + ACTIVE_DAYS)):
-        rows += hit_rows(mw_id, region, event_mjd, chunk.ids, chunk.ra, chunk.dec,
-                         chunk.last_mjd, chunk.distance)
+        rows += hit_rows(
+            mw_id, region, event_mjd, chunk.ids, chunk.ra, chunk.dec, chunk.last_mjd, chunk.distance
+        )
     write_hits(store, rows)
     return len(rows)
 

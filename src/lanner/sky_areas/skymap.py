@@ -19,8 +19,8 @@ Definitions (those of ligo.skymap's ``find_greedy_credible_levels`` and ``crossm
   standard deviation of r on that line of sight (ligo.skymap's
   ``parameters_to_moments``), which is what ``probdens3`` compares with the host distance.
 
-A flat map of N pixels is ranked with a histogram of its densities' binary exponents first, so only the
-pixels that can belong to the 90 % region are sorted: linear in N (50 M pixels at NSIDE
+A flat map of N pixels is ranked with a histogram of its densities' binary exponents first,
+so only the pixels that can belong to the 90 % region are sorted: linear in N (50 M pixels at NSIDE
 2048). Only the 90 % region's pixels are kept, since hits are taken inside it.
 """
 
@@ -314,8 +314,9 @@ def values_at(region: Region, ra: np.ndarray, dec: np.ndarray) -> MapValues:
     return MapValues(inside, pick(region.level) * 100.0, pick(region.probdensity), mean, std)
 
 
-def probdens3(probdens2: np.ndarray, host: np.ndarray, mean: np.ndarray,
-              std: np.ndarray) -> np.ndarray:
+def probdens3(
+    probdens2: np.ndarray, host: np.ndarray, mean: np.ndarray, std: np.ndarray
+) -> np.ndarray:
     """probdens2 × exp(−½((mean − host)/std)²); NaN without a host distance or distance
     layers."""
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -111,8 +111,11 @@ def add_watchlist(
     if store.con.execute(
         f"SELECT 1 FROM watchlists WHERE owner_id = {ph} AND name = {ph}", (owner, name)
     ).fetchone():
-        raise WatchlistError(f"you already have a watchlist named {name!r}", None,
-                             "choose another name, or delete that one")
+        raise WatchlistError(
+            f"you already have a watchlist named {name!r}",
+            None,
+            "choose another name, or delete that one",
+        )
     wl_id = next_id(store, "watchlists", "wl_id")
     now = _now()
     record = {
@@ -172,8 +175,7 @@ class LoadedWatchlist:
         m = self.index.match(ra, dec)
         return [
             (ids[p], self.wl_id, int(c) + 1, round(float(s), 3), self.names[c])
-            for p, c, s in zip(m.position.tolist(), m.cone.tolist(), m.arcsec.tolist(),
-                               strict=True)
+            for p, c, s in zip(m.position.tolist(), m.cone.tolist(), m.arcsec.tolist(), strict=True)
         ]
 
 
@@ -191,8 +193,9 @@ def load_watchlist(store: Store, wl: Watchlist) -> LoadedWatchlist:
     ).reshape(-1, 3)
     radius = np.where(np.isnan(values[:, 2]), wl.radius, values[:, 2])
     names = [r[1] or "" for r in rows]
-    return LoadedWatchlist(wl.wl_id, wl.modified, ConeIndex(values[:, 0], values[:, 1], radius),
-                           names)
+    return LoadedWatchlist(
+        wl.wl_id, wl.modified, ConeIndex(values[:, 0], values[:, 1], radius), names
+    )
 
 
 def match_archive(store: Store, wl: Watchlist) -> int:
@@ -204,8 +207,14 @@ def match_archive(store: Store, wl: Watchlist) -> int:
     oid = store.object_id_column
     try:
         delete_where(store, "watchlist_hits", "wl_id", wl.wl_id, commit=False)
-        upsert_rows(store, "watchlist_hits", [oid, "wl_id", "cone_id", "arcsec", "name"], rows,
-                    [oid, "wl_id", "cone_id"], commit=False)
+        upsert_rows(
+            store,
+            "watchlist_hits",
+            [oid, "wl_id", "cone_id", "arcsec", "name"],
+            rows,
+            [oid, "wl_id", "cone_id"],
+            commit=False,
+        )
         store.con.commit()
     except BaseException:
         store.con.rollback()
@@ -243,8 +252,9 @@ def list_watchlists(store: Store, owner_id: int | None = None) -> list[Watchlist
 
 def active_watchlists(store: Store) -> list[Watchlist]:
     ph = store.backend.placeholder
-    return [Watchlist.from_row(r) for r in record_rows(store, "watchlists", f"active = {ph}",
-                                                       (True,))]
+    return [
+        Watchlist.from_row(r) for r in record_rows(store, "watchlists", f"active = {ph}", (True,))
+    ]
 
 
 def _owned(wl: Watchlist, owner_id: int | None) -> None:
@@ -258,8 +268,13 @@ def set_active(
     """Activate (or renew) for :data:`ACTIVE_DAYS`, or deactivate, a watchlist."""
     _owned(wl, owner_id)
     now = _now()
-    update_row(store, "watchlists", "wl_id", wl.wl_id,
-               {"active": active, "expires": _expiry(active, now), "modified": now.isoformat()})
+    update_row(
+        store,
+        "watchlists",
+        "wl_id",
+        wl.wl_id,
+        {"active": active, "expires": _expiry(active, now), "modified": now.isoformat()},
+    )
     return get_watchlist(store, wl.wl_id)
 
 

@@ -129,8 +129,11 @@ def add_watchmap(
     if store.con.execute(
         f"SELECT 1 FROM watchmaps WHERE owner_id = {ph} AND name = {ph}", (owner, name)
     ).fetchone():
-        raise WatchlistError(f"you already have a watchmap named {name!r}", None,
-                             "choose another name, or delete that one")
+        raise WatchlistError(
+            f"you already have a watchmap named {name!r}",
+            None,
+            "choose another name, or delete that one",
+        )
     if moc.empty():
         raise WatchlistError("the MOC covers no sky")
     now = _now()
@@ -205,8 +208,9 @@ def list_watchmaps(store: Store, owner_id: int | None = None) -> list[Watchmap]:
 
 def active_watchmaps(store: Store) -> list[Watchmap]:
     ph = store.backend.placeholder
-    return [Watchmap.from_row(r) for r in record_rows(store, "watchmaps", f"active = {ph}",
-                                                      (True,))]
+    return [
+        Watchmap.from_row(r) for r in record_rows(store, "watchmaps", f"active = {ph}", (True,))
+    ]
 
 
 def set_active(
@@ -216,8 +220,13 @@ def set_active(
     if owner_id is not None and wm.owner_id != owner_id:
         raise WatchlistError(f"watchmap {wm.name!r} is not yours")
     now = _now()
-    update_row(store, "watchmaps", "ar_id", wm.ar_id,
-               {"active": active, "expires": _expiry(active, now), "modified": now.isoformat()})
+    update_row(
+        store,
+        "watchmaps",
+        "ar_id",
+        wm.ar_id,
+        {"active": active, "expires": _expiry(active, now), "modified": now.isoformat()},
+    )
     return get_watchmap(store, wm.ar_id)
 
 

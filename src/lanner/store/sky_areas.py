@@ -51,7 +51,8 @@ def object_chunks(
     oid = quote(OBJECT_ID_COLUMN[survey])
     ra, dec = (quote(c) for c in POSITION_COLUMNS[survey])
     rec = quote(RECENCY_COLUMN[survey])
-    has_context = "distance" in store.tables.get("sherlock_classifications", _NO_TABLE).column_names
+    context = store.tables.get("sherlock_classifications")
+    has_context = context is not None and "distance" in context.column_names
     dist = "s.distance" if has_context else "NULL"
     join = f" LEFT JOIN sherlock_classifications s ON s.{oid} = o.{oid}" if has_context else ""
     sql = f"SELECT o.{oid}, o.{ra}, o.{dec}, o.{rec}, {dist} FROM objects o{join}"
@@ -82,13 +83,6 @@ def object_chunks(
     finally:
         cur.close()
         store.con.commit()
-
-
-class _NoTable:
-    column_names: list[str] = []
-
-
-_NO_TABLE: Any = _NoTable()
 
 
 def next_id(store: Store, table: str, column: str) -> int:
