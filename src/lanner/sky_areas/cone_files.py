@@ -232,13 +232,19 @@ def _checked(
         problems.append(
             f"{unit} {numbers[i]}: radius {a_rad[i]} arcsec is not in (0, {MAX_RADIUS:g}]"
         )
-    for i, name in enumerate(names):
+    for k, name in enumerate(names):
         if len(name) > MAX_NAME:
-            problems.append(f"{unit} {numbers[i]}: name {name[:40]!r}... is longer than {MAX_NAME}")
+            problems.append(f"{unit} {numbers[k]}: name {name[:40]!r}... is longer than {MAX_NAME}")
     if len(a_ra) > MAX_CONES:
         problems.append(f"{len(a_ra)} cones: a watchlist holds at most {MAX_CONES:,}")
     if not len(a_ra) and not problems:
         problems.append("the file holds no cones")
     if problems:
-        raise ConeFileError(problems)
+        raise ConeFileError(sorted(problems, key=_line_of))
     return Cones(a_ra, a_dec, names, a_rad)
+
+
+def _line_of(problem: str) -> int:
+    """The line or row number a problem message starts with (0 for the whole file)."""
+    head = problem.split(":", 1)[0].split()
+    return int(head[1]) if len(head) == 2 and head[1].isdigit() else 0
