@@ -76,7 +76,9 @@ def moved_ztf(ztf_packets: list[RawPacket]) -> Callable[..., list[RawPacket]]:
     """Real ZTF alerts with their detection moved to (ra, dec) [deg] at Julian date ``jd``
     and their history dropped (so the object's position and last detection are those)."""
 
-    def move(count: int, ra: float, dec: float, jd: float, spread_arcsec: float = 20.0):
+    def move(
+        count: int, ra: float, dec: float, jd: float, prefix: str = "a", spread: float = 20.0
+    ) -> list[RawPacket]:
         out = []
         rng = np.random.default_rng(7)
         for i, packet in enumerate(ztf_packets[:count]):
@@ -84,10 +86,10 @@ def moved_ztf(ztf_packets: list[RawPacket]) -> Callable[..., list[RawPacket]]:
             schema = reader.writer_schema
             record = next(iter(reader))
             cand = record["candidate"]
-            cand["ra"] = ra + rng.uniform(-1, 1) * spread_arcsec / 3600.0
-            cand["dec"] = dec + rng.uniform(-1, 1) * spread_arcsec / 3600.0
+            cand["ra"] = ra + rng.uniform(-1, 1) * spread / 3600.0
+            cand["dec"] = dec + rng.uniform(-1, 1) * spread / 3600.0
             cand["jd"] = jd
-            record["objectId"] = f"ZTF99moved{i:03d}"
+            record["objectId"] = f"ZTF99{prefix}{i:03d}"
             record["prv_candidates"] = None
             if "fp_hists" in record:
                 record["fp_hists"] = None

@@ -31,8 +31,11 @@ def selection_of(settings: Settings) -> Selection:
     return Selection(always=settings.gw_classes, max_area=settings.gw_max_area)
 
 
-def gcn_consumer(settings: Settings, group_id: str = "lanner-gcn") -> Any:
-    """A ``gcn_kafka.Consumer`` configured from ``settings`` (GCN itself by default)."""
+def gcn_consumer(
+    settings: Settings, group_id: str = "lanner-gcn", extra: dict[str, Any] | None = None
+) -> Any:
+    """A ``gcn_kafka.Consumer`` configured from ``settings`` (GCN itself by default);
+    ``extra`` librdkafka settings win."""
     from gcn_kafka import Consumer
 
     config: dict[str, Any] = {
@@ -44,6 +47,7 @@ def gcn_consumer(settings: Settings, group_id: str = "lanner-gcn") -> Any:
         config["bootstrap.servers"] = settings.gcn_kafka
     if settings.gcn_security:
         config["security.protocol"] = settings.gcn_security
+    config.update(extra or {})
     return Consumer(
         config=config,
         client_id=settings.gcn_client_id,

@@ -128,9 +128,11 @@ def _arrow(schema: pa.Schema, columns: list[str], rows: list[tuple[Any, ...]]) -
 
 
 def _stamped(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
-    """A record row with its timestamps as datetimes (SQLite keeps ISO text)."""
+    """A record row in Arrow's types (SQLite keeps timestamps as text, booleans as 0/1)."""
     out = dict(row)
     for f in schema:
         if pa.types.is_timestamp(f.type) and isinstance(out.get(f.name), str):
             out[f.name] = dt.datetime.fromisoformat(out[f.name])
+        elif pa.types.is_boolean(f.type) and out.get(f.name) is not None:
+            out[f.name] = bool(out[f.name])
     return out
