@@ -42,13 +42,16 @@ def test_watchlist_commands(
     bad = tmp_path / "bad.csv"
     bad.write_text("1, 2, a\n1, 200, b\n")
     assert "line 2: Dec 200.0 is not in [-90, 90] deg" in cli(
-        "watchlist", "add", "bad", str(bad), ok=False)
+        "watchlist", "add", "bad", str(bad), ok=False
+    )
     assert "deleted" in cli("watchlist", "delete", "mine")
     assert "no watchlist named 'mine'" in cli("watchlist", "show", "mine", ok=False)
 
 
 def test_watchmap_and_skymap_commands(
-    cli: Callable[..., str], first_object: tuple[int, float, float], tmp_path: Path,
+    cli: Callable[..., str],
+    first_object: tuple[int, float, float],
+    tmp_path: Path,
     shared_dir: Path,
 ) -> None:
     from astropy import units as u
@@ -69,11 +72,15 @@ def test_watchmap_and_skymap_commands(
     assert out.startswith("notice 1: stored as map 1")
     gbm = shared_dir / "data" / "catalogs" / "gw_skymaps" / "fermi_gbm_M351932_skymap.fits.gz"
     assert "map 2 of Fermi 1354291851: 90% area 1342.9 deg2" in cli(
-        "skymap", "add", str(gbm), "--namespace", "Fermi")
+        "skymap", "add", str(gbm), "--namespace", "Fermi"
+    )
     assert "retraction: 1 map(s) deactivated" in cli(
-        "skymap", "add", str(notices / "MS181101ab-retraction.json"))
+        "skymap", "add", str(notices / "MS181101ab-retraction.json")
+    )
     maps = json.loads(cli("skymap", "list", "--format", "json"))
     assert [(m["otherId"], m["active"]) for m in maps] == [
-        ("MS181101ab", False), ("1354291851", True)]
+        ("MS181101ab", False),
+        ("1354291851", True),
+    ]
     assert "RETRACTION" in cli("skymap", "notices")
     assert "no hits" in cli("skymap", "hits", "1")

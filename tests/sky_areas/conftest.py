@@ -120,5 +120,5 @@ def million_cones(messier_cones: bytes) -> bytes:
     n = 1_000_000 - messier_cones.count(b"\n") - 1
     ra = rng.uniform(0, 360, n)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    body = "\n".join(f"{a:.6f},{d:.6f},r{i}" for i, (a, d) in enumerate(zip(ra, dec)))
+    body = "\n".join(f"{a:.6f},{d:.6f},r{i}" for i, (a, d) in enumerate(zip(ra, dec, strict=False)))
     return messier_cones + b"\n" + body.encode()

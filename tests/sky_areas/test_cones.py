@@ -33,16 +33,27 @@ def test_index_finds_exactly_the_brute_force_pairs() -> None:
     frac = rng.uniform(0.9, 1.1, 4000)
     pa = rng.uniform(0, 2 * np.pi, 4000)
     step = np.radians(radius[k] * frac / 3600)
-    p_dec = np.degrees(np.arcsin(np.clip(
-        np.sin(np.radians(dec[k])) * np.cos(step)
-        + np.cos(np.radians(dec[k])) * np.sin(step) * np.cos(pa), -1, 1)))
-    p_ra = (ra[k] + np.degrees(np.arctan2(
-        np.sin(pa) * np.sin(step) * np.cos(np.radians(dec[k])),
-        np.cos(step) - np.sin(np.radians(dec[k])) * np.sin(np.radians(p_dec))))) % 360
+    p_dec = np.degrees(
+        np.arcsin(
+            np.clip(
+                np.sin(np.radians(dec[k])) * np.cos(step)
+                + np.cos(np.radians(dec[k])) * np.sin(step) * np.cos(pa),
+                -1,
+                1,
+            )
+        )
+    )
+    p_ra = (
+        ra[k]
+        + np.degrees(
+            np.arctan2(
+                np.sin(pa) * np.sin(step) * np.cos(np.radians(dec[k])),
+                np.cos(step) - np.sin(np.radians(dec[k])) * np.sin(np.radians(p_dec)),
+            )
+        )
+    ) % 360
     m = index.match(p_ra, p_dec)
-    sep = angular_separation_deg(
-        p_ra[:, None], p_dec[:, None], ra[None, :], dec[None, :]
-    ) * 3600
+    sep = angular_separation_deg(p_ra[:, None], p_dec[:, None], ra[None, :], dec[None, :]) * 3600
     expected = set(zip(*np.nonzero(sep <= radius[None, :]), strict=True))
     assert {(int(p), int(c)) for p, c in zip(m.position, m.cone, strict=True)} == expected
     assert len(expected) > 3000  # most near-edge positions are inside
@@ -83,8 +94,9 @@ def test_bad_lines_are_all_reported_with_their_numbers() -> None:
 def test_messier_watchlist_radii_over_the_cap_are_refused(catalogs: Path) -> None:
     data = (catalogs / "watchlists" / "messier_objects_watchlist.csv").read_bytes()
     lines = data.decode().splitlines()
-    too_big = [i + 1 for i, line in enumerate(lines[1:], start=1)
-               if float(line.split(",")[3]) > 1800]
+    too_big = [
+        i + 1 for i, line in enumerate(lines[1:], start=1) if float(line.split(",")[3]) > 1800
+    ]
     with pytest.raises(ConeFileError) as err:
         read_cones(data, "messier.csv")
     assert [int(p.split(":")[0].split()[1]) for p in err.value.problems] == too_big
@@ -93,8 +105,14 @@ def test_messier_watchlist_radii_over_the_cap_are_refused(catalogs: Path) -> Non
 
 def test_votable_and_fits_tables_read_like_csv(messier_cones: bytes) -> None:
     cones = read_cones(messier_cones, "m.csv")
-    table = Table({"RAJ2000": cones.ra, "DEJ2000": cones.dec, "Name": cones.name,
-                   "radius_arcsec": cones.radius})
+    table = Table(
+        {
+            "RAJ2000": cones.ra,
+            "DEJ2000": cones.dec,
+            "Name": cones.name,
+            "radius_arcsec": cones.radius,
+        }
+    )
     for fmt, name in (("votable", "m.xml"), ("fits", "m.fits")):
         out = io.BytesIO()
         table.write(out, format=fmt)

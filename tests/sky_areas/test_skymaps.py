@@ -19,7 +19,7 @@ from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline
 from lanner.settings import Settings
 from lanner.sky_areas.gcn_listener import GcnListener, gcn_consumer
-from lanner.sky_areas.mma import receive_notice
+from lanner.sky_areas.mma import NoticeOutcome, receive_notice
 from lanner.sky_areas.notices import Selection, parse_notice
 from lanner.sky_areas.skymap import probdens3, read_skymap, values_at
 from lanner.store import Store, open_store
@@ -40,18 +40,21 @@ def test_lasair_fixture_numbers(catalogs: Path) -> None:
     notice = parse_notice(_notice(catalogs, "MS181101ab-preliminary"))
     assert notice.skymap is not None
     skymap = read_skymap(notice.skymap)
-    v = values_at(skymap.region, np.array([188.0, 190.0, 190.0, 194.0]),
-                  np.array([-9.0, -15.0, -11.0, 19.0 * -1]))
+    v = values_at(
+        skymap.region,
+        np.array([188.0, 190.0, 190.0, 194.0]),
+        np.array([-9.0, -15.0, -11.0, 19.0 * -1]),
+    )
     assert v.inside.tolist() == [False, False, False, True]
     assert v.contour[3] == pytest.approx(66.31, abs=0.005)
     assert v.probdens2[3] == pytest.approx(85.0601, abs=5e-4)
     # Distance moments on that line of sight, and probdens3 at Lasair's host distance.
     assert (v.dist_mean[3], v.dist_std[3]) == pytest.approx((38.96, 8.31), abs=0.01)
-    assert probdens3(v.probdens2, np.full(4, 34.784), v.dist_mean, v.dist_std)[3] == \
-        pytest.approx(74.98, abs=0.01)
+    assert probdens3(v.probdens2, np.full(4, 34.784), v.dist_mean, v.dist_std)[3] == pytest.approx(
+        74.98, abs=0.01
+    )
     # Lasair's older formula used the ansatz parameters (34.78, 8.79) themselves: 85.06.
-    raw = probdens3(v.probdens2[3:], np.array([34.784]), np.array([34.7838]),
-                    np.array([8.7905]))
+    raw = probdens3(v.probdens2[3:], np.array([34.784]), np.array([34.7838]), np.array([8.7905]))
     assert raw[0] == pytest.approx(85.06, abs=0.01)
     assert (skymap.ra, skymap.dec) == pytest.approx((194.304, -17.857), abs=1e-3)
     assert skymap.areas[0.9] == pytest.approx(31.0, abs=0.1)
@@ -86,7 +89,12 @@ def test_every_shared_map(catalogs: Path, name: str) -> None:
     assert skymap.region.level.max() <= 0.9
 
 
-def _receive(store: Store, catalogs: Path, name: str, selection: Selection = Selection()):
+LASAIR_RULE = Selection()
+
+
+def _receive(
+    store: Store, catalogs: Path, name: str, selection: Selection = LASAIR_RULE
+) -> NoticeOutcome:
     return receive_notice(store, parse_notice(_notice(catalogs, name)), selection)
 
 
@@ -122,7 +130,8 @@ def test_notice_life_cycle_and_retraction(db_url: str, catalogs: Path) -> None:
         # Selection: under a 10 deg² cap only BNS/NSBH maps are kept.
         strict = Selection(max_area=10.0)
         assert _receive(store, catalogs, "S230528ay-preliminary", strict).decision.startswith(
-            "not selected: class unknown and 90% area 97")
+            "not selected: class unknown and 90% area 97"
+        )
         assert _receive(store, catalogs, "MS181101ab-update", strict).decision == "stored"
     finally:
         store.close()
@@ -156,8 +165,12 @@ def test_hits_over_the_archive_and_per_batch(
 
 
 def test_a_notice_through_kafka_makes_hits_in_the_next_batch(
-    db_url: str, tmp_path: Path, catalogs: Path, kafka_bootstrap: str,
-    make_topic: Callable[..., str], moved_ztf: Callable[..., list[RawPacket]],
+    db_url: str,
+    tmp_path: Path,
+    catalogs: Path,
+    kafka_bootstrap: str,
+    make_topic: Callable[..., str],
+    moved_ztf: Callable[..., list[RawPacket]],
 ) -> None:
     topic = make_topic("igwn.gwalert")
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "message.max.bytes": 8_000_000})
@@ -181,9 +194,11 @@ def test_a_notice_through_kafka_makes_hits_in_the_next_batch(
         assert len(rejected) == 1 and "not JSON" in rejected[0]
         pipeline = Pipeline(store, FolderDeadLetters(tmp_path / "dead"))
         sql = lasair_to_sql(
-            store, "objects.objectId, mma_area_hits.contour, mma_areas.otherId",
+            store,
+            "objects.objectId, mma_area_hits.contour, mma_areas.otherId",
             "objects, mma_area_hits, mma_areas",
-            "mma_areas.classification = 'BNS' AND mma_area_hits.contour < 90", 1,
+            "mma_areas.classification = 'BNS' AND mma_area_hits.contour < 90",
+            1,
         )
         flt = add_filter(store, "newest BNS", sql, active=True)
         event_jd = MS181101AB_MJD + JD

@@ -33,7 +33,9 @@ def _offset(ra: float, dec: float, arcsec: float) -> tuple[float, float]:
 
 
 def test_radius_precedence_retro_match_and_batch_hits_seen_by_filters(
-    archive: tuple[Store, Pipeline], survey: str, ztf_packets: list[RawPacket],
+    archive: tuple[Store, Pipeline],
+    survey: str,
+    ztf_packets: list[RawPacket],
     lsst_packets: list[RawPacket],
 ) -> None:
     store, pipeline = archive
@@ -50,12 +52,15 @@ def test_radius_precedence_retro_match_and_batch_hits_seen_by_filters(
     assert retro == 2
     hits = watchlist_hits(store, wl)
     assert [(h[oid], h["cone_id"], h["name"]) for h in hits] == [
-        (ids[1], 2, "near1"), (ids[2], 3, "near2")]
+        (ids[1], 2, "near1"),
+        (ids[2], 3, "near2"),
+    ]
     assert all(abs(h["arcsec"] - 3.0) < 0.01 for h in hits)
 
     # Inactive: a new batch adds no hits. Active: the batch's hits reach its filters.
     flt = add_filter(
-        store, "in my list",
+        store,
+        "in my list",
         f"SELECT objects.{oid}, watchlist_hits.name FROM objects, watchlist_hits "
         f"WHERE objects.{oid} = watchlist_hits.{oid} AND watchlist_hits.wl_id = {wl.wl_id}",
         active=True,
@@ -77,7 +82,9 @@ def test_radius_precedence_retro_match_and_batch_hits_seen_by_filters(
 
 
 def test_private_watchlists_are_invisible_to_other_users(
-    archive: tuple[Store, Pipeline], survey: str, ztf_packets: list[RawPacket],
+    archive: tuple[Store, Pipeline],
+    survey: str,
+    ztf_packets: list[RawPacket],
     lsst_packets: list[RawPacket],
 ) -> None:
     store, pipeline = archive
@@ -88,19 +95,21 @@ def test_private_watchlists_are_invisible_to_other_users(
     cones = read_cones(f"{ra[0]}, {dec[0]}, a\n{ra[1]}, {dec[1]}, b".encode())
     private, _ = add_watchlist(store, "mine", cones, owner_id=alice.user_id, active=True)
     sql = (
-        "SELECT objects.{o} FROM objects, watchlist_hits WHERE objects.{o} = "
-        "watchlist_hits.{o} AND watchlist_hits.wl_id = {w}"
-    ).format(o=oid, w=private.wl_id)
+        f"SELECT objects.{oid} FROM objects, watchlist_hits WHERE objects.{oid} = "
+        f"watchlist_hits.{oid} AND watchlist_hits.wl_id = {private.wl_id}"
+    )
     mine = add_filter(store, "a", sql, owner_id=alice.user_id, active=True)
     theirs = add_filter(store, "b", sql, owner_id=bob.user_id, active=True)
     report = pipeline.process(ztf_packets if survey == "ztf" else lsst_packets)
     assert report.matches[mine.name] == 2
     assert report.matches[theirs.name] == 0  # the private hits are filtered out for bob
     with pytest.raises(FilterError, match="not visible"):
-        lasair_to_sql(store, f"objects.{oid}", f"objects, watchlist:{private.wl_id}", "",
-                      bob.user_id)
+        lasair_to_sql(
+            store, f"objects.{oid}", f"objects, watchlist:{private.wl_id}", "", bob.user_id
+        )
     assert "watchlist_hits" in lasair_to_sql(
-        store, f"objects.{oid}", f"objects, watchlist:{private.wl_id}", "", alice.user_id)
+        store, f"objects.{oid}", f"objects, watchlist:{private.wl_id}", "", alice.user_id
+    )
     with pytest.raises(WatchlistError, match="not yours"):
         set_active(store, private, False, owner_id=bob.user_id)
 
@@ -132,8 +141,9 @@ def test_a_million_cones_with_messier(
     messier = read_cones(messier_cones)
     ph = store.backend.placeholder
     row = store.con.execute(
-        f"SELECT name, ra, decl, radius FROM watchlist_cones WHERE wl_id = {ph} AND "
-        f"cone_id = {ph}", (wl.wl_id, 31)).fetchone()
+        f"SELECT name, ra, decl, radius FROM watchlist_cones WHERE wl_id = {ph} AND cone_id = {ph}",
+        (wl.wl_id, 31),
+    ).fetchone()
     store.con.commit()
     assert row[0] == messier.name[30] == "M31"
     np.testing.assert_allclose(row[1:], [messier.ra[30], messier.dec[30], messier.radius[30]])

@@ -48,7 +48,9 @@ def test_not_a_moc_is_refused() -> None:
 
 
 def test_retro_and_batch_hits_in_filters(
-    archive: tuple[Store, Pipeline], survey: str, ztf_packets: list[RawPacket],
+    archive: tuple[Store, Pipeline],
+    survey: str,
+    ztf_packets: list[RawPacket],
     lsst_packets: list[RawPacket],
 ) -> None:
     store, pipeline = archive
@@ -61,14 +63,19 @@ def test_retro_and_batch_hits_in_filters(
     ]
     moc = discs[0].union(discs[1], discs[2])
     wm, retro = add_watchmap(store, "three", read_moc(moc.to_string("ascii").encode()))
-    inside = {ids[i] for i in range(len(ids)) if moc.contains_lonlat(ra[i] * u.deg,
-                                                                      dec[i] * u.deg)[0]}
+    inside = {
+        ids[i] for i in range(len(ids)) if moc.contains_lonlat(ra[i] * u.deg, dec[i] * u.deg)[0]
+    }
     assert {ids[0], ids[1], ids[2]} <= inside
     assert retro == len(inside)
     assert {h[oid] for h in watchmap_hits(store, wm)} == inside
     flt = add_filter(
-        store, "in area", f"SELECT objects.{oid} FROM objects, area_hits WHERE "
-        f"objects.{oid} = area_hits.{oid} AND area_hits.ar_id = {wm.ar_id}", active=True)
+        store,
+        "in area",
+        f"SELECT objects.{oid} FROM objects, area_hits WHERE "
+        f"objects.{oid} = area_hits.{oid} AND area_hits.ar_id = {wm.ar_id}",
+        active=True,
+    )
     packets = ztf_packets if survey == "ztf" else lsst_packets
     assert pipeline.process(packets).matches[flt.name] == 0  # not active yet
     set_active(store, wm, True)
