@@ -158,7 +158,10 @@ def add_watchlist(
         store.con.rollback()
         raise
     watchlist = get_watchlist(store, wl_id)
-    return watchlist, match_archive(store, watchlist)
+    radius_of = np.where(np.isnan(cones.radius), watchlist.radius, cones.radius)
+    index = ConeIndex(cones.ra, cones.dec, radius_of)
+    loaded = LoadedWatchlist(wl_id, watchlist.modified, index, list(cones.name))
+    return watchlist, match_archive(store, watchlist, loaded)
 
 
 @dataclass(frozen=True)
@@ -198,9 +201,11 @@ def load_watchlist(store: Store, wl: Watchlist) -> LoadedWatchlist:
     )
 
 
-def match_archive(store: Store, wl: Watchlist) -> int:
-    """Replace a watchlist's hits by its matches with every stored object; return how many."""
-    loaded = load_watchlist(store, wl)
+def match_archive(store: Store, wl: Watchlist, loaded: LoadedWatchlist | None = None) -> int:
+    """Replace a watchlist's hits by its matches with every stored object; return how many.
+
+    ``loaded``: the watchlist's index when the caller has it (else it is read back)."""
+    loaded = loaded if loaded is not None else load_watchlist(store, wl)
     rows: list[tuple[Any, ...]] = []
     for chunk in object_chunks(store):
         rows += loaded.hit_rows(chunk.ids, chunk.ra, chunk.dec)
