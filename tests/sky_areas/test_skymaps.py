@@ -151,11 +151,26 @@ def test_hits_over_the_archive_and_per_batch(
             + moved_ztf(3, 194.0, -19.0, event_jd + 30, "b")
             + moved_ztf(2, 194.0, -19.0, event_jd - 1, "c")
         )
+        # One of them has a host at a known distance in its sky context.
+        ph = store.backend.placeholder
+        store.con.execute(
+            f'UPDATE sherlock_classifications SET distance = 36.5 WHERE "objectId" = {ph}',
+            ("ZTF99a000",),
+        )
+        store.con.commit()
         outcome = _receive(store, catalogs, "MS181101ab-preliminary")
         assert outcome.hits == 4
-        hits = record_rows(store, "mma_area_hits")
-        assert sorted(h["objectId"] for h in hits) == [f"ZTF99a{i:03d}" for i in range(4)]
-        assert all(60 < h["contour"] < 72 and h["probdens2"] > 50 for h in hits)
+        hits = {h["objectId"]: h for h in record_rows(store, "mma_area_hits")}
+        assert sorted(hits) == [f"ZTF99a{i:03d}" for i in range(4)]
+        assert all(60 < h["contour"] < 72 and h["probdens2"] > 50 for h in hits.values())
+        assert [h["probdens3"] is None for h in hits.values()] == [False, True, True, True]
+        host = hits["ZTF99a000"]
+        obj = record_rows(store, "objects", f'"objectId" = {ph}', ("ZTF99a000",))[0]
+        skymap = read_skymap(parse_notice(_notice(catalogs, "MS181101ab-preliminary")).skymap)
+        v = values_at(skymap.region, np.array([obj["ramean"]]), np.array([obj["decmean"]]))
+        weight = np.exp(-0.5 * ((v.dist_mean[0] - 36.5) / v.dist_std[0]) ** 2)
+        assert host["distance"] == 36.5
+        assert host["probdens3"] == pytest.approx(v.probdens2[0] * weight, rel=1e-4)
         # A batch: objects detected a week after the event are hits of the active map.
         report = pipeline.process(moved_ztf(5, 194.0, -19.0, event_jd + 7, "d"))
         assert report.sky_hits["mma_area_hits"] == 5

@@ -254,7 +254,7 @@ def write_hits(store: Store, rows: list[tuple[Any, ...]], commit: bool = True) -
 def match_archive(store: Store, mw_id: int, event_mjd: float, region: Region) -> int:
     """Hits of one map over the archive's objects detected soon after the event."""
     rows: list[tuple[Any, ...]] = []
-    for chunk in object_chunks(store, (event_mjd, event_mjd + ACTIVE_DAYS)):
+    for chunk in object_chunks(store, (event_mjd, event_mjd + ACTIVE_DAYS), with_distance=True):
         rows += hit_rows(
             mw_id, region, event_mjd, chunk.ids, chunk.ra, chunk.dec, chunk.last_mjd, chunk.distance
         )
@@ -287,4 +287,7 @@ def active_maps(store: Store, cache: dict[int, ActiveMap] | None = None) -> list
                 cache[known.mw_id] = known
         out.append(known)
     store.con.commit()
+    if cache is not None:
+        for stale in set(cache) - {m.mw_id for m in out}:
+            del cache[stale]  # superseded or retracted
     return out

@@ -61,9 +61,16 @@ class SkyAreaStage:
             else np.full(len(rows), np.nan)
         )
         hits: dict[str, list[tuple[Any, ...]]] = {name: [] for name in HIT_TABLES}
-        for wl in watchlists.active_watchlists(store):
+        active_lists = watchlists.active_watchlists(store)
+        active_maps = watchmaps.active_watchmaps(store)
+        # Forget the indexes of watchlists and watchmaps no longer active.
+        self._cones = {
+            w.wl_id: self._cones[w.wl_id] for w in active_lists if w.wl_id in self._cones
+        }
+        self._mocs = {m.ar_id: self._mocs[m.ar_id] for m in active_maps if m.ar_id in self._mocs}
+        for wl in active_lists:
             hits["watchlist_hits"] += self._watchlist(wl).hit_rows(ids, ra, dec)
-        for wm in watchmaps.active_watchmaps(store):
+        for wm in active_maps:
             inside = np.flatnonzero(watchmaps.moc_contains(self._moc(wm), ra, dec))
             hits["area_hits"] += [(ids[i], wm.ar_id) for i in inside.tolist()]
         for sky in mma.active_maps(store, self._maps):

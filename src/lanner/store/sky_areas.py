@@ -43,16 +43,19 @@ def latest_mjd(survey: str, recency: np.ndarray) -> np.ndarray:
 
 
 def object_chunks(
-    store: Store, mjd_range: tuple[float, float] | None = None, chunk: int = SCAN_CHUNK
+    store: Store,
+    mjd_range: tuple[float, float] | None = None,
+    chunk: int = SCAN_CHUNK,
+    with_distance: bool = False,
 ) -> Iterator[ObjectChunk]:
-    """Every stored object (or those whose latest detection is in ``mjd_range``), in chunks,
-    with the host distance of its sky context (NaN when unknown)."""
+    """Every stored object (or those whose latest detection is in ``mjd_range``), in chunks;
+    ``with_distance`` adds the host distance of its sky context (else NaN)."""
     survey = store.survey or "ztf"
     oid = quote(OBJECT_ID_COLUMN[survey])
     ra, dec = (quote(c) for c in POSITION_COLUMNS[survey])
     rec = quote(RECENCY_COLUMN[survey])
     context = store.tables.get("sherlock_classifications")
-    has_context = context is not None and "distance" in context.column_names
+    has_context = with_distance and context is not None and "distance" in context.column_names
     dist = "s.distance" if has_context else "NULL"
     join = f" LEFT JOIN sherlock_classifications s ON s.{oid} = o.{oid}" if has_context else ""
     sql = f"SELECT o.{oid}, o.{ra}, o.{dec}, o.{rec}, {dist} FROM objects o{join}"
