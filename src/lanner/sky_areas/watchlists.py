@@ -27,6 +27,7 @@ from lanner.sky_areas.cones import ConeIndex
 from lanner.store import Store
 from lanner.store.sky_areas import (
     delete_where,
+    insert_rows,
     next_id,
     object_chunks,
     record_rows,
@@ -145,13 +146,8 @@ def add_watchlist(
     )
     try:
         upsert_rows(store, "watchlists", list(record), [tuple(record.values())], ["wl_id"], False)
-        upsert_rows(
-            store,
-            "watchlist_cones",
-            ["wl_id", "cone_id", "name", "ra", "decl", "radius"],
-            rows,
-            ["wl_id", "cone_id"],
-            False,
+        insert_rows(
+            store, "watchlist_cones", ["wl_id", "cone_id", "name", "ra", "decl", "radius"], rows
         )
         store.con.commit()
     except BaseException:

@@ -120,6 +120,11 @@ def upsert_rows(
     return n
 
 
+def insert_rows(store: Store, table: str, cols: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
+    """Insert new rows (keys not stored yet) without committing: a bulk load."""
+    return store._insert(table, list(cols), rows, "") if rows else 0
+
+
 def delete_where(store: Store, table: str, column: str, value: Any, commit: bool = True) -> None:
     """``DELETE FROM table WHERE column = value``."""
     ph = store.backend.placeholder
