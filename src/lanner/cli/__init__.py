@@ -23,6 +23,7 @@ def build_cli() -> click.Group:
     from lanner.cli import watchlists as watchlist_commands
     from lanner.cli.bench import bench
     from lanner.cli.context import catalog_group, context_command
+    from lanner.cli.data import data
     from lanner.cli.schema import schema
 
     for command in (
@@ -33,7 +34,7 @@ def build_cli() -> click.Group:
         *skymap_commands.COMMANDS,
     ):
         cli.add_command(command)
-    for command in (bench, schema, context_command, catalog_group):
+    for command in (bench, schema, context_command, catalog_group, data):
         cli.add_command(command)
     return cli
 
