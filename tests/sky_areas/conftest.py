@@ -71,6 +71,11 @@ def positions(store: Store) -> tuple[list[object], np.ndarray, np.ndarray]:
     return ids, np.concatenate(ra), np.concatenate(dec)
 
 
+def moved_id(prefix: str, i: int) -> str:
+    """A valid ZTF object name (ZTF, 2 digits, 7 letters) for moved alert ``i``."""
+    return "ZTF99" + prefix + "".join(chr(97 + (i // 26**k) % 26) for k in range(5, -1, -1))
+
+
 @pytest.fixture(scope="session")
 def moved_ztf(ztf_packets: list[RawPacket]) -> Callable[..., list[RawPacket]]:
     """Real ZTF alerts with their detection moved to (ra, dec) [deg] at Julian date ``jd``
@@ -89,7 +94,7 @@ def moved_ztf(ztf_packets: list[RawPacket]) -> Callable[..., list[RawPacket]]:
             cand["ra"] = ra + rng.uniform(-1, 1) * spread / 3600.0
             cand["dec"] = dec + rng.uniform(-1, 1) * spread / 3600.0
             cand["jd"] = jd
-            record["objectId"] = f"ZTF99{prefix}{i:03d}"
+            record["objectId"] = moved_id(prefix, i)
             record["prv_candidates"] = None
             if "fp_hists" in record:
                 record["fp_hists"] = None

@@ -25,6 +25,7 @@ from lanner.sky_areas.skymap import probdens3, read_skymap, values_at
 from lanner.store import Store, open_store
 from lanner.store.sky_areas import record_rows
 from tests.kafka_fixtures import FAST_GROUP
+from tests.sky_areas.conftest import moved_id
 
 #: MJD-OBS of the LVK mock event MS181101ab.
 MS181101AB_MJD = 58423.93248442635
@@ -155,17 +156,17 @@ def test_hits_over_the_archive_and_per_batch(
         ph = store.backend.placeholder
         store.con.execute(
             f'UPDATE sherlock_classifications SET distance = 36.5 WHERE "objectId" = {ph}',
-            ("ZTF99a000",),
+            (moved_id("a", 0),),
         )
         store.con.commit()
         outcome = _receive(store, catalogs, "MS181101ab-preliminary")
         assert outcome.hits == 4
         hits = {h["objectId"]: h for h in record_rows(store, "mma_area_hits")}
-        assert sorted(hits) == [f"ZTF99a{i:03d}" for i in range(4)]
+        assert sorted(hits) == [moved_id("a", i) for i in range(4)]
         assert all(60 < h["contour"] < 72 and h["probdens2"] > 50 for h in hits.values())
         assert [h["probdens3"] is None for h in hits.values()] == [False, True, True, True]
-        host = hits["ZTF99a000"]
-        obj = record_rows(store, "objects", f'"objectId" = {ph}', ("ZTF99a000",))[0]
+        host = hits[moved_id("a", 0)]
+        obj = record_rows(store, "objects", f'"objectId" = {ph}', (moved_id("a", 0),))[0]
         skymap = read_skymap(parse_notice(_notice(catalogs, "MS181101ab-preliminary")).skymap)
         v = values_at(skymap.region, np.array([obj["ramean"]]), np.array([obj["decmean"]]))
         weight = np.exp(-0.5 * ((v.dist_mean[0] - 36.5) / v.dist_std[0]) ** 2)
