@@ -1,8 +1,9 @@
 """The pipeline: the one place the stages are wired together, and the only main loop.
 
-    packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ filter (active filters on
-            the batch) ─▶ store.write_batch (the batch and its matches, pending, in one
-            transaction) ─▶ wake the delivery worker
+    packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ store.write_batch
+            ─▶ sky areas (watchlist, watchmap, sky-map hits)
+            ─▶ filter (active filters on the batch) ─▶ record the matches, pending
+            ─▶ wake the delivery worker
 
 Each stage gets what it needs through the constructor (store, enrichers, dead-letter sink,
 delivery worker), so the same pipeline runs embedded (SQLite, folders) or scaled out
@@ -35,12 +36,13 @@ from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket
 from lanner.schema.registry import undeclared_columns
+from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
 from lanner.store.outbox import MatchRow
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "enrich", "filter", "store")
+STAGES = ("decode", "enrich", "store", "sky_areas", "filter")
 
 
 @dataclass
@@ -53,6 +55,8 @@ class BatchReport:
     matches: dict[str, int] = field(default_factory=dict)
     #: Matches of superseded alerts not recorded (a newer alert of the object is stored).
     superseded: int = 0
+    #: Watchlist, watchmap and sky-map hits of the batch, per hits table.
+    sky_hits: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     #: Seconds spent in each enricher (part of the "enrich" stage).
@@ -73,6 +77,8 @@ class RunSummary(BatchReport):
         for name, n in report.matches.items():
             self.matches[name] = self.matches.get(name, 0) + n
         self.superseded += report.superseded
+        for name, n in report.sky_hits.items():
+            self.sky_hits[name] = self.sky_hits.get(name, 0) + n
         self.filter_errors.update(report.filter_errors)
         for stage, s in report.seconds.items():
             self.seconds[stage] += s
@@ -121,10 +127,11 @@ class Pipeline:
             )
         self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
+        self.sky_areas = SkyAreaStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
-        """Run one batch through decode, enrich, filter and store (the batch with its
-        matches, pending delivery), then wake the delivery worker."""
+        """Run one batch through decode, enrich, store, sky areas and filter; record its
+        matches as pending deliveries and wake the delivery worker."""
         report = BatchReport()
         clock = time.perf_counter()
         assembled = assemble(packets, self.store.survey)
@@ -140,12 +147,19 @@ class Pipeline:
             self.store.ensure_schema(batch.survey)
         self.enrich(batch, report.enricher_seconds)
         clock = _lap(report, "enrich", clock)
+        report.objects_updated = self.store.write_batch(batch).objects_updated
+        clock = _lap(report, "store", clock)
+        # After the store (retro-matches see these objects), before the filters (which
+        # see this batch's hits).
+        report.sky_hits = self.sky_areas.run(batch)
+        clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
-        clock = _lap(report, "filter", clock)
-        written = self.store.write_batch(batch, self.match_rows(matches))
-        report.objects_updated = written.objects_updated
-        _lap(report, "store", clock)
-        if written.matches_new and self.delivery is not None:
+        # Recorded once the batch is stored: a crash in between leaves the batch's stream
+        # position uncommitted, and its re-delivery records them (matches are keyed by
+        # filter and alert, so they are recorded, and sent, once).
+        recorded = self.store.record_matches(self.match_rows(matches))
+        _lap(report, "filter", clock)
+        if recorded and self.delivery is not None:
             self.delivery.wake()
         return report
 

@@ -50,7 +50,7 @@ def test_commit_after_flush_and_never_for_a_failing_batch(tmp_path: Path) -> Non
     class BrokenStoreError(Exception):
         pass
 
-    def explode(_batch: object, _matches: object = ()) -> None:
+    def explode(_batch: object) -> None:
         raise BrokenStoreError
 
     store.write_batch = explode  # type: ignore[method-assign]

@@ -46,8 +46,6 @@ class WriteReport:
     alerts_new: int = 0
     objects_updated: int = 0
     rows_added: dict[str, int] = field(default_factory=dict)
-    #: Matches recorded in the outbox (those recorded before are not counted).
-    matches_new: int = 0
 
 
 class Store(OutboxStore):
@@ -129,9 +127,8 @@ class Store(OutboxStore):
         return tables_for(self.survey)
 
     # -- writing --------------------------------------------------------------------------
-    def write_batch(self, batch: AlertBatch, matches: Sequence[MatchRow] = ()) -> WriteReport:
-        """Store an enriched batch, and its filters' ``matches`` as pending deliveries, in
-        one transaction: either both are stored or neither."""
+    def write_batch(self, batch: AlertBatch) -> WriteReport:
+        """Store an enriched batch in one transaction."""
         if self.survey is None:
             self.ensure_schema(batch.survey)
         if batch.survey != self.survey:
@@ -158,11 +155,6 @@ class Store(OutboxStore):
                 for name, table in batch.enriched.items():
                     full = _with_oid(table, batch, oid).take(pa.array(rows))
                     self._upsert(name, full, oid)
-            if matches:
-                tail = "ON CONFLICT (filter_id, alert_id) DO NOTHING"
-                report.matches_new = self._insert(
-                    "filter_matches", self.match_columns(oid), self._match_tuples(matches), tail
-                )
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -170,8 +162,8 @@ class Store(OutboxStore):
         return report
 
     def record_matches(self, matches: Sequence[MatchRow]) -> int:
-        """Record matches made outside a batch (annotation re-runs) as pending deliveries;
-        returns how many were new."""
+        """Record filter matches as pending deliveries, in one transaction; returns how many
+        were new (a match is keyed by filter and alert: recorded once)."""
         if not matches:
             return 0
         tail = "ON CONFLICT (filter_id, alert_id) DO NOTHING"

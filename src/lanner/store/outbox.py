@@ -1,7 +1,7 @@
 """The outbox: ``filter_matches`` rows waiting to be sent, and what came of each attempt.
 
-Input: the matches of a batch (:class:`MatchRow`), written in the batch's own transaction
-(:meth:`lanner.store.Store.write_batch`), and the outcomes of delivery attempts. Output: the
+Input: the matches of a batch (:class:`MatchRow`), recorded once the batch is stored
+(:meth:`lanner.store.Store.record_matches`), and the outcomes of delivery attempts. Output: the
 matches due for delivery (:class:`OutboxRow`), each claimed by one delivery worker at a time.
 Side effects: writes to ``filter_matches``.
 
