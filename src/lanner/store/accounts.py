@@ -61,8 +61,12 @@ class AccountsStore:
         return row
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        rows = self.con.execute(sql, params).fetchall()
-        self.con.commit()  # end the read transaction (PostgreSQL)
+        try:
+            rows = self.con.execute(sql, params).fetchall()
+            self.con.commit()  # end the read transaction (PostgreSQL)
+        except BaseException:
+            self.con.rollback()
+            raise
         return list(rows)
 
     # -- users ----------------------------------------------------------------------------

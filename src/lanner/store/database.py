@@ -58,6 +58,14 @@ class Store(OutboxStore):
     def __init__(self, backend: Backend, survey: Survey | None) -> None:
         self.backend = backend
         self.con = backend.connect()
+        try:
+            self._open(survey)
+        except BaseException:
+            self.con.close()  # a store that failed to open leaves no connection behind
+            raise
+
+    def _open(self, survey: Survey | None) -> None:
+        backend = self.backend
         self.con.execute(META_DDL)
         self.con.commit()
         stored = self._meta("survey")
