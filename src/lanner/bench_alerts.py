@@ -134,14 +134,14 @@ def _conform(value: Any, schema: Any) -> Any:
         if kind == "record":
             if not isinstance(value, dict):
                 return None
-            out: dict[str, Any] = {}
+            fields: dict[str, Any] = {}
             for f in schema["fields"]:
                 v = _conform(value.get(f["name"]), f["type"])
                 nullable = isinstance(f["type"], list) and "null" in f["type"]
                 if v is None and not nullable:
                     return None
-                out[f["name"]] = v
-            return out
+                fields[f["name"]] = v
+            return fields
         if kind == "array":
             return [x for x in (_conform(v, schema["items"]) for v in value or ()) if x is not None]
         return _conform(value, kind)

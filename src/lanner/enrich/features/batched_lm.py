@@ -6,20 +6,21 @@ box bounds of shape ``(m, k)``. Output: :class:`LMResult` — fitted parameters,
 count and a convergence flag per row. No side effects.
 
 Every row is its own problem and its arithmetic never mixes with another row's: each step is
-elementwise or a sum along the row (``np.einsum`` over the last axis of C-contiguous rows,
-numpy's own loops, whose order depends only on the row length ``L``), and the ``k × k`` normal equations are solved by
-a Cholesky factorisation written out for whole columns of rows, not by BLAS/LAPACK (whose
-blocking and threads could vary). So a row's result depends only on its own data, start and
-padded length — not on which other rows share the arrays, nor on the machine's load: the
-stop rules are an iteration count and tolerances, never a clock. Padded points carry weight 0
-and finite values, so they add exact zeros.
+elementwise or a sum along the row (``np.einsum`` over the last axis of C-contiguous rows:
+numpy's own loops, whose order depends only on the row length ``L``), and the ``k × k``
+normal equations are solved by a Cholesky factorisation written out for whole columns of
+rows, not by BLAS/LAPACK (whose blocking and threads could vary). So a row's result depends
+only on its own data, start and padded length — not on which other rows share the arrays,
+nor on the machine's load: the stop rules are an iteration count and tolerances, never a
+clock. Padded points carry weight 0 and finite values, so they add exact zeros.
 
 The method (Moré 1978, with Marquardt's diagonal scaling): at each iteration solve
 ``(JᵀJ + λ diag(JᵀJ)) δ = −Jᵀr`` on the free parameters, clip ``x + δ`` to the box, keep it
-if χ² decreased (then ``λ /= 10``), else ``λ *= 10``. A parameter at a bound whose gradient
+if χ² decreased, updating ``λ`` by Nielsen's (1999) rule. A parameter at a bound whose gradient
 points out of the box is held fixed for that step (a projected, active-set step). A row
-stops when an accepted step changes χ² by less than ``tol`` relatively or every parameter
-by less than ``tol`` relatively (as ``scipy.optimize.least_squares``' ftol and xtol), or when ``λ`` exceeds :data:`MAX_DAMPING` (no step
+stops when a well-predicted accepted step (actual over predicted decrease > 0.25) changes χ²
+or every parameter by less than ``tol`` relatively (as ``scipy.optimize.least_squares``'
+ftol and xtol), or when ``λ`` exceeds :data:`MAX_DAMPING` (no step
 decreases χ²: a minimum at the working precision), or after ``max_iter`` iterations
 (``converged`` False).
 """

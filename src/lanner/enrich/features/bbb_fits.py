@@ -34,11 +34,11 @@ import numpy as np
 from lanner.enrich.features.batched_lm import LMData, Model, levenberg_marquardt
 from lanner.enrich.features.bazin_model import (
     EXP_RATE_BOUNDS,
+    FALL_BOUNDS,
     RISE_BOUNDS,
     T_BOUNDS,
-    FALL_BOUNDS,
-    blackbody_shape,
     bazin_rows,
+    blackbody_shape,
     exp_rows,
 )
 from lanner.enrich.features.bbb_inputs import FitPoints, padded_groups
@@ -203,7 +203,7 @@ def _reasons(cand: _Candidates, points: FitPoints, chi2_const: np.ndarray) -> np
     reason = np.full(cand.chi2.shape, None, dtype=object)
     lo_band = np.minimum.reduceat(points.band, points.offsets[:-1]) if len(n) else n
     hi_band = np.maximum.reduceat(points.band, points.offsets[:-1]) if len(n) else n
-    for k, (name, names) in enumerate(zip(MODELS, (EXP_PARAMETERS, BAZIN_PARAMETERS), strict=True)):
+    for k, names in enumerate((EXP_PARAMETERS, BAZIN_PARAMETERS)):
         p = len(names)
         tried = np.isfinite(cand.chi2[:, k])
         checks: list[tuple[np.ndarray, str]] = [(~cand.converged[:, k], "did not converge")]
@@ -217,7 +217,6 @@ def _reasons(cand: _Candidates, points: FitPoints, chi2_const: np.ndarray) -> np
             chi2_dof = cand.chi2[:, k] / (n - p)
         checks.append((~(chi2_dof <= MAX_CHI2_DOF), f"chi2/dof above {MAX_CHI2_DOF:g}"))
         checks.append((~(cand.chi2[:, k] <= MAX_UNEXPLAINED * chi2_const), "poor fit"))
-        del name
         for fails, why in reversed(checks):  # the first rule broken wins
             reason[tried & fails, k] = why
     return reason
@@ -246,18 +245,20 @@ def fit_all(points: FitPoints) -> Fits:
     with np.errstate(divide="ignore", invalid="ignore"):
         aicc = cand.chi2 + 2 * p + 2 * p * (p + 1) / (n[:, None] - p - 1)
     aicc = np.where(np.isfinite(cand.chi2) & (n[:, None] > p + 1), aicc, np.inf)
-    plausible = np.equal(reason, None) & np.isfinite(aicc)
+    plausible = np.asarray(reason == None, dtype=bool) & np.isfinite(aicc)  # noqa: E711
     best_ok = np.argmin(np.where(plausible, aicc, np.inf), axis=1)
     best_any = np.argmin(aicc, axis=1)
     rows = np.arange(j)
     kept = plausible[rows, best_ok]
     choice = np.where(kept, best_ok, best_any)
-    model = np.where(kept, np.array(MODELS, dtype=object)[choice], None)
-    why = np.where(kept, None, reason[rows, choice])
-    why = np.where(~kept & ~np.isfinite(aicc[rows, best_any]), "did not converge", why)
+    model = np.full(j, None, dtype=object)
+    model[kept] = np.array(MODELS, dtype=object)[choice[kept]]
+    why = reason[rows, choice].copy()
+    why[kept] = None
+    why[~kept & ~np.isfinite(aicc[rows, best_any])] = "did not converge"
     params = np.where(kept[:, None], cand.x[rows, choice], np.nan)
     chi2_dof = np.where(kept, cand.chi2[rows, choice] / (n - p[choice]), np.nan)
-    peak_t, peak_flux, peak_band = _bazin_peak(params, model == "bazin")
+    peak_t, peak_flux, peak_band = _bazin_peak(params, kept & (choice == 1))
     return Fits(model, params, chi2_dof, why, peak_t, peak_flux, peak_band)
 
 
