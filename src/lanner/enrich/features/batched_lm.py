@@ -1,9 +1,10 @@
 """Bounded Levenberg–Marquardt least squares for many small problems at once, in arrays.
 
-Input: a model (a function giving the model values and Jacobian of every row), padded data
-arrays of shape ``(m, L)`` (one row per problem, padding with weight 0), starting points and
-box bounds of shape ``(m, k)``. Output: :class:`LMResult` — fitted parameters, χ², iteration
-count and a convergence flag per row. No side effects.
+Input: a model (a function giving the model values and Jacobian of every row), blocks of
+padded data arrays of shape ``(m_b, L_b)`` (one row per problem, padding with weight 0; one
+block per padded length), starting points and box bounds of shape ``(m, k)``. Output:
+:class:`LMResult` — fitted parameters, χ², iteration count and a convergence flag per row.
+No side effects.
 
 Every row is its own problem and its arithmetic never mixes with another row's: each step is
 elementwise or a sum along the row (``np.einsum`` over the last axis of C-contiguous rows:
@@ -27,7 +28,7 @@ decreases χ²: a minimum at the working precision), or after ``max_iter`` itera
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,25 +134,54 @@ def _step(
     return delta, predicted, ok & np.all(np.isfinite(delta), axis=1)
 
 
+def _evaluate(
+    model: Model, x: np.ndarray, blocks: Sequence[LMData]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """χ², normal matrix and gradient of every row, block by block (rows in block order)."""
+    out = []
+    start = 0
+    for block in blocks:
+        n = len(block.t)
+        f, jac = model(x[start : start + n], block.t, block.band)
+        out.append(_normal_equations(f, jac, block))
+        start += n
+    chi2, a, g = zip(*out, strict=True)
+    return np.concatenate(chi2), np.concatenate(a), np.concatenate(g)
+
+
+def _keep(blocks: Sequence[LMData], keep: np.ndarray) -> list[LMData]:
+    """The rows of ``blocks`` where ``keep`` (over all their rows in order) is True."""
+    out, start = [], 0
+    for block in blocks:
+        n = len(block.t)
+        rows = np.flatnonzero(keep[start : start + n])
+        if len(rows):
+            out.append(block.rows(rows))
+        start += n
+    return out
+
+
 def levenberg_marquardt(
     model: Model,
     x0: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-    data: LMData,
+    blocks: Sequence[LMData],
     max_iter: int,
     tol: float,
 ) -> LMResult:
-    """Fit every row of ``data`` (see the module docstring).
+    """Fit every row of ``blocks`` (see the module docstring).
 
     Parameters
     ----------
     model
         Values and Jacobian of the model for a block of rows.
     x0, lo, hi
-        Starting points and bounds, shape (m, k); ``x0`` is clipped into the box.
-    data
-        Padded data, shape (m, L).
+        Starting points and bounds, shape (m, k), rows in the order of the blocks' rows;
+        ``x0`` is clipped into the box.
+    blocks
+        Padded data, each of shape (m_b, L_b) with ``sum(m_b) = m``: light curves of one
+        padded length share a block; the per-row steps run on all blocks at once.
     max_iter
         Largest number of iterations (model evaluations after the first) per row.
     tol
@@ -159,24 +189,23 @@ def levenberg_marquardt(
     """
     m = len(x0)
     x = np.clip(x0, lo, hi)
-    f, jac = model(x, data.t, data.band)
-    chi2, a, g = _normal_equations(f, jac, data)
+    chi2, a, g = _evaluate(model, x, blocks)
     out_x, out_chi2 = x.copy(), chi2.copy()
     iterations = np.zeros(m, dtype=np.int64)
     converged = np.zeros(m, dtype=bool)
     lam = np.full(m, INITIAL_DAMPING)
     nu = np.full(m, 2.0)
     # Rows still iterating, as indices into the batch; the arrays below hold only those.
-    live = np.flatnonzero(np.isfinite(chi2))
+    live_mask = np.isfinite(chi2)
+    live = np.flatnonzero(live_mask)
     x, chi2, a, g, lam, nu = x[live], chi2[live], a[live], g[live], lam[live], nu[live]
-    sub, sub_lo, sub_hi = data.rows(live), lo[live], hi[live]
+    sub, sub_lo, sub_hi = _keep(blocks, live_mask), lo[live], hi[live]
     for it in range(1, max_iter + 1):
         if not len(live):
             break
         delta, predicted, ok = _step(a, g, x, sub_lo, sub_hi, lam)
         trial = np.clip(x + np.where(ok[:, None], delta, 0.0), sub_lo, sub_hi)
-        f, jac = model(trial, sub.t, sub.band)
-        chi2_t, a_t, g_t = _normal_equations(f, jac, sub)
+        chi2_t, a_t, g_t = _evaluate(model, trial, sub)
         better = ok & np.isfinite(chi2_t) & (chi2_t < chi2)
         # Nielsen's (1999) update: shrink λ by how well the step's decrease was predicted.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,5 +233,5 @@ def levenberg_marquardt(
             keep = ~stop
             live = live[keep]
             x, chi2, a, g, lam, nu = x[keep], chi2[keep], a[keep], g[keep], lam[keep], nu[keep]
-            sub, sub_lo, sub_hi = sub.rows(keep), sub_lo[keep], sub_hi[keep]
+            sub, sub_lo, sub_hi = _keep(sub, keep), sub_lo[keep], sub_hi[keep]
     return LMResult(out_x, out_chi2, iterations, converged)

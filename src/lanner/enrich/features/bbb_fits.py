@@ -27,11 +27,11 @@ is plausible the reason is that of the lower-AICc candidate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from lanner.enrich.features.batched_lm import LMData, Model, levenberg_marquardt
+from lanner.enrich.features.batched_lm import LMData, LMResult, Model, levenberg_marquardt
 from lanner.enrich.features.bazin_model import (
     EXP_RATE_BOUNDS,
     FALL_BOUNDS,
@@ -122,71 +122,96 @@ def _with_best_amplitude(
     return np.clip(out, lo, hi)
 
 
-def _fit_group(members: np.ndarray, data: LMData, cand: _Candidates) -> None:
-    fmax, t_peak, f_first, span = _row_summaries(data)
+@dataclass
+class _Starts:
+    """Starts and bounds of one model for many blocks, with where each row goes."""
+
+    x0: list[np.ndarray] = field(default_factory=list)
+    lo: list[np.ndarray] = field(default_factory=list)
+    hi: list[np.ndarray] = field(default_factory=list)
+    blocks: list[LMData] = field(default_factory=list)
+    members: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, block: LMData,
+            members: np.ndarray) -> None:  # fmt: skip
+        self.x0.append(x0)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.blocks.append(block)
+        self.members.append(members)
+
+    def fit(self, model: Model) -> tuple[LMResult, np.ndarray, np.ndarray, np.ndarray]:
+        """Results, bounds and alert position of every row, in block order."""
+        lo, hi = np.concatenate(self.lo), np.concatenate(self.hi)
+        x0 = np.concatenate(
+            [_with_best_amplitude(model, x, a, b, d)
+             for x, a, b, d in zip(self.x0, self.lo, self.hi, self.blocks, strict=True)]
+        )  # fmt: skip
+        res = levenberg_marquardt(model, x0, lo, hi, self.blocks, MAX_ITERATIONS, TOLERANCE)
+        return res, lo, hi, np.concatenate(self.members)
+
+
+def _exp_start(data: LMData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fmax, _, f_first, span = _row_summaries(data)
     a = np.log(np.where(fmax > 0, fmax, 1.0))
-    n = np.sum(data.w > 0, axis=1)
-    t_first = data.t[:, 0]
-    m = len(members)
-    # Exponential: one start.
+    ones = np.ones(len(a))
     # A start that grows by at most e over the light curve: steeper ones overflow long
     # histories.
     k0 = np.minimum(0.1, 1.0 / np.maximum(span, 1.0))
-    x0 = np.column_stack([np.log(np.maximum(f_first, fmax / 100)), np.full(m, 10.0), k0])
-    lo = np.column_stack(
-        [a - LN_AMPLITUDE_RANGE, np.full(m, T_BOUNDS[0]), np.full(m, EXP_RATE_BOUNDS[0])]
-    )
-    hi = np.column_stack(
-        [a + LN_AMPLITUDE_RANGE, np.full(m, T_BOUNDS[1]), np.full(m, EXP_RATE_BOUNDS[1])]
-    )
-    x0 = _with_best_amplitude(exp_rows, x0, lo, hi, data)
-    res = levenberg_marquardt(exp_rows, x0, lo, hi, data, MAX_ITERATIONS, TOLERANCE)
-    cand.x[members, 0, :3], cand.chi2[members, 0] = res.x, res.chi2
-    cand.converged[members, 0] = res.converged
-    cand.lo[members, 0, :3], cand.hi[members, 0, :3] = lo, hi
-    # Bazin: two starts as extra rows, for light curves with enough points.
-    b = np.flatnonzero(n > 6)
-    if not len(b):
-        return
-    ab = a[b]
-    ones = np.ones(len(b))
-    lo = np.column_stack(
-        [
-            ab - LN_AMPLITUDE_RANGE,
-            T_BOUNDS[0] * ones,
-            t_first[b] - T0_MARGIN,
-            RISE_BOUNDS[0] * ones,
-            FALL_BOUNDS[0] * ones,
-        ]
-    )
-    hi = np.column_stack(
-        [
-            ab + LN_AMPLITUDE_RANGE,
-            T_BOUNDS[1] * ones,
-            t_first[b] + span[b] + T0_MARGIN,
-            RISE_BOUNDS[1] * ones,
-            FALL_BOUNDS[1] * ones,
-        ]
-    )
+    x0 = np.column_stack([np.log(np.maximum(f_first, fmax / 100)), 10.0 * ones, k0])
+    lo = np.column_stack([a - LN_AMPLITUDE_RANGE, T_BOUNDS[0] * ones, EXP_RATE_BOUNDS[0] * ones])
+    hi = np.column_stack([a + LN_AMPLITUDE_RANGE, T_BOUNDS[1] * ones, EXP_RATE_BOUNDS[1] * ones])
+    return x0, lo, hi
+
+
+def _bazin_starts(data: LMData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two starts per row (first all rows' first start, then their second), and bounds."""
+    fmax, t_peak, _, span = _row_summaries(data)
+    a = np.log(np.where(fmax > 0, fmax, 1.0))
+    t_first = data.t[:, 0]
+    ones = np.ones(len(a))
+    lo = np.column_stack([a - LN_AMPLITUDE_RANGE, T_BOUNDS[0] * ones, t_first - T0_MARGIN,
+                          RISE_BOUNDS[0] * ones, FALL_BOUNDS[0] * ones])  # fmt: skip
+    hi = np.column_stack([a + LN_AMPLITUDE_RANGE, T_BOUNDS[1] * ones, t_first + span + T0_MARGIN,
+                          RISE_BOUNDS[1] * ones, FALL_BOUNDS[1] * ones])  # fmt: skip
     starts = [
-        np.column_stack([ab, 10.0 * ones, t_peak[b] - 5.0, 0.5 * ones, 0.05 * ones]),
-        np.column_stack([ab, 10.0 * ones, t_peak[b] - 1.0, 1.0 * ones, 0.01 * ones]),
+        np.column_stack([a, 10.0 * ones, t_peak - 5.0, 0.5 * ones, 0.05 * ones]),
+        np.column_stack([a, 10.0 * ones, t_peak - 1.0, 1.0 * ones, 0.01 * ones]),
     ]
-    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
-    data2 = data.rows(np.concatenate([b, b]))
-    x0 = _with_best_amplitude(bazin_rows, np.concatenate(starts), lo2, hi2, data2)
-    res = levenberg_marquardt(bazin_rows, x0, lo2, hi2, data2, MAX_ITERATIONS, TOLERANCE)
-    nb = len(b)
-    chi2 = np.stack([res.chi2[:nb], res.chi2[nb:]], axis=1)
-    conv = np.stack([res.converged[:nb], res.converged[nb:]], axis=1)
-    # Converged first, then lower χ²; ties go to the first start.
-    key = np.where(conv, 0.0, 1.0) * 1e300 + np.where(np.isfinite(chi2), chi2, np.inf)
-    pick = np.argmin(key, axis=1)
-    rows = np.arange(nb) + pick * nb
-    where = members[b]
-    cand.x[where, 1], cand.chi2[where, 1] = res.x[rows], res.chi2[rows]
-    cand.converged[where, 1] = res.converged[rows]
-    cand.lo[where, 1], cand.hi[where, 1] = lo, hi
+    return np.concatenate(starts), np.concatenate([lo, lo]), np.concatenate([hi, hi])
+
+
+def _fit_blocks(points: FitPoints, cand: _Candidates) -> None:
+    """Both models on every light curve of ``points``, one batched fit per model."""
+    exp, bazin = _Starts(), _Starts()
+    for members, data in padded_groups(points):
+        exp.add(*_exp_start(data), data, members)
+        # Bazin, for light curves with enough points: two starts as extra rows.
+        b = np.flatnonzero(np.sum(data.w > 0, axis=1) > 6)
+        if len(b):
+            sub = data.rows(b)
+            bazin.add(*_bazin_starts(sub), sub.rows(np.concatenate([np.arange(len(b))] * 2)),
+                      np.concatenate([members[b]] * 2))  # fmt: skip
+    if exp.blocks:
+        res, lo, hi, where = exp.fit(exp_rows)
+        cand.x[where, 0, :3], cand.chi2[where, 0] = res.x, res.chi2
+        cand.converged[where, 0] = res.converged
+        cand.lo[where, 0, :3], cand.hi[where, 0, :3] = lo, hi
+    if not bazin.blocks:
+        return
+    res, lo, hi, where = bazin.fit(bazin_rows)
+    # Converged first, then lower χ²; ties go to the first start (the earlier row).
+    key = np.where(res.converged, 0.0, 1.0) * 1e300 + np.where(
+        np.isfinite(res.chi2), res.chi2, np.inf
+    )
+    order = np.lexsort((np.arange(len(key)), key, where))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = where[order][1:] != where[order][:-1]
+    best = order[first]
+    rows = where[best]
+    cand.x[rows, 1], cand.chi2[rows, 1] = res.x[best], res.chi2[best]
+    cand.converged[rows, 1] = res.converged[best]
+    cand.lo[rows, 1], cand.hi[rows, 1] = lo[best], hi[best]
 
 
 def _brightest_band(temp: np.ndarray) -> np.ndarray:
@@ -237,8 +262,7 @@ def fit_all(points: FitPoints) -> Fits:
     """Fit and choose for every alert of ``points`` (see the module docstring)."""
     j = len(points.alerts)
     cand = _Candidates.empty(j)
-    for members, data in padded_groups(points):
-        _fit_group(members, data, cand)
+    _fit_blocks(points, cand)
     reason = _reasons(cand, points, _chi2_constant(points))
     n = points.counts
     p = np.array([3, 5])
