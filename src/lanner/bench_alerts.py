@@ -4,7 +4,7 @@ Input: decoded Rubin records or an assembled :class:`~lanner.batch.AlertBatch`. 
 
 * :func:`replicate_batch` — the batch repeated to ``n`` alerts, each copy with fresh alert and
   object ids (distinct objects with the same light curves), built on whole Arrow columns;
-* :func:`fresh_id_messages` — the records repeated to ``n`` Kafka messages in Rubin's own wire
+* :func:`iter_fresh_id_messages` — the records repeated to ``n`` Kafka messages in Rubin's own wire
   format (Confluent framing, schema ``lsst.v10_0``), each with fresh ids, so a replayed visit
   looks to Lanner like ``n`` different objects;
 * :func:`onsky_v10_paths` — where the shared on-sky ``lsst.v10_0`` alerts are.
@@ -15,7 +15,7 @@ No side effects. Fresh ids start at :data:`FRESH_ID_BASE`, far from the ids of r
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,18 +187,21 @@ def _with_fresh_ids(record: dict[str, Any], k: int) -> dict[str, Any]:
     }
 
 
-def fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> list[bytes]:
+def iter_fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> Iterator[bytes]:
     """``n`` Confluent-framed ``lsst.v10_0`` messages cycling through ``records``, alert
     ``k`` with object id ``FRESH_ID_BASE + k`` and source ids from
-    ``SOURCE_ID_BASE + k * SOURCE_STRIDE``."""
+    ``SOURCE_ID_BASE + k * SOURCE_STRIDE``, made one at a time."""
     if not records:
         raise ValueError("no records to replicate")
     schema = rubin_schema(V10_SCHEMA_ID)
     conformed = [_conform(r, schema) for r in records]
-    out = []
     for k in range(n):
         record = _with_fresh_ids(conformed[k % len(records)], k)
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, schema, record)
-        out.append(frame(V10_SCHEMA_ID, buf.getvalue()))
-    return out
+        yield frame(V10_SCHEMA_ID, buf.getvalue())
+
+
+def fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> list[bytes]:
+    """The messages of :func:`iter_fresh_id_messages` as a list."""
+    return list(iter_fresh_id_messages(records, n))

@@ -23,10 +23,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lanner.bench_alerts import fresh_id_messages, onsky_v10_paths
+from lanner.bench_alerts import fresh_id_messages, iter_fresh_id_messages, onsky_v10_paths
 from lanner.filter.saved import add_filter
 from lanner.ingest import iter_packets
 from lanner.ingest.decode import decode_packet
@@ -38,6 +39,8 @@ NIGHT_SECONDS = 10 * 3600
 #: A visit's alerts should be out within this time of the shutter closing [s].
 VISIT_LATENCY_S = 60.0
 VISIT_ALERTS = 40_000
+#: Messages decoded on one core for the decode ceiling.
+DECODE_SAMPLE = 1000
 WORKERS = 2
 #: A worker stops after this long without a message (the visit is then all consumed) [s].
 IDLE_TIMEOUT_S = 8.0
@@ -109,14 +112,17 @@ def _drop_schema(db_url: str, schema: str) -> None:
         con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def _produce(bootstrap: str, topic: str, messages: list[bytes]) -> None:
+def _produce(bootstrap: str, topic: str, messages: Iterable[bytes]) -> tuple[int, int]:
+    """Write ``messages`` round-robin over the topic's partitions; (count, bytes)."""
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=WORKERS)])[topic].result(timeout=30)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    count = size = 0
     for k, value in enumerate(messages):
+        count, size = k + 1, size + len(value)
         while True:
             try:
                 producer.produce(topic, value, partition=k % WORKERS)
@@ -126,6 +132,7 @@ def _produce(bootstrap: str, topic: str, messages: list[bytes]) -> None:
         producer.poll(0)
     if producer.flush(120) != 0:
         raise VisitError("the broker did not take every message of the visit")
+    return count, size
 
 
 def _last_match(bootstrap: str, topics: list[str]) -> tuple[int, float]:
@@ -157,9 +164,8 @@ def _last_match(bootstrap: str, topics: list[str]) -> tuple[int, float]:
     return count, last
 
 
-def _decode_rate(messages: list[bytes], sample: int = 1000) -> float:
+def _decode_rate(chosen: list[bytes]) -> float:
     """Decode-only alerts/s on one core, on a sample of the visit's messages."""
-    chosen = messages[:sample]
     start = time.perf_counter()
     for i, m in enumerate(chosen):
         decode_packet(RawPacket(m, f"visit/{i}"))
@@ -177,9 +183,7 @@ def run_visit(
     if not db_url.startswith("postgresql"):
         raise VisitError("--visit needs a PostgreSQL database: --db postgresql://…")
     records = [r.record for p in iter_packets(onsky_v10_paths(shared)) for r in decode_packet(p)]
-    messages = fresh_id_messages(records, n)
-    input_mb = sum(map(len, messages)) / 1e6
-    decode_rate = _decode_rate(messages)
+    decode_rate = _decode_rate(fresh_id_messages(records, min(n, DECODE_SAMPLE)))
     schema, url = _fresh_schema(db_url)
     broker = TansuBroker()
     try:
@@ -188,7 +192,8 @@ def run_visit(
         except TansuStartError as exc:
             raise VisitError(f"the tansu Kafka broker did not start: {exc}") from exc
         topic = f"visit-{uuid.uuid4().hex[:8]}"
-        _produce(bootstrap, topic, messages)
+        _, size = _produce(bootstrap, topic, iter_fresh_id_messages(records, n))
+        input_mb = size / 1e6
         store = open_store(url, "lsst")
         try:
             saved = [
