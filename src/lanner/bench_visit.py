@@ -9,16 +9,18 @@ The visit is ``N`` alerts made from the on-sky alerts by giving each copy fresh 
 (:func:`~lanner.bench_alerts.fresh_id_messages`: ``N`` distinct objects, in Rubin's own
 Confluent wire format), written to a topic of two partitions before the clock starts. Two
 ``lanner consume`` workers in one consumer group then ingest them into PostgreSQL with
-:data:`VISIT_FILTERS` active, each delivering its matches to its own Kafka topic. The time is
-from the start of the workers to the broker timestamp of the last delivered match (worker
-start-up included). Every alert must arrive: the result counts the alerts stored.
+:data:`VISIT_FILTERS` active, each delivering its matches to its own Kafka topic; once the
+database holds every alert of the visit the workers are stopped (SIGTERM: each finishes its
+batch and commits). The time is from the start of the workers to the broker timestamp of the
+last delivered match (worker start-up included). Every alert must arrive: an incomplete visit
+is an error, and the result counts the alerts stored.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -42,8 +44,8 @@ VISIT_ALERTS = 40_000
 #: Messages decoded on one core for the decode ceiling.
 DECODE_SAMPLE = 1000
 WORKERS = 2
-#: A worker stops after this long without a message (the visit is then all consumed) [s].
-IDLE_TIMEOUT_S = 8.0
+#: Longest wait for the visit to be stored, beyond a minute per 1,000 alerts [s].
+STORE_TIMEOUT_S = 300.0
 #: Ten filters of the shapes scientists write on Rubin objects; every one matches something.
 VISIT_FILTERS = (
     "SELECT diaObjectId FROM objects",
@@ -164,6 +166,28 @@ def _last_match(bootstrap: str, topics: list[str]) -> tuple[int, float]:
     return count, last
 
 
+def _count(url: str, table: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait_until_stored(
+    url: str, n: int, procs: list[subprocess.Popen[str]], timeout_s: float
+) -> int:
+    """Poll the alerts stored until there are ``n``, a worker exits, or time is up."""
+    deadline = time.monotonic() + timeout_s
+    stored = 0
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        stored = _count(url, "alerts")
+        if stored >= n:
+            break
+        time.sleep(1.0)
+    return stored
+
+
 def _decode_rate(chosen: list[bytes]) -> float:
     """Decode-only alerts/s on one core, on a sample of the visit's messages."""
     start = time.perf_counter()
@@ -204,7 +228,7 @@ def run_visit(
             store.close()
         cmd = [sys.executable, "-m", "lanner", "consume", "--kafka", bootstrap,
                "--topic", topic, "--group", "visit", "--db", url,
-               "--batch-size", str(batch_size), "--idle-timeout", str(IDLE_TIMEOUT_S),
+               "--batch-size", str(batch_size),
                "--kafka-option", "session.timeout.ms=6000",
                "--kafka-option", "heartbeat.interval.ms=1000"]  # fmt: skip
         start = time.time()
@@ -212,22 +236,22 @@ def run_visit(
             subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for _ in range(WORKERS)
         ]
-        outputs = [p.communicate()[0] for p in procs]
+        stored = _wait_until_stored(url, n, procs, STORE_TIMEOUT_S + 60 * n / 1000)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outputs = [p.communicate(timeout=600)[0] for p in procs]
+        worker_memory = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         failed = [o for p, o in zip(procs, outputs, strict=True) if p.returncode]
         if failed:
             raise VisitError(f"a worker failed:\n{failed[0][-2000:]}")
+        if stored < n:
+            raise VisitError(f"only {stored} of the visit's {n} alerts were stored")
         topics = [topic_name(f.owner_id, f.name) for f in saved]
         on_kafka, last = _last_match(bootstrap, topics)
-        store = open_store(url)
-        try:
-            stored = int(store.con.execute("SELECT count(*) FROM alerts").fetchone()[0])
-            matches = int(store.con.execute("SELECT count(*) FROM filter_matches").fetchone()[0])
-        finally:
-            store.close()
+        matches = _count(url, "filter_matches")
     finally:
         broker.stop()
-        with contextlib.suppress(Exception):
-            _drop_schema(db_url, schema)
+        _drop_schema(db_url, schema)
     seconds = max(last - start, 1e-9)
     rate = n / seconds
     per_core = rate / WORKERS
@@ -246,7 +270,5 @@ def run_visit(
         vs_decode=round(per_core / decode_rate, 3),
         cores_for_night=math.ceil(RUBIN_ALERTS_PER_NIGHT / NIGHT_SECONDS / per_core),
         cores_for_visit_in_60s=math.ceil(VISIT_ALERTS / VISIT_LATENCY_S / per_core),
-        peak_worker_memory_mb=round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-        ),
+        peak_worker_memory_mb=round(worker_memory, 1),
     )
