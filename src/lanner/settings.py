@@ -17,6 +17,7 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
+``LANNER_SFD_DIR``     folder of the full SFD dust maps (``lanner data``)    none: bundled map
 =====================  ===================================================  ==================
 """
 
@@ -54,6 +55,9 @@ class Settings:
         default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
+    sfd_dir: Path | None = field(
+        default_factory=lambda: Path(d) if (d := os.environ.get("LANNER_SFD_DIR")) else None
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:
