@@ -226,11 +226,26 @@ def run_visit(
             ]
         finally:
             store.close()
-        cmd = [sys.executable, "-m", "lanner", "consume", "--kafka", bootstrap,
-               "--topic", topic, "--group", "visit", "--db", url,
-               "--batch-size", str(batch_size),
-               "--kafka-option", "session.timeout.ms=6000",
-               "--kafka-option", "heartbeat.interval.ms=1000"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "lanner",
+            "consume",
+            "--kafka",
+            bootstrap,
+            "--topic",
+            topic,
+            "--group",
+            "visit",
+            "--db",
+            url,
+            "--batch-size",
+            str(batch_size),
+            "--kafka-option",
+            "session.timeout.ms=6000",
+            "--kafka-option",
+            "heartbeat.interval.ms=1000",
+        ]
         start = time.time()
         procs = [
             subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -5,12 +5,15 @@ Input: :class:`~lanner.enrich.features.bbb_inputs.FitPoints`. Output: :class:`Fi
 fitted alert the chosen model, its parameters, χ²/dof and peak, or the reason there is none.
 No side effects.
 
-Starts (one row each in the batched least squares): the exponential from
-``(ln max(f_first, f_max/100), 10 kK, 0.1/day)``; the Bazin from
+Starts (one row each in the batched least squares, each with ``ln A`` first set to its
+weighted least-squares value): the exponential from
+``(ln max(f_first, f_max/100), 10 kK, min(0.1, 1/span) per day)``; the Bazin from
 ``(ln f_max, 10 kK, t_max − 5, 0.5, 0.05)`` and ``(ln f_max, 10 kK, t_max − 1, 1.0, 0.01)``
 (``t_max``: time of the largest flux); the better Bazin start (lower χ², converged first) is
-the Bazin candidate. A model needs ``n > p + 1`` points. Each candidate is checked in this
-order, and the first rule it breaks is its reason:
+the Bazin candidate. All light curves of a model are fitted in one call, one block per padded
+length (:func:`~lanner.enrich.features.bbb_inputs.padded_groups`). A model needs
+``n > p + 1`` points. Each candidate is checked in this order, and the first rule it breaks
+is its reason:
 
 1. ``did not converge`` — :data:`MAX_ITERATIONS` iterations without meeting the tolerance;
 2. ``<parameter> at bound`` — a parameter within :data:`BOUND_MARGIN` of its range of a
@@ -132,8 +135,9 @@ class _Starts:
     blocks: list[LMData] = field(default_factory=list)
     members: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, block: LMData,
-            members: np.ndarray) -> None:  # fmt: skip
+    def add(
+        self, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, block: LMData, members: np.ndarray
+    ) -> None:
         self.x0.append(x0)
         self.lo.append(lo)
         self.hi.append(hi)
@@ -144,9 +148,11 @@ class _Starts:
         """Results, bounds and alert position of every row, in block order."""
         lo, hi = np.concatenate(self.lo), np.concatenate(self.hi)
         x0 = np.concatenate(
-            [_with_best_amplitude(model, x, a, b, d)
-             for x, a, b, d in zip(self.x0, self.lo, self.hi, self.blocks, strict=True)]
-        )  # fmt: skip
+            [
+                _with_best_amplitude(model, x, a, b, d)
+                for x, a, b, d in zip(self.x0, self.lo, self.hi, self.blocks, strict=True)
+            ]
+        )
         res = levenberg_marquardt(model, x0, lo, hi, self.blocks, MAX_ITERATIONS, TOLERANCE)
         return res, lo, hi, np.concatenate(self.members)
 
@@ -170,10 +176,24 @@ def _bazin_starts(data: LMData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = np.log(np.where(fmax > 0, fmax, 1.0))
     t_first = data.t[:, 0]
     ones = np.ones(len(a))
-    lo = np.column_stack([a - LN_AMPLITUDE_RANGE, T_BOUNDS[0] * ones, t_first - T0_MARGIN,
-                          RISE_BOUNDS[0] * ones, FALL_BOUNDS[0] * ones])  # fmt: skip
-    hi = np.column_stack([a + LN_AMPLITUDE_RANGE, T_BOUNDS[1] * ones, t_first + span + T0_MARGIN,
-                          RISE_BOUNDS[1] * ones, FALL_BOUNDS[1] * ones])  # fmt: skip
+    lo = np.column_stack(
+        [
+            a - LN_AMPLITUDE_RANGE,
+            T_BOUNDS[0] * ones,
+            t_first - T0_MARGIN,
+            RISE_BOUNDS[0] * ones,
+            FALL_BOUNDS[0] * ones,
+        ]
+    )
+    hi = np.column_stack(
+        [
+            a + LN_AMPLITUDE_RANGE,
+            T_BOUNDS[1] * ones,
+            t_first + span + T0_MARGIN,
+            RISE_BOUNDS[1] * ones,
+            FALL_BOUNDS[1] * ones,
+        ]
+    )
     starts = [
         np.column_stack([a, 10.0 * ones, t_peak - 5.0, 0.5 * ones, 0.05 * ones]),
         np.column_stack([a, 10.0 * ones, t_peak - 1.0, 1.0 * ones, 0.01 * ones]),
@@ -190,8 +210,11 @@ def _fit_blocks(points: FitPoints, cand: _Candidates) -> None:
         b = np.flatnonzero(np.sum(data.w > 0, axis=1) > 6)
         if len(b):
             sub = data.rows(b)
-            bazin.add(*_bazin_starts(sub), sub.rows(np.concatenate([np.arange(len(b))] * 2)),
-                      np.concatenate([members[b]] * 2))  # fmt: skip
+            bazin.add(
+                *_bazin_starts(sub),
+                sub.rows(np.concatenate([np.arange(len(b))] * 2)),
+                np.concatenate([members[b]] * 2),
+            )
     if exp.blocks:
         res, lo, hi, where = exp.fit(exp_rows)
         cand.x[where, 0, :3], cand.chi2[where, 0] = res.x, res.chi2
