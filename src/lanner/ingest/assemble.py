@@ -190,19 +190,23 @@ def _light_curve(
     value = np.asarray(lc.value, dtype=np.float64)  # None -> nan
     error = np.asarray(lc.error, dtype=np.float64)
     band = np.asarray(lc.band, dtype=object)
-    # Sort by (row, mjd) and drop repeats of the same measurement within an alert.
+    # Sort by (row, mjd); a stable sort keeps packet order among equal times.
     order = np.lexsort((mjd, row))
     row, mjd, value, error, band = row[order], mjd[order], value[order], error[order], band[order]
-    # Ids may be missing (None) and ZTF's early test packets have negative candids: keep a
-    # separate mask rather than a sentinel value.
+    # Ids may be missing (None: upper limits have none) and ZTF's early test packets have
+    # negative candids: keep a separate mask rather than a sentinel value.
     missing_id = np.fromiter(
         (s is None for s in lc.source_id), dtype=bool, count=len(lc.source_id)
     )[order]
     key = np.asarray([0 if s is None else s for s in lc.source_id], dtype=np.int64)[order]
-    # The same object, time and band is one measurement (the archive's key too); when a
-    # packet repeats it, the detection with the smallest id is kept.
-    tiebreak = np.where(missing_id, np.iinfo(np.int64).max, key)
-    keep = _first_of_runs(row, mjd, band, tiebreak)
+    # One row per measurement of an alert, keyed as the archive keys it (see
+    # lanner.schema.tables): detections and forced photometry by their source id, upper
+    # limits by (time, band). When a packet repeats one (early ZTF packets carry the same
+    # candid twice), the first in packet order is kept.
+    if kind == "upper_limits":
+        keep = _first_of_keys(row, (mjd, _codes(band)))
+    else:
+        keep = _first_of_keys(row, (key,))
     row, mjd, value, error, band = row[keep], mjd[keep], value[keep], error[keep], band[keep]
     table: dict[str, pa.Array] = {
         "row": pa.array(row, pa.int32()),
@@ -238,8 +242,8 @@ def _light_curve(
             mag_err = MAG_PER_LN * flux_err / np.abs(flux)
     table["flux"] = pa.array(flux, from_pandas=True)
     table["flux_err"] = pa.array(flux_err, from_pandas=True)
+    table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
     if kind == "detections":
-        table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
         table["ra"] = pa.array(np.asarray(lc.ra, dtype=np.float64)[order][keep], from_pandas=True)
         table["dec"] = pa.array(np.asarray(lc.dec, dtype=np.float64)[order][keep], from_pandas=True)
         table["mag"] = pa.array(mag, from_pandas=True)
@@ -251,18 +255,22 @@ def _light_curve(
     return pa.table(table)
 
 
-def _first_of_runs(
-    row: np.ndarray, a: np.ndarray, b: np.ndarray, tiebreak: np.ndarray
-) -> np.ndarray:
-    """Mask keeping, of entries with equal (row, a, b), the one with the smallest tiebreak."""
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of equal values (for sorting strings with numpy)."""
+    return np.unique(values.astype(str), return_inverse=True)[1] if len(values) else values
+
+
+def _first_of_keys(row: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Mask keeping, of entries with equal (row, *keys), the first one (in array order)."""
     if len(row) == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((tiebreak, b, a, row))
-    sr, sa, sb = row[order], a[order], b[order]
-    dup = np.zeros(len(row), dtype=bool)
-    dup[1:] = (sr[1:] == sr[:-1]) & (sa[1:] == sa[:-1]) & (sb[1:] == sb[:-1])
+    position = np.arange(len(row))
+    order = np.lexsort((position, *reversed(keys), row))
+    same = row[order][1:] == row[order][:-1]
+    for k in keys:
+        same &= k[order][1:] == k[order][:-1]
     keep = np.ones(len(row), dtype=bool)
-    keep[order[dup]] = False
+    keep[order[1:][same]] = False
     return keep
 
 

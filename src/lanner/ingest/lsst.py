@@ -167,9 +167,11 @@ def append(
     for prv in record.get("prvDiaSources") or ():
         if prv.get("midpointMjdTai") is None or prv.get("band") is None:
             continue  # a history entry with no time or band carries nothing usable
+        if prv.get("diaSourceId") is None:
+            raise AdapterError("prvDiaSources entry without diaSourceId (its archive key)")
         det.add(
             row,
-            prv.get("diaSourceId"),
+            prv["diaSourceId"],
             prv["midpointMjdTai"],
             prv["band"],
             prv.get("ra"),
@@ -182,9 +184,13 @@ def append(
     for fp in record.get("prvDiaForcedSources") or ():
         if fp.get("midpointMjdTai") is None or fp.get("band") is None:
             continue
+        if fp.get("diaForcedSourceId") is None:
+            raise AdapterError(
+                "prvDiaForcedSources entry without diaForcedSourceId (its archive key)"
+            )
         out.forced.add(
             row,
-            fp.get("diaForcedSourceId"),
+            fp["diaForcedSourceId"],
             fp["midpointMjdTai"],
             fp["band"],
             fp.get("ra"),

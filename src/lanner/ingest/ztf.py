@@ -141,9 +141,11 @@ def append(record: dict[str, Any], row: int, origin: str, out: BatchColumns) -> 
         flux, err, zp = fp.get("forcediffimflux"), fp.get("forcediffimfluxunc"), fp.get("magzpsci")
         if flux in (None, MISSING) or zp in (None, MISSING) or fp.get("fid") not in BANDS:
             continue  # ZTF marks failed forced photometry with -99999: no measurement
+        if fp.get("pid") is None:
+            raise AdapterError("fp_hists entry without pid (its identity in the archive)")
         out.forced.add(
             row,
-            None,
+            fp["pid"],
             fp["jd"] - JD_TO_MJD,
             BANDS[fp["fid"]],
             None,
