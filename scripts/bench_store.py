@@ -44,6 +44,36 @@ def _set(table: pa.Table, name: str, values: pa.Array | np.ndarray) -> pa.Table:
     return table.set_column(i, table.schema.field(name), pa.array(values, table.schema.field(name).type))
 
 
+def copies(batch: AlertBatch, n: int) -> AlertBatch:
+    """``n`` copies of ``batch`` as distinct objects (fresh object and source ids)."""
+    parts = []
+    for c in range(n):
+        shift = np.int64(c) * np.int64(10**12)
+        tables = {}
+        for attr in ("alerts", "detections", "forced", "upper_limits", "cutouts"):
+            t = getattr(batch, attr)
+            t = _set(t, "object_id", t["object_id"].to_numpy() + shift)
+            if "row" in t.column_names:
+                t = _set(t, "row", t["row"].to_numpy() + c * len(batch))
+            for ident in ("alert_id", "source_id"):
+                if ident in t.column_names and t[ident].null_count == 0:
+                    t = _set(t, ident, t[ident].to_numpy() + shift)
+            tables[attr] = t
+        enriched = {}
+        for name, t in batch.enriched.items():
+            oid = "diaObjectId"
+            if oid in t.column_names:
+                t = _set(t, oid, t[oid].to_numpy() + shift)
+            enriched[name] = t
+        parts.append((tables, enriched))
+    return AlertBatch(
+        survey="lsst",
+        **{a: pa.concat_tables([p[0][a] for p in parts]) for a in parts[0][0]},
+        packets=[],
+        enriched={e: pa.concat_tables([p[1][e] for p in parts]) for e in parts[0][1]},
+    )
+
+
 def round_of(batch: AlertBatch, k: int) -> AlertBatch:
     """``batch`` as the alerts of ``k`` days later: new alert ids, a new triggering source."""
     shift = np.int64(k) * np.int64(10**6)
@@ -93,11 +123,17 @@ def measure(url: str, rounds: list[AlertBatch]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--copies", type=int, default=30, help="distinct objects per alert")
     parser.add_argument("--pg", default="postgresql://postgres@localhost:5432/test")
+    parser.add_argument(
+        "--no-cutouts", action="store_true", help="leave out the (always new) image stamps"
+    )
     args = parser.parse_args()
-    batch = enriched(args.shared / DEEP)
+    batch = copies(enriched(args.shared / DEEP), args.copies)
     rows = batch.detections.num_rows + batch.forced.num_rows + batch.upper_limits.num_rows
+    if args.no_cutouts:
+        batch.cutouts = batch.cutouts.slice(0, 0)
     rounds = [round_of(batch, k) for k in range(args.repeats)]
     print(f"{len(batch)} alerts/round, {rows} light-curve rows/round, {args.repeats} rounds")
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,8 +16,8 @@ re-ingesting an alert, or a later alert repeating its history, adds nothing:
   exposure.
 
 Every light-curve row also records which alert packet its values came from (``alert_mjd``,
-``alert_id``): when two packets carry different values for one measurement, the newest packet
-wins (see :mod:`lanner.store.light_curves`).
+``alert_id``) and a hash of its values (``digest``): when two packets carry different values
+for one measurement, the newest packet wins (see :mod:`lanner.store.light_curves`).
 """
 
 from __future__ import annotations
@@ -97,6 +97,11 @@ def light_curve_tables(survey: Survey) -> list[Table]:
             "MJD",
         ),
         Column("alert_id", "bigint", "Id of that alert (ZTF candid / Rubin diaSourceId)"),
+        Column(
+            "digest",
+            "bigint",
+            "64-bit hash of the row's values: tells the store a repeated row is unchanged",
+        ),
     )
     return [
         Table(

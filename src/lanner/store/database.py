@@ -64,7 +64,11 @@ class Store:
             )
         self.survey: Survey | None = survey or stored  # type: ignore[assignment]
         if self.survey:
-            self.ensure_schema(self.survey)
+            try:
+                self.ensure_schema(self.survey)
+            except BaseException:
+                self.con.close()
+                raise
 
     # -- schema ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:

@@ -18,10 +18,12 @@ breaking ties. A packet's row is written when
   older packet, so that the provenance of unchanged values is the oldest packet of the newest
   run of equal values whatever the arrival order.
 
-Every other row is left alone, so that a packet repeating a year of history writes only what
-it changes. The rule is applied twice: first in columns, against the stored keys, values and
-provenance of the batch's objects (a read, cheap next to a write), to drop the rows that would
-change nothing; then in the database, by the ``WHERE`` of the upsert, so that concurrent
+Values are compared through ``digest``, a 64-bit hash of the row's values computed in columns
+(splitmix64 over the values' bits; NaN and null hash alike). Every other row is left alone, so
+that a packet repeating a year of history writes only what it changes. The rule is applied
+twice: first in columns, against the stored keys, provenance and digests of the batch's objects
+(a read of four small values per stored row, cheap next to a write), to drop the rows that
+would change nothing; then in the database, by the ``WHERE`` of the upsert, so that concurrent
 writers (several ``lanner consume`` workers) still end in the same state.
 
 The archive is the same for any arrival order of the packets, except in one case the rule
@@ -31,6 +33,8 @@ cannot see without rewriting every repeated row: a value that changes and later 
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
 from lanner.schema.columns import Table
@@ -49,10 +54,14 @@ if TYPE_CHECKING:
 
 #: The columns recording which packet a row's values came from, in comparison order.
 PROVENANCE = ("alert_mjd", "alert_id")
+#: The column holding the hash of a row's values.
+DIGEST = "digest"
 #: Largest number of object ids in one SQLite ``IN (...)`` list.
 CHUNK = 500
 #: Below any stored provenance: rows of databases upgraded from the first layout have none.
 OLDEST = (-1.0e308, -(2**63))
+#: splitmix64 constants: a fixed, well-mixed 64-bit hash, the same on every machine.
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ class Layout:
 
     @property
     def values(self) -> list[str]:
-        skip = {*self.key, *PROVENANCE}
+        skip = {*self.key, *PROVENANCE, DIGEST}
         return [c for c in self.table.column_names if c not in skip]
 
 
@@ -80,24 +89,33 @@ def write_light_curves(store: Store, batch: AlertBatch) -> tuple[dict[str, int],
     for name, attr in LIGHT_CURVE_ATTRIBUTES.items():
         layout = Layout(store.tables[name], oid)
         rows = newest_per_key(packet_rows(batch, getattr(batch, attr), layout), layout)
-        stored = stored_rows(store, layout, rows[oid])
+        stored = stored_state(store, layout, rows[oid])
         todo, is_new = rows_to_write(rows, stored, layout)
         inserted[name] = int(is_new.sum())
         updated[name] = int(len(is_new) - is_new.sum())
         if todo.num_rows:
-            cols = todo.column_names
-            store.write_rows(name, cols, todo, upsert_tail(store, layout))
+            store.write_rows(name, todo.column_names, todo, upsert_tail(store, layout))
     return inserted, updated
 
 
 def packet_rows(batch: AlertBatch, table: pa.Table, layout: Layout) -> pa.Table:
-    """A batch light-curve table as archive rows, with the provenance of each row."""
+    """A batch light-curve table as archive rows, with each row's provenance and digest."""
     rows = table["row"]
     alerts = batch.alerts
     data = table.rename_columns([layout.oid if n == "object_id" else n for n in table.column_names])
     data = data.append_column("alert_mjd", alerts["mjd"].take(rows))
     data = data.append_column("alert_id", alerts["alert_id"].take(rows))
-    return data.select([c for c in layout.table.column_names if c in data.column_names])
+    data = data.select([c for c in layout.table.column_names if c in data.column_names])
+    values = [c for c in layout.values if c in data.column_names]
+    return data.append_column(DIGEST, pa.array(row_digest(data, values), pa.int64()))
+
+
+def row_digest(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash of each row's values in ``columns`` (null and NaN hash alike)."""
+    h = np.zeros(table.num_rows, dtype=np.uint64)
+    for c in columns:
+        h = _splitmix((h ^ _column_bits(table[c])) + _MIX[0])
+    return h.view(np.int64)
 
 
 def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
@@ -105,7 +123,6 @@ def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
     of packets carrying those same values (several alerts of one object in one batch)."""
     if rows.num_rows < 2:
         return rows
-    # Missing provenance (never in a batch) would sort first, as the oldest.
     order = pc.sort_indices(rows, [(c, "ascending") for c in (*layout.key, *PROVENANCE)])
     rows = rows.take(order)
     n = rows.num_rows
@@ -114,9 +131,8 @@ def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
         same_key &= _equal_neighbours(_comparable(rows[c]))
     if not same_key.any():
         return rows
-    same_values = same_key.copy()
-    for c in layout.values:
-        same_values &= _equal_neighbours(_comparable(rows[c]))
+    digest = rows[DIGEST].to_numpy()
+    same_values = same_key & (digest[1:] == digest[:-1])
     # A run of equal values starts wherever the key or the values change.
     starts = np.concatenate([[True], ~same_values])
     run_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
@@ -129,42 +145,58 @@ def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
     return out
 
 
-def stored_rows(store: Store, layout: Layout, object_ids: pa.ChunkedArray) -> pa.Table:
-    """Keys, provenance and values stored for the given objects."""
-    names = [*layout.key, *PROVENANCE, *layout.values]
+def stored_state(store: Store, layout: Layout, object_ids: pa.ChunkedArray) -> pa.Table:
+    """Keys, provenance and digests stored for the given objects."""
+    names = [*layout.key, *PROVENANCE, DIGEST]
     types = {c.name: c.arrow_type for c in layout.table.columns}
     ids = pc.unique(object_ids).to_pylist()
     select = ", ".join(quote(c) for c in names)
-    where = f"{quote(layout.oid)}"
-    fetched: list[Sequence[Any]] = []
+    table = quote(layout.table.name)
     if store.backend.dialect == "postgres":
-        if ids:
-            cur = store.con.execute(
-                f"SELECT {select} FROM {quote(layout.table.name)} WHERE {where} = ANY(%s)", (ids,)
-            )
-            fetched = cur.fetchall()
-    else:
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            cur = store.con.execute(
-                f"SELECT {select} FROM {quote(layout.table.name)} WHERE {where} IN "
-                f"({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            fetched.extend(cur.fetchall())
+        return _read_postgres(store, layout, ids, names, types)
+    fetched: list[Sequence[Any]] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        cur = store.con.execute(
+            f"SELECT {select} FROM {table} WHERE {quote(layout.oid)} IN "
+            f"({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        fetched.extend(cur.fetchall())
     columns = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]
-    arrays = {}
-    for name, values in zip(names, columns, strict=True):
-        typ = types[name]
-        if typ == pa.bool_():  # SQLite keeps booleans as 0/1
-            values = tuple(None if v is None else bool(v) for v in values)
-        arrays[name] = pa.array(values, typ)
-    return pa.table(arrays)
+    return pa.table(
+        {name: pa.array(values, types[name]) for name, values in zip(names, columns, strict=True)}
+    )
 
 
-def rows_to_write(
-    rows: pa.Table, stored: pa.Table, layout: Layout
-) -> tuple[pa.Table, np.ndarray]:
+def _read_postgres(
+    store: Store, layout: Layout, ids: list[Any], names: list[str], types: dict[str, pa.DataType]
+) -> pa.Table:
+    """The stored rows as Arrow columns. The server writes them as one CSV text, parsed in
+    columns by Arrow, not row by row in Python (floats print exactly, PostgreSQL 12 on)."""
+    fields = []
+    for name in names:
+        q = quote(name)
+        if types[name] == pa.string():
+            fields.append(f"""'"' || replace({q}, '"', '""') || '"'""")
+        else:
+            fields.append(f"coalesce({q}::text, '')")
+    line = " || ',' || ".join(fields)
+    text = store.con.execute(
+        f"SELECT string_agg({line}, E'\\n') "
+        f"FROM {quote(layout.table.name)} WHERE {quote(layout.oid)} = ANY(%s)",
+        (ids,),
+    ).fetchone()[0]
+    if not text:
+        return pa.table({n: pa.array([], types[n]) for n in names})
+    return pacsv.read_csv(
+        io.BytesIO(text.encode()),
+        read_options=pacsv.ReadOptions(column_names=names),
+        convert_options=pacsv.ConvertOptions(column_types={n: types[n] for n in names}),
+    )
+
+
+def rows_to_write(rows: pa.Table, stored: pa.Table, layout: Layout) -> tuple[pa.Table, np.ndarray]:
     """The rows the rule would write, and which of them are new keys."""
     if rows.num_rows == 0 or stored.num_rows == 0:
         return rows, np.ones(rows.num_rows, dtype=bool)
@@ -179,10 +211,12 @@ def rows_to_write(
     st_mjd, st_id = _provenance(stored, j)
     newer = (in_mjd > st_mjd) | ((in_mjd == st_mjd) & (in_id > st_id))
     older = (in_mjd < st_mjd) | ((in_mjd == st_mjd) & (in_id < st_id))
-    equal = np.ones(len(i), dtype=bool)
-    for c in layout.values:
-        a, b = _comparable(rows[c]), _comparable(stored[c])
-        equal &= _equal(a[i], b[j])
+    # Rows of an upgraded database have no digest: they count as changed.
+    stored_digest = stored[DIGEST]
+    has_digest = stored_digest.is_valid().to_numpy(zero_copy_only=False)[j]
+    equal = has_digest & (
+        rows[DIGEST].to_numpy()[i] == pc.fill_null(stored_digest, 0).to_numpy()[j]
+    )
     write = ~found | (newer & ~equal) | (older & equal)
     picked = i[write]
     order = np.argsort(picked, kind="stable")
@@ -197,13 +231,36 @@ def upsert_tail(store: Store, layout: Layout) -> str:
     theirs = ", ".join(
         f"COALESCE({t}.{quote(c)}, {low})" for c, low in zip(PROVENANCE, OLDEST, strict=True)
     )
-    changed = " OR ".join(f"excluded.{quote(c)} {differs} {t}.{quote(c)}" for c in layout.values)
-    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in (*layout.values, *PROVENANCE))
+    changed = f"excluded.{quote(DIGEST)} {differs} {t}.{quote(DIGEST)}"
+    written = (*layout.values, *PROVENANCE, DIGEST)
+    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in written)
     return (
         f"ON CONFLICT ({', '.join(quote(c) for c in layout.key)}) DO UPDATE SET {sets} "
-        f"WHERE (({mine}) > ({theirs}) AND ({changed})) "
+        f"WHERE (({mine}) > ({theirs}) AND {changed}) "
         f"OR (({mine}) < ({theirs}) AND NOT ({changed}))"
     )
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = (x ^ (x >> np.uint64(30))) * _MIX[1]
+    x = (x ^ (x >> np.uint64(27))) * _MIX[2]
+    return x ^ (x >> np.uint64(31))
+
+
+def _column_bits(column: pa.ChunkedArray) -> np.ndarray:
+    """64 bits standing for each value of a column; nulls and NaN give one fixed pattern."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        # Few distinct strings (bands): hash each once, with a hash fixed across processes.
+        encoded = pc.dictionary_encode(column).combine_chunks()
+        words = np.array(
+            [zlib.crc32(v.encode()) for v in encoded.dictionary.to_pylist()] + [0xFFFFFFFF],
+            dtype=np.uint64,
+        )
+        codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
+        return words[codes]
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # bool, int: exact here
+    values = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN; -0.0 as 0.0
+    return values.view(np.uint64)
 
 
 def _provenance(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,20 +270,11 @@ def _provenance(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _comparable(column: pa.ChunkedArray) -> np.ndarray:
-    """A column as numpy values that compare as the database does (null equal to null)."""
-    if pa.types.is_integer(column.type):
-        return pc.fill_null(column.cast(pa.int64()), OLDEST[1]).to_numpy()
-    if pa.types.is_floating(column.type) or pa.types.is_boolean(column.type):
-        # NaN is stored as NULL: both compare as "missing".
-        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    """A key column as numpy values (nulls never occur in keys)."""
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return column.to_numpy(zero_copy_only=False)
     return np.asarray(column.to_pylist(), dtype=object)
 
 
-def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.dtype == np.float64:
-        return (a == b) | (np.isnan(a) & np.isnan(b))
-    return np.asarray(a == b, dtype=bool)
-
-
 def _equal_neighbours(values: np.ndarray) -> np.ndarray:
-    return _equal(values[1:], values[:-1])
+    return np.asarray(values[1:] == values[:-1], dtype=bool)

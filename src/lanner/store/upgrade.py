@@ -10,12 +10,13 @@ layout 2 keys them by the survey's identity of each measurement and records the 
 row's values came from (see :mod:`lanner.schema.tables`).
 
 * ``detections`` are copied into the new layout, keyed by their stored ``source_id``; their
-  provenance is unknown (NULL: any packet carrying them is newer). A detection that layout 1
+  provenance and digest are unknown (NULL: any packet carrying them is newer, and rewrites
+  them once). A detection that layout 1
   merged into another one comes back when an alert carrying it is ingested again.
 * ``forced_photometry`` rows of layout 1 have no id, so they cannot be keyed: the old table is
   kept, unchanged, as ``forced_photometry_layout1``, and the new table starts empty; ingesting
   the alerts again fills it (then drop the old table).
-* ``upper_limits`` keep their key and gain the provenance columns (NULL).
+* ``upper_limits`` keep their key and gain the provenance and digest columns (NULL).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.database import LAYOUT_KEY, META_DDL
 from lanner.store.ddl import add_column_statements, create_statements, quote
-from lanner.store.light_curves import PROVENANCE
+from lanner.store.light_curves import DIGEST, PROVENANCE
 
 #: Where layout-1 forced photometry is kept (it has no ids to key it by).
 LEGACY_FORCED = "forced_photometry_layout1"
@@ -80,16 +81,16 @@ def upgrade_light_curves(url: str) -> UpgradeReport:
         for name in ("detections", "forced_photometry"):
             for stmt in create_statements(tables[name], backend.dialect):
                 con.execute(stmt)
-        cols = [c for c in tables["detections"].column_names if c not in PROVENANCE]
+        cols = [c for c in tables["detections"].column_names if c not in (*PROVENANCE, DIGEST)]
         names = ", ".join(quote(c) for c in cols)
         cur = con.execute(
             f"INSERT INTO detections ({names}) SELECT {names} FROM {quote(old)} "
             f"WHERE source_id IS NOT NULL ORDER BY {oid}, mjd ON CONFLICT DO NOTHING"
         )
         report.rows_copied["detections"] = int(cur.rowcount)
-        left = con.execute(
-            f"SELECT COUNT(*) FROM {quote(old)} WHERE source_id IS NULL"
-        ).fetchone()[0]
+        left = con.execute(f"SELECT COUNT(*) FROM {quote(old)} WHERE source_id IS NULL").fetchone()[
+            0
+        ]
         if left:
             report.rows_set_aside["detections"] = int(left)
         con.execute(f"DROP TABLE {quote(old)}")

@@ -1,0 +1,150 @@
+"""Light-curve rows: one per source, the newest packet's values whatever the arrival order,
+nothing rewritten when a packet repeats stored history; upgrade from the first layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lanner.batch import AlertBatch
+from lanner.store import StoreError, open_store
+from lanner.store.backends import backend_for
+from lanner.store.upgrade import LEGACY_FORCED, upgrade_light_curves
+from tests.helpers import SERIES, enriched, packets_of
+
+DEEP = "lsst/astrolabsoftware__fink-client/datatest/lsst/part-2-918301.avro"
+LIGHT_CURVES = ("detections", "forced_photometry", "upper_limits")
+
+
+def _table(store, name: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    cur = store.con.execute(f'SELECT * FROM "{name}"')
+    return sorted((tuple(r) for r in cur.fetchall()), key=repr)
+
+
+def _revised(batch: AlertBatch) -> AlertBatch:
+    """The batch with every history detection's reliability changed, as a reprocessing
+    would; the triggering detections keep theirs."""
+    det = batch.detections
+    history = ~np.isin(det["source_id"].to_numpy(), batch.alerts["alert_id"].to_numpy())
+    rel = det["reliability"].to_numpy(zero_copy_only=False)
+    new = np.where(history, np.round(1.0 - np.nan_to_num(rel, nan=0.5), 6), rel)
+    i = det.column_names.index("reliability")
+    batch.detections = det.set_column(i, "reliability", pa.array(new))
+    return batch
+
+
+def test_distinct_sources_of_one_visit_are_two_rows(db_url: str, alerts_dir: Path) -> None:
+    """diaObject 313897383979122767 has nDiaSources 320, two of them in one visit and band."""
+    store = open_store(db_url, "lsst")
+    store.write_batch(enriched(packets_of([alerts_dir / DEEP]), "lsst"))
+    ph = store.backend.placeholder
+    n, visits = store.con.execute(
+        f'SELECT COUNT(*), COUNT(DISTINCT mjd || band) FROM detections WHERE "diaObjectId" = {ph}',
+        (313897383979122767,),
+    ).fetchone()
+    assert (n, visits) == (320, 319)
+    store.close()
+
+
+def test_newest_packet_wins_in_either_order(db_url: str, alerts_dir: Path, tmp_path: Path) -> None:
+    files = sorted((alerts_dir / SERIES).glob("*.avro"))
+    older, newer = (
+        enriched(packets_of(files[:10]), "ztf"),
+        _revised(enriched(packets_of(files[10:20]), "ztf")),
+    )
+    archives = []
+    for order in ((older, newer), (newer, older)):
+        url = db_url if not archives else _second(db_url, tmp_path)
+        store = open_store(url, "ztf")
+        reports = [store.write_batch(b) for b in order]
+        archives.append({t: _table(store, t) for t in LIGHT_CURVES})
+        if order[0] is older:
+            assert reports[1].rows_updated["detections"] > 0  # the revision replaced values
+        store.close()
+    assert archives[0] == archives[1]
+    # The stored reliabilities are those of the newer packets wherever they carry the source.
+    revised = dict(
+        zip(
+            newer.detections["source_id"].to_pylist(),
+            newer.detections["reliability"].to_pylist(),
+            strict=True,
+        )
+    )
+    store = open_store(db_url, "ztf")
+    rows = store.con.execute("SELECT source_id, reliability FROM detections").fetchall()
+    assert {s: r for s, r in rows if s in revised} == revised
+    store.close()
+
+
+def _second(db_url: str, tmp_path: Path) -> str:
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'second.db'}"
+    # A second PostgreSQL schema: the same URL with the first one's tables cleared.
+    store = open_store(db_url)
+    for table in (*LIGHT_CURVES, "alerts", "objects", "cutouts"):
+        store.con.execute(f'DELETE FROM "{table}"')
+    store.con.commit()
+    store.close()
+    return db_url
+
+
+def test_repeated_history_is_not_rewritten(db_url: str, alerts_dir: Path) -> None:
+    """Equal values: nothing written again, and the provenance is the oldest packet's."""
+    files = sorted((alerts_dir / SERIES).glob("*.avro"))
+    first, later = enriched(packets_of(files[:5]), "ztf"), enriched(packets_of(files[5:]), "ztf")
+    store = open_store(db_url, "ztf")
+    store.write_batch(later)
+    before = _table(store, "detections")
+    report = store.write_batch(first)  # older packets carrying the same values
+    assert report.rows_updated["detections"] > 0  # provenance moves to the older packet
+    again = store.write_batch(later)
+    assert sum(again.rows_added.values()) == 0 and sum(again.rows_updated.values()) == 0
+    after = _table(store, "detections")
+    assert len(after) == len(before)
+    ids = {r[0] for r in store.con.execute("SELECT alert_id FROM detections").fetchall()}
+    assert ids & set(first.alerts["alert_id"].to_pylist())
+    store.close()
+
+
+LAYOUT_1 = {
+    "detections": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
+    "source_id INTEGER, ra DOUBLE PRECISION, dec DOUBLE PRECISION, flux DOUBLE PRECISION, flux_err DOUBLE PRECISION, mag DOUBLE PRECISION, mag_err DOUBLE PRECISION, "
+    'reliability DOUBLE PRECISION, is_positive BOOLEAN, PRIMARY KEY ("objectId", mjd, band)',
+    "forced_photometry": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
+    'flux DOUBLE PRECISION, flux_err DOUBLE PRECISION, PRIMARY KEY ("objectId", mjd, band)',
+    "upper_limits": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
+    'limit_mag DOUBLE PRECISION, limit_flux DOUBLE PRECISION, PRIMARY KEY ("objectId", mjd, band)',
+}
+
+
+def test_upgrade_from_the_first_layout(db_url: str) -> None:
+    backend = backend_for(db_url)
+    con = backend.connect()
+    ph = backend.placeholder
+    con.execute("CREATE TABLE lanner_meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute(f"INSERT INTO lanner_meta VALUES ({ph}, {ph})", ("survey", "ztf"))
+    for name, body in LAYOUT_1.items():
+        con.execute(f'CREATE TABLE "{name}" ({body})')
+    con.execute(
+        f"INSERT INTO detections VALUES ({', '.join([ph] * 12)})",
+        ("ZTF1", 1.0, "g", 11, 1.0, 2.0, 3.0, 0.1, 18.0, 0.1, 0.9, True),
+    )
+    con.execute(
+        f"INSERT INTO forced_photometry VALUES ({', '.join([ph] * 5)})",
+        ("ZTF1", 1.0, "g", 1.0, 0.1),
+    )
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="lanner db upgrade"):
+        open_store(db_url)
+    report = upgrade_light_curves(db_url)
+    assert report.rows_copied == {"detections": 1}
+    assert report.rows_set_aside == {"forced_photometry": 1}
+    assert upgrade_light_curves(db_url).steps == []  # idempotent
+    store = open_store(db_url)
+    assert store.con.execute("SELECT source_id, mag FROM detections").fetchall() == [(11, 18.0)]
+    assert store.con.execute(f'SELECT COUNT(*) FROM "{LEGACY_FORCED}"').fetchone()[0] == 1
+    store.close()
