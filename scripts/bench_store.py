@@ -75,19 +75,22 @@ def copies(batch: AlertBatch, n: int) -> AlertBatch:
 
 
 def round_of(batch: AlertBatch, k: int) -> AlertBatch:
-    """``batch`` as the alerts of ``k`` days later: new alert ids, a new triggering source."""
-    shift = np.int64(k) * np.int64(10**6)
+    """``batch`` as the alerts of ``k`` days later: each alert's triggering source moves to a
+    new id one day later per round, and its history carries the sources of rounds 1..k-1."""
     alerts = batch.alerts
     old_ids = alerts["alert_id"].to_numpy()
-    alerts = _set(alerts, "alert_id", old_ids + shift)
+    alerts = _set(alerts, "alert_id", old_ids + np.int64(k) * np.int64(10**6))
     alerts = _set(alerts, "mjd", alerts["mjd"].to_numpy() + k)
     det = batch.detections
-    trigger = pc.is_in(det["source_id"], pa.array(old_ids)).to_numpy(zero_copy_only=False)
-    src = det["source_id"].to_numpy(zero_copy_only=False)
-    det = _set(det, "source_id", np.where(trigger, src + shift, src))
-    det = _set(det, "mjd", np.where(trigger, det["mjd"].to_numpy() + k, det["mjd"].to_numpy()))
+    trigger = det.filter(pc.is_in(det["source_id"], pa.array(old_ids)))
+    parts = [det]
+    for j in range(1, k + 1):
+        t = _set(trigger, "source_id", trigger["source_id"].to_numpy() + np.int64(j) * 10**6)
+        parts.append(_set(t, "mjd", t["mjd"].to_numpy() + j))
+    det = pa.concat_tables(parts)
+    det = det.take(pc.sort_indices(det, [("row", "ascending"), ("mjd", "ascending")]))
     cut = batch.cutouts
-    cut = _set(cut, "alert_id", cut["alert_id"].to_numpy() + shift)
+    cut = _set(cut, "alert_id", cut["alert_id"].to_numpy() + np.int64(k) * np.int64(10**6))
     objects = batch.enriched["objects"]
     rec = RECENCY_COLUMN["lsst"]
     objects = _set(objects, rec, objects[rec].to_numpy(zero_copy_only=False) + k)

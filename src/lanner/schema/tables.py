@@ -159,6 +159,28 @@ def light_curve_tables(survey: Survey) -> list[Table]:
             primary_key=(oid.name, "mjd", "band"),
         ),
         Table(
+            "light_curve_state",
+            "Per object and light-curve table: what is stored, summarised, so that a packet "
+            "repeating stored history is recognised without reading it back.",
+            (
+                oid,
+                Column(
+                    "light_curve",
+                    "text",
+                    "detections, forced_photometry or upper_limits",
+                    nullable=False,
+                ),
+                Column("n_rows", "bigint", "Rows stored"),
+                Column("set_hash", "bigint", "XOR of a 64-bit hash of each row's key and digest"),
+                Column("max_mjd", "double", "Latest mjd of the rows", "MJD"),
+                Column(
+                    "max_alert_mjd", "double", "Newest packet among the rows' provenance", "MJD"
+                ),
+                Column("max_alert_id", "bigint", "Its alert id (ties of max_alert_mjd)"),
+            ),
+            primary_key=(oid.name, "light_curve"),
+        ),
+        Table(
             "cutouts",
             "Image stamps of each alert, stored once, as sent (ZTF: gzip-compressed FITS).",
             (

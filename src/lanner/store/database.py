@@ -43,8 +43,11 @@ class WriteReport:
     alerts_new: int = 0
     objects_updated: int = 0
     rows_added: dict[str, int] = field(default_factory=dict)
-    #: Light-curve rows whose values a newer packet replaced, per table.
+    #: Light-curve rows whose values or provenance the rule changed, per table.
     rows_updated: dict[str, int] = field(default_factory=dict)
+    #: Stored light-curve rows read back to compare with the batch's, per table (none when
+    #: each object's summary shows the packets repeat what is stored).
+    rows_read: dict[str, int] = field(default_factory=dict)
 
 
 class Store:
@@ -136,11 +139,16 @@ class Store:
             return report
         survey = batch.survey
         oid = OBJECT_ID_COLUMN[survey]
+        if self.backend.dialect == "sqlite" and not self.con.in_transaction:
+            # The write lock from the start: what is read to decide the writes stays true.
+            self.con.execute("BEGIN IMMEDIATE")
         try:
             report.alerts_new = self._insert_new(
                 "alerts", self._alerts_rows(batch), conflict=("alert_id",)
             )
-            report.rows_added, report.rows_updated = write_light_curves(self, batch)
+            writes = write_light_curves(self, batch)
+            report.rows_added = writes.inserted
+            report.rows_updated, report.rows_read = writes.updated, writes.read
             report.rows_added["cutouts"] = self._insert_new(
                 "cutouts", _rename_oid(batch.cutouts, oid), ("alert_id", "kind")
             )

@@ -48,6 +48,14 @@ from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
 from lanner.schema.columns import Table
 from lanner.schema.tables import LIGHT_CURVE_ATTRIBUTES
 from lanner.store.ddl import quote
+from lanner.store.light_curve_state import (
+    STATE_TABLE,
+    SUMMARY,
+    combine,
+    covered,
+    summarise,
+    write_summaries,
+)
 
 if TYPE_CHECKING:
     from lanner.store.database import Store
@@ -81,21 +89,104 @@ class Layout:
         return [c for c in self.table.column_names if c not in skip]
 
 
-def write_light_curves(store: Store, batch: AlertBatch) -> tuple[dict[str, int], dict[str, int]]:
-    """Write the batch's light-curve rows; return rows (inserted, updated) per table."""
+@dataclass
+class LightCurveWrites:
+    """Rows each light-curve table gained, changed, and read back to decide."""
+
+    inserted: dict[str, int]
+    updated: dict[str, int]
+    read: dict[str, int]
+
+
+def write_light_curves(store: Store, batch: AlertBatch) -> LightCurveWrites:
+    """Write the batch's light-curve rows (inside the open transaction)."""
     oid = OBJECT_ID_COLUMN[batch.survey]
-    inserted: dict[str, int] = {}
-    updated: dict[str, int] = {}
+    lock_objects(store, batch.alerts["object_id"])
+    out = LightCurveWrites({}, {}, {})
     for name, attr in LIGHT_CURVE_ATTRIBUTES.items():
         layout = Layout(store.tables[name], oid)
         rows = newest_per_key(packet_rows(batch, getattr(batch, attr), layout), layout)
-        stored = stored_state(store, layout, rows[oid])
-        todo, is_new = rows_to_write(rows, stored, layout)
-        inserted[name] = int(is_new.sum())
-        updated[name] = int(len(is_new) - is_new.sum())
+        known = read_table(
+            store,
+            STATE_TABLE,
+            layout.oid,
+            rows[oid],
+            [oid, *SUMMARY],
+            _state_types(layout),
+            ("light_curve", name),
+        )
+        skip, fast = covered(rows, known, layout)
+        fresh = rows.filter(pa.array(fast & ~skip))  # new keys of covered objects
+        slow = rows.filter(pa.array(~fast))
+        names = [*layout.key, *(["mjd"] if "mjd" not in layout.key else []), *PROVENANCE, DIGEST]
+        types = {c.name: c.arrow_type for c in layout.table.columns}
+        stored = read_table(store, name, oid, slow[oid], names, types)
+        todo, is_new = rows_to_write(slow, stored, layout)
+        out.inserted[name] = int(is_new.sum()) + fresh.num_rows
+        out.updated[name] = int(len(is_new) - is_new.sum())
+        out.read[name] = stored.num_rows
+        todo = pa.concat_tables([fresh, todo]) if fresh.num_rows else todo
         if todo.num_rows:
             store.write_rows(name, todo.column_names, todo, upsert_tail(store, layout))
-    return inserted, updated
+        write_summaries(store, layout, _summaries(known, fresh, stored, todo, slow, layout))
+    return out
+
+
+def lock_objects(store: Store, object_ids: pa.ChunkedArray) -> None:
+    """Hold each object's light curves for this transaction, so that concurrent writers apply
+    the rule, and keep the summaries, one at a time per object. SQLite has one writer at a
+    time already: its write lock is taken when the batch's transaction begins."""
+    if store.backend.dialect != "postgres" or len(object_ids) == 0:
+        return
+    ids = pc.unique(object_ids).cast(pa.string()).to_pylist()
+    # Ascending key order on every worker: two batches never wait on each other in a cycle.
+    store.con.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM "
+        "(SELECT DISTINCT hashtextextended(i, 0) AS k FROM unnest(%s::text[]) i ORDER BY k) s",
+        (ids,),
+    )
+
+
+def _summaries(
+    known: pa.Table,
+    fresh: pa.Table,
+    stored: pa.Table,
+    todo: pa.Table,
+    slow: pa.Table,
+    layout: Layout,
+) -> pa.Table:
+    """The objects' summaries after the write: updated for covered objects, recomputed from
+    what was read and written for the others."""
+    parts = []
+    if fresh.num_rows:
+        parts.append(combine(known, summarise(fresh, layout), layout))
+    if slow.num_rows:
+        cols = stored.column_names
+        written = todo.filter(pc.is_in(todo[layout.oid], value_set=pc.unique(slow[layout.oid])))
+        written = written.select(cols)
+        if stored.num_rows and written.num_rows:
+            left = stored.append_column("_j", pa.array(np.arange(stored.num_rows)))
+            hit = left.join(written.select(layout.key), keys=layout.key, join_type="left semi")
+            keep = np.ones(stored.num_rows, dtype=bool)
+            keep[hit["_j"].to_numpy()] = False
+            stored = stored.filter(pa.array(keep))
+        merged = pa.concat_tables([stored, written.cast(stored.schema)])
+        parts.append(summarise(merged, layout))
+    if not parts:
+        return summarise(fresh, layout)
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
+def _state_types(layout: Layout) -> dict[str, pa.DataType]:
+    types = {c.name: c.arrow_type for c in layout.table.columns if c.name == layout.oid}
+    return {
+        **types,
+        "n_rows": pa.int64(),
+        "set_hash": pa.int64(),
+        "max_mjd": pa.float64(),
+        "max_alert_mjd": pa.float64(),
+        "max_alert_id": pa.int64(),
+    }
 
 
 def packet_rows(batch: AlertBatch, table: pa.Table, layout: Layout) -> pa.Table:
@@ -145,22 +236,32 @@ def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
     return out
 
 
-def stored_state(store: Store, layout: Layout, object_ids: pa.ChunkedArray) -> pa.Table:
-    """Keys, provenance and digests stored for the given objects."""
-    names = [*layout.key, *PROVENANCE, DIGEST]
-    types = {c.name: c.arrow_type for c in layout.table.columns}
-    ids = pc.unique(object_ids).to_pylist()
-    select = ", ".join(quote(c) for c in names)
-    table = quote(layout.table.name)
+def read_table(
+    store: Store,
+    table: str,
+    oid: str,
+    object_ids: pa.ChunkedArray,
+    names: list[str],
+    types: dict[str, pa.DataType],
+    where: tuple[str, str] | None = None,
+) -> pa.Table:
+    """Columns ``names`` of ``table``'s rows of the given objects (and ``column = value``)."""
+    ids = pc.unique(object_ids).to_pylist() if len(object_ids) else []
+    if not ids:
+        return pa.table({n: pa.array([], types[n]) for n in names})
+    ph = store.backend.placeholder
+    extra = f" AND {quote(where[0])} = {ph}" if where else ""
+    tail = (where[1],) if where else ()
     if store.backend.dialect == "postgres":
-        return _read_postgres(store, layout, ids, names, types)
+        return _read_postgres(store, table, oid, ids, names, types, extra, tail)
+    select = ", ".join(quote(c) for c in names)
     fetched: list[Sequence[Any]] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         cur = store.con.execute(
-            f"SELECT {select} FROM {table} WHERE {quote(layout.oid)} IN "
-            f"({', '.join('?' * len(chunk))})",
-            chunk,
+            f"SELECT {select} FROM {quote(table)} WHERE {quote(oid)} IN "
+            f"({', '.join('?' * len(chunk))}){extra}",
+            (*chunk, *tail),
         )
         fetched.extend(cur.fetchall())
     columns = list(zip(*fetched, strict=True)) if fetched else [() for _ in names]
@@ -170,10 +271,17 @@ def stored_state(store: Store, layout: Layout, object_ids: pa.ChunkedArray) -> p
 
 
 def _read_postgres(
-    store: Store, layout: Layout, ids: list[Any], names: list[str], types: dict[str, pa.DataType]
+    store: Store,
+    table: str,
+    oid: str,
+    ids: list[Any],
+    names: list[str],
+    types: dict[str, pa.DataType],
+    extra: str,
+    tail: tuple[str, ...],
 ) -> pa.Table:
-    """The stored rows as Arrow columns. The server writes them as one CSV text, parsed in
-    columns by Arrow, not row by row in Python (floats print exactly, PostgreSQL 12 on)."""
+    """The rows as Arrow columns. The server writes them as one CSV text, parsed in columns
+    by Arrow, not row by row in Python (floats print exactly, PostgreSQL 12 on)."""
     fields = []
     for name in names:
         q = quote(name)
@@ -183,9 +291,9 @@ def _read_postgres(
             fields.append(f"coalesce({q}::text, '')")
     line = " || ',' || ".join(fields)
     text = store.con.execute(
-        f"SELECT string_agg({line}, E'\\n') "
-        f"FROM {quote(layout.table.name)} WHERE {quote(layout.oid)} = ANY(%s)",
-        (ids,),
+        f"SELECT string_agg({line}, E'\\n') FROM {quote(table)} "
+        f"WHERE {quote(oid)} = ANY(%s){extra}",
+        (ids, *tail),
     ).fetchone()[0]
     if not text:
         return pa.table({n: pa.array([], types[n]) for n in names})
@@ -258,7 +366,9 @@ def _column_bits(column: pa.ChunkedArray) -> np.ndarray:
         )
         codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()
         return words[codes]
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # bool, int: exact here
+    if pa.types.is_integer(column.type):
+        return pc.fill_null(column.cast(pa.int64()), OLDEST[1]).to_numpy().view(np.uint64)
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # bool: exact here
     values = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN; -0.0 as 0.0
     return values.view(np.uint64)
 
