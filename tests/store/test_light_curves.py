@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from lanner.batch import AlertBatch
@@ -60,7 +61,7 @@ def test_newest_packet_wins_in_either_order(db_url: str, alerts_dir: Path, tmp_p
         url = db_url if not archives else _second(db_url, tmp_path)
         store = open_store(url, "ztf")
         reports = [store.write_batch(b) for b in order]
-        archives.append({t: _table(store, t) for t in LIGHT_CURVES})
+        archives.append(_light_curve_tables(store))
         if order[0] is older:
             assert reports[1].rows_updated["detections"] > 0  # the revision replaced values
         store.close()
@@ -79,12 +80,16 @@ def test_newest_packet_wins_in_either_order(db_url: str, alerts_dir: Path, tmp_p
     store.close()
 
 
+def _light_curve_tables(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+    return {t: _table(store, t) for t in (*LIGHT_CURVES, "light_curve_state")}
+
+
 def _second(db_url: str, tmp_path: Path) -> str:
     if db_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'second.db'}"
     # A second PostgreSQL schema: the same URL with the first one's tables cleared.
     store = open_store(db_url)
-    for table in (*LIGHT_CURVES, "alerts", "objects", "cutouts"):
+    for table in (*LIGHT_CURVES, "light_curve_state", "alerts", "objects", "cutouts"):
         store.con.execute(f'DELETE FROM "{table}"')
     store.con.commit()
     store.close()
@@ -109,14 +114,15 @@ def test_repeated_history_is_not_rewritten(db_url: str, alerts_dir: Path) -> Non
     store.close()
 
 
+_D = "DOUBLE PRECISION"
+_HEAD = f'"objectId" TEXT NOT NULL, mjd {_D} NOT NULL, band TEXT NOT NULL'
+_KEY = 'PRIMARY KEY ("objectId", mjd, band)'
+#: The light-curve tables as the first layout declared them (keyed by time and band).
 LAYOUT_1 = {
-    "detections": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
-    "source_id INTEGER, ra DOUBLE PRECISION, dec DOUBLE PRECISION, flux DOUBLE PRECISION, flux_err DOUBLE PRECISION, mag DOUBLE PRECISION, mag_err DOUBLE PRECISION, "
-    'reliability DOUBLE PRECISION, is_positive BOOLEAN, PRIMARY KEY ("objectId", mjd, band)',
-    "forced_photometry": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
-    'flux DOUBLE PRECISION, flux_err DOUBLE PRECISION, PRIMARY KEY ("objectId", mjd, band)',
-    "upper_limits": '"objectId" TEXT NOT NULL, mjd DOUBLE PRECISION NOT NULL, band TEXT NOT NULL, '
-    'limit_mag DOUBLE PRECISION, limit_flux DOUBLE PRECISION, PRIMARY KEY ("objectId", mjd, band)',
+    "detections": f"{_HEAD}, source_id INTEGER, ra {_D}, dec {_D}, flux {_D}, flux_err {_D}, "
+    f"mag {_D}, mag_err {_D}, reliability {_D}, is_positive BOOLEAN, {_KEY}",
+    "forced_photometry": f"{_HEAD}, flux {_D}, flux_err {_D}, {_KEY}",
+    "upper_limits": f"{_HEAD}, limit_mag {_D}, limit_flux {_D}, {_KEY}",
 }
 
 
@@ -150,27 +156,58 @@ def test_upgrade_from_the_first_layout(db_url: str) -> None:
     store.close()
 
 
-def _light_curve_tables(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
-    return {t: _table(store, t) for t in (*LIGHT_CURVES, "light_curve_state")}
+def _later(batch: AlertBatch, k: int) -> AlertBatch:
+    """The batch's alerts as their objects' alerts ``k`` days later: each triggering source
+    moves to a new id one day later per round, and the history carries rounds 1..k-1."""
+    shift = np.int64(10**6)
+    alerts = batch.alerts
+    ids = alerts["alert_id"].to_numpy()
+    det = batch.detections
+    trigger = det.filter(pc.is_in(det["source_id"], pa.array(ids)))
+    parts = [det]
+    for j in range(1, k + 1):
+        moved = _with(trigger, source_id=trigger["source_id"].to_numpy() + j * shift)
+        parts.append(_with(moved, mjd=moved["mjd"].to_numpy() + j))
+    det = pa.concat_tables(parts)
+    det = det.take(pc.sort_indices(det, [("row", "ascending"), ("mjd", "ascending")]))
+    objects = batch.enriched["objects"]
+    recency = objects["lastDiaSourceMjdTai"].to_numpy(zero_copy_only=False) + k
+    return AlertBatch(
+        survey="lsst",
+        alerts=_with(alerts, alert_id=ids + k * shift, mjd=alerts["mjd"].to_numpy() + k),
+        detections=det,
+        forced=batch.forced,
+        upper_limits=batch.upper_limits,
+        cutouts=batch.cutouts.slice(0, 0),
+        enriched={**batch.enriched, "objects": _with(objects, lastDiaSourceMjdTai=recency)},
+    )
 
 
-def test_history_in_time_order_is_not_read_back(
+def _with(table: pa.Table, **columns: np.ndarray) -> pa.Table:
+    for name, values in columns.items():
+        field = table.schema.field(name)
+        table = table.set_column(
+            table.column_names.index(name), field, pa.array(values, field.type)
+        )
+    return table
+
+
+def test_repeated_deep_history_is_not_read_back(
     db_url: str, alerts_dir: Path, tmp_path: Path
 ) -> None:
-    """Alerts one by one in time order: each later packet is recognised from its object's
-    summary (nothing read back); the archive equals a shuffled, read-back ingest."""
-    files = sorted((alerts_dir / SERIES).glob("*.avro"))[:12]
-    batches = [enriched(packets_of([f]), "ztf") for f in files]
-    store = open_store(db_url, "ztf")
-    reads = [sum(store.write_batch(b).rows_read.values()) for b in batches]
+    """Rubin alerts repeating a year of stored history, in time order: each object's summary
+    shows the packet repeats what is stored, so nothing is read back and only the new source
+    is written; the archive equals one built in reverse order, which reads everything back."""
+    base = enriched(packets_of([alerts_dir / DEEP]), "lsst")
+    rounds = [_later(base, k) for k in range(4)]
+    store = open_store(db_url, "lsst")
+    reports = [store.write_batch(b) for b in rounds]
     in_order = _light_curve_tables(store)
     store.close()
-    assert reads[0] == 0 and reads[1:].count(0) >= len(reads) // 2, reads
-    store = open_store(_second(db_url, tmp_path), "ztf")
-    if db_url.startswith("postgres"):
-        store.con.execute("DELETE FROM light_curve_state")
-        store.con.commit()
-    for b in reversed(batches):
-        store.write_batch(b)
+    assert [sum(r.rows_read.values()) for r in reports] == [0, 0, 0, 0]
+    assert [r.rows_added["detections"] for r in reports[1:]] == [len(base)] * 3
+    store = open_store(_second(db_url, tmp_path), "lsst")
+    backwards = [store.write_batch(b) for b in reversed(rounds)]
+    assert sum(backwards[-1].rows_read.values()) > 0
     assert _light_curve_tables(store) == in_order
     store.close()
