@@ -41,7 +41,9 @@ def enriched(path: Path) -> AlertBatch:
 
 def _set(table: pa.Table, name: str, values: pa.Array | np.ndarray) -> pa.Table:
     i = table.column_names.index(name)
-    return table.set_column(i, table.schema.field(name), pa.array(values, table.schema.field(name).type))
+    return table.set_column(
+        i, table.schema.field(name), pa.array(values, table.schema.field(name).type)
+    )
 
 
 def copies(batch: AlertBatch, n: int) -> AlertBatch:
@@ -141,7 +143,9 @@ def main() -> None:
     print(f"{len(batch)} alerts/round, {rows} light-curve rows/round, {args.repeats} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         first, later = measure(f"sqlite:///{tmp}/bench.db", rounds)
-        print(f"sqlite   : first round {first:7.1f} alerts/s, repeated history {later:7.1f} alerts/s")
+        print(
+            f"sqlite   : first round {first:7.1f} alerts/s, repeated history {later:7.1f} alerts/s"
+        )
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -151,7 +155,9 @@ def main() -> None:
         sep = "&" if "?" in args.pg else "?"
         url = f"{args.pg}{sep}options=-csearch_path%3D{schema},public"
         first, later = measure(url, rounds)
-        print(f"postgres : first round {first:7.1f} alerts/s, repeated history {later:7.1f} alerts/s")
+        print(
+            f"postgres : first round {first:7.1f} alerts/s, repeated history {later:7.1f} alerts/s"
+        )
     finally:
         with psycopg.connect(args.pg, autocommit=True) as con:
             con.execute(f"DROP SCHEMA {schema} CASCADE")
