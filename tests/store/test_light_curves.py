@@ -3,6 +3,7 @@ nothing rewritten when a packet repeats stored history; upgrade from the first l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import pyarrow.compute as pc
 import pytest
 
 from lanner.batch import AlertBatch
+from lanner.ingest import assemble
+from lanner.ingest.packets import RawPacket
 from lanner.store import StoreError, open_store
 from lanner.store.backends import backend_for
 from lanner.store.upgrade import LEGACY_FORCED, upgrade_light_curves
@@ -211,3 +214,40 @@ def test_repeated_deep_history_is_not_read_back(
     assert sum(backwards[-1].rows_read.values()) > 0
     assert _light_curve_tables(store) == in_order
     store.close()
+
+
+def _rubin_packet(history: list[dict[str, object]]) -> RawPacket:
+    source = {
+        "diaSourceId": 9,
+        "diaObjectId": 5,
+        "midpointMjdTai": 61000.5,
+        "band": "g",
+        "ra": 10.0,
+        "dec": -5.0,
+        "psfFlux": 1000.0,
+        "psfFluxErr": 10.0,
+    }
+    record = {
+        "diaSourceId": 9,
+        "diaSource": source,
+        "prvDiaSources": [{**source, **h} for h in history],
+        "diaObject": {"diaObjectId": 5, "ra": 10.0, "dec": -5.0},
+        "lsst_schema_version": "lsst.v10_0",
+    }
+    return RawPacket(json.dumps(record).encode(), "test.json")
+
+
+def test_sources_are_kept_by_id_and_a_source_without_id_is_dead_lettered() -> None:
+    same_visit = [
+        {"diaSourceId": 7, "midpointMjdTai": 61000.0},
+        {"diaSourceId": 8, "midpointMjdTai": 61000.0},
+    ]
+    repeated = [{"diaSourceId": 7, "midpointMjdTai": 61000.0}] * 2
+    batch = assemble(iter([_rubin_packet(same_visit), _rubin_packet(repeated)]), "lsst").batch
+    det = batch.detections
+    assert det.filter(pc.equal(det["row"], 0))["source_id"].to_pylist() == [7, 8, 9]
+    assert det.filter(pc.equal(det["row"], 1))["source_id"].to_pylist() == [7, 9]
+    result = assemble(iter([_rubin_packet([{"diaSourceId": None}])]), "lsst")
+    assert len(result.batch) == 0
+    [dead] = result.dead_letters
+    assert "prvDiaSources entry without diaSourceId" in dead.reason

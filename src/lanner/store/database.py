@@ -27,7 +27,7 @@ from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.ddl import add_column_statements, create_statements, quote
-from lanner.store.light_curves import write_light_curves
+from lanner.store.light_curves import lock_objects, write_light_curves
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
 #: ``lanner_meta`` key holding the light-curve layout version of the database.
@@ -143,6 +143,7 @@ class Store:
             # The write lock from the start: what is read to decide the writes stays true.
             self.con.execute("BEGIN IMMEDIATE")
         try:
+            lock_objects(self, batch.alerts["object_id"])
             report.alerts_new = self._insert_new(
                 "alerts", self._alerts_rows(batch), conflict=("alert_id",)
             )

@@ -9,8 +9,8 @@ batch. Side effects: :func:`write_summaries` upserts ``light_curve_state`` rows.
 A summary is: the number of stored rows, the XOR of a 64-bit hash of each row's (key,
 digest), the latest ``mjd`` among them and the newest packet in their provenance. An
 object's incoming rows are *covered* when those with ``mjd`` up to the summary's latest are
-exactly the stored rows (same count, same XOR: a wrong match has odds of 2**-64) and all come
-from packets newer than every stored row's. Then, by the rule of
+exactly the stored rows (same count, same XOR: a wrong match has odds of 2**-64) and none
+comes from a packet older than a stored row's. Then, by the rule of
 :mod:`lanner.store.light_curves`, those rows change nothing and are skipped, and the others
 are new keys: the write costs what is new, whatever the history's length. Otherwise (an
 object seen for the first time, a packet that no longer carries the object's oldest rows, an
@@ -57,8 +57,9 @@ def covered(rows: pa.Table, summaries: pa.Table, layout: Layout) -> tuple[np.nda
     mjd = rows["mjd"].to_numpy()
     below = known & (mjd <= col["max_mjd"])
     a_mjd, a_id = rows["alert_mjd"].to_numpy(), rows["alert_id"].to_numpy()
+    # Not older than any stored row's packet (the same packet again: a re-delivery).
     newer = (a_mjd > col["max_alert_mjd"]) | (
-        (a_mjd == col["max_alert_mjd"]) & (a_id > col["max_alert_id"])
+        (a_mjd == col["max_alert_mjd"]) & (a_id >= col["max_alert_id"])
     )
     starts, group = _groups(rows[layout.oid])
     hashes = np.where(below, member_hashes(rows, layout), np.uint64(0))

@@ -99,9 +99,9 @@ class LightCurveWrites:
 
 
 def write_light_curves(store: Store, batch: AlertBatch) -> LightCurveWrites:
-    """Write the batch's light-curve rows (inside the open transaction)."""
+    """Write the batch's light-curve rows (inside the open transaction, which holds the
+    batch's objects: :func:`lock_objects`)."""
     oid = OBJECT_ID_COLUMN[batch.survey]
-    lock_objects(store, batch.alerts["object_id"])
     out = LightCurveWrites({}, {}, {})
     for name, attr in LIGHT_CURVE_ATTRIBUTES.items():
         layout = Layout(store.tables[name], oid)
@@ -133,9 +133,10 @@ def write_light_curves(store: Store, batch: AlertBatch) -> LightCurveWrites:
 
 
 def lock_objects(store: Store, object_ids: pa.ChunkedArray) -> None:
-    """Hold each object's light curves for this transaction, so that concurrent writers apply
-    the rule, and keep the summaries, one at a time per object. SQLite has one writer at a
-    time already: its write lock is taken when the batch's transaction begins."""
+    """Hold each object of a batch for the rest of the transaction, so that concurrent writers
+    apply the rule, and keep the summaries, one at a time per object. Taken first in a batch's
+    transaction. SQLite has one writer at a time already: its write lock is taken when the
+    batch's transaction begins."""
     if store.backend.dialect != "postgres" or len(object_ids) == 0:
         return
     ids = pc.unique(object_ids).cast(pa.string()).to_pylist()
