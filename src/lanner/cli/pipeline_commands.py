@@ -18,6 +18,7 @@ import click
 from lanner.batch import Survey
 from lanner.cli.output import emit
 from lanner.distribute.channels import build_router
+from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
@@ -138,7 +139,7 @@ def print_summary(summary: RunSummary, settings: Settings) -> None:
     )
     for name, error in summary.filter_errors.items():
         click.echo(f"filter {name} failed: {error}", err=True)
-    click.echo(f"database        : {settings.db_url}")
+    click.echo(f"database        : {mask_url(settings.db_url)}")
 
 
 @click.command()
