@@ -12,19 +12,24 @@ batches were read. Here, one writer stores, filters and delivers them in that or
 as one process would: the database is the same whatever the number of workers. At most two
 batches per worker are in flight, so a night's folder never sits in memory.
 
-On POSIX systems the workers are forked, and share the enrichers (and their catalogues)
-already loaded here; elsewhere each worker builds the default enrichers once at start-up.
-File ingestion only: a stream whose positions are committed batch by batch (``lanner
-consume``) scales out with more consumer processes in one group instead.
+Workers are started fresh (``spawn``), never forked from this process, whose threads (Kafka
+clients, Arrow's pools) and open connections a fork would copy in an undefined state; each
+loads the default enrichers (:func:`lanner.enrich.registry.default_enrichers`) once, a few
+seconds, so a run of a single batch is prepared here instead. A worker that dies stops the
+run with an error rather than leaving it waiting. File ingestion only: a stream whose
+positions are committed batch by batch (``lanner consume``) scales out with more consumer
+processes in one group instead.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain
 
 from lanner.batch import Survey
 from lanner.enrich.base import Enricher
@@ -34,8 +39,7 @@ from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, pr
 #: Batches waiting or being prepared, per worker: enough to keep every worker busy.
 IN_FLIGHT_PER_WORKER = 2
 
-#: What a worker prepares with: the database's survey and the enrichers (set before forking,
-#: or by :func:`_start_worker` in a spawned worker).
+#: What a worker prepares with: the database's survey and the enrichers (set at start-up).
 _worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
 
 
@@ -53,46 +57,62 @@ def run_parallel(
     workers: int,
     on_batch: Callable[[BatchReport], None] | None = None,
 ) -> RunSummary:
-    """Process every batch, preparing them in ``workers`` processes (1: in this one)."""
+    """Process every batch, preparing them in ``workers`` processes (1: in this one).
+
+    The workers run the default enrichers: a pipeline with other enrichers runs with one.
+    """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    if workers == 1:
+    it = iter(batches)
+    head = [b for b in (next(it, None), next(it, None)) if b is not None]
+    batches = chain(head, it)
+    if workers == 1 or len(head) < 2:
         return pipeline.run(batches, on_batch)
-    global _worker_state
-    _worker_state = (pipeline.store.survey, pipeline.enrichers)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    from lanner.enrich.registry import default_enrichers
+
+    if tuple(pipeline.enrichers) != default_enrichers():
+        raise ValueError("worker processes run the default enrichers: use workers=1")
     summary = RunSummary()
-    with context.Pool(workers, _start_worker, (pipeline.store.survey,)) as pool:
-        for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER):
-            report = pipeline.finish(prepared)
-            summary.add(report)
-            if on_batch is not None:
-                on_batch(report)
-    _worker_state = None
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, context, initializer=_start_worker, initargs=(pipeline.store.survey,)
+    ) as pool:
+        pending: deque[Future[PreparedBatch]] = deque()
+        try:
+            for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
+                report = pipeline.finish(prepared)
+                summary.add(report)
+                if on_batch is not None:
+                    on_batch(report)
+        finally:
+            for future in pending:  # after an error: what was not started is dropped
+                future.cancel()
     return summary
 
 
 def _in_order(
-    pool: multiprocessing.pool.Pool, batches: Iterable[Sequence[RawPacket]], limit: int
+    pool: ProcessPoolExecutor,
+    batches: Iterable[Sequence[RawPacket]],
+    limit: int,
+    pending: deque[Future[PreparedBatch]],
 ) -> Iterator[PreparedBatch]:
     """Prepared batches in input order, with at most ``limit`` submitted and not yet taken."""
-    pending: deque[AsyncResult[PreparedBatch]] = deque()
     for packets in batches:
-        pending.append(pool.apply_async(_prepare, (list(packets),)))
+        pending.append(pool.submit(_prepare, list(packets)))
         if len(pending) >= limit:
-            yield pending.popleft().get()
+            yield pending.popleft().result()
     while pending:
-        yield pending.popleft().get()
+        yield pending.popleft().result()
 
 
 def _start_worker(survey: Survey | None) -> None:
-    """Worker start-up: keep the forked state, or build the default enrichers once."""
+    """Worker start-up: load the default enrichers once. Ctrl-C is the parent's to handle
+    (leaving the pool stops the workers)."""
     global _worker_state
-    if _worker_state is None:
-        from lanner.enrich.registry import default_enrichers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from lanner.enrich.registry import default_enrichers
 
-        _worker_state = (survey, default_enrichers())
+    _worker_state = (survey, default_enrichers())
 
 
 def _prepare(packets: list[RawPacket]) -> PreparedBatch:
