@@ -17,6 +17,12 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
+``LANNER_SFD_DIR``     folder of the full SFD dust maps (``lanner data``)    none: bundled map
+``LANNER_MAX_PACKET_BYTES``  largest packet held in memory, inflated [bytes]    ``67108864``
+``LANNER_MAX_FILE_BYTES``  most inflated bytes read from one file or tarball    ``17179869184``
+``LANNER_MAX_PACKET_ALERTS``  most alerts (records, rows) in one packet          ``100000``
+``LANNER_MAX_NESTING``  deepest nesting of a JSON packet or an Avro schema      ``64``
+``LANNER_MAX_CUTOUT_BYTES``  largest cutout of an alert [bytes]                 ``16777216``
 =====================  ===================================================  ==================
 """
 
@@ -54,6 +60,22 @@ class Settings:
         default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
+    sfd_dir: Path | None = field(
+        default_factory=lambda: Path(d) if (d := os.environ.get("LANNER_SFD_DIR")) else None
+    )
+    max_packet_bytes: int = field(
+        default_factory=lambda: int(_env("LANNER_MAX_PACKET_BYTES", str(64 * 2**20)))
+    )
+    max_file_bytes: int = field(
+        default_factory=lambda: int(_env("LANNER_MAX_FILE_BYTES", str(16 * 2**30)))
+    )
+    max_packet_alerts: int = field(
+        default_factory=lambda: int(_env("LANNER_MAX_PACKET_ALERTS", "100000"))
+    )
+    max_nesting: int = field(default_factory=lambda: int(_env("LANNER_MAX_NESTING", "64")))
+    max_cutout_bytes: int = field(
+        default_factory=lambda: int(_env("LANNER_MAX_CUTOUT_BYTES", str(16 * 2**20)))
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

@@ -13,7 +13,7 @@ from lanner.cli import build_cli
 from lanner.cli.pipeline_commands import sample_alerts
 
 #: Columns that record when a row was written, not what it holds.
-WALL_CLOCK = {"ingested_at", "matched_at", "created"}
+WALL_CLOCK = {"ingested_at", "matched_at", "created", "timestamp"}
 
 
 def _dump(path: Path) -> dict[str, list[tuple[object, ...]]]:

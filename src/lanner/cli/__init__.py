@@ -21,6 +21,7 @@ def build_cli() -> click.Group:
     from lanner.cli import pipeline_commands
     from lanner.cli.bench import bench
     from lanner.cli.context import catalog_group, context_command
+    from lanner.cli.data import data
     from lanner.cli.schema import schema
 
     for command in (
@@ -29,7 +30,7 @@ def build_cli() -> click.Group:
         *kafka_commands.COMMANDS,
     ):
         cli.add_command(command)
-    for command in (bench, schema, context_command, catalog_group):
+    for command in (bench, schema, context_command, catalog_group, data):
         cli.add_command(command)
     return cli
 

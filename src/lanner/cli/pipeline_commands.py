@@ -22,6 +22,8 @@ from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
+from lanner.ingest.files import SkippedFile
+from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
 from lanner.parallel import default_workers, run_parallel
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
@@ -51,6 +53,9 @@ def sample_alerts(survey: Survey) -> Path:
     return Path(str(resources.files("lanner") / "data" / "alerts" / survey))
 
 
+#: Reasons and skipped files listed in the run summary (the rest are counted).
+SHOWN = 20
+
 #: How ingest shows progress: a bar (known total), a running count, or nothing.
 Progress = Literal["bar", "lines", "none"]
 
@@ -62,6 +67,7 @@ def ingest_paths(
     progress: Progress = "none",
     total: int | None = None,
     workers: int = 1,
+    sink: FolderDeadLetters | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
     batches need them, so a night's folder never sits in memory.
@@ -73,7 +79,7 @@ def ingest_paths(
     if survey is None:
         survey, stream = _peek_survey(stream)
     store = open_store(settings.db_url, survey)
-    sink = FolderDeadLetters(settings.dead_letter_dir)
+    sink = sink or FolderDeadLetters(settings.dead_letter_dir)
     pipeline = Pipeline(
         store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
     )
@@ -121,15 +127,28 @@ def _peek_survey(packets: Iterator[RawPacket]) -> tuple[Survey | None, Iterator[
     return None, iter(seen)
 
 
-def print_summary(summary: RunSummary, settings: Settings) -> None:
+def print_summary(
+    summary: RunSummary,
+    settings: Settings,
+    sink: FolderDeadLetters | None = None,
+    skipped: list[SkippedFile] | None = None,
+) -> None:
     click.echo(f"alerts ingested : {summary.alerts}")
     click.echo(
         f"rejected        : {summary.dead_letters}"
         + (f" (dead letters in {settings.dead_letter_dir})" if summary.dead_letters else "")
     )
+    for reason, n in sink.reasons.most_common(SHOWN) if sink else []:
+        click.echo(f"  {n} × {reason}")
+    if skipped is not None:
+        click.echo(f"files not read  : {len(skipped)}")
+        for item in skipped[:SHOWN]:
+            click.echo(f"  {item.path}: {item.reason}")
+        if len(skipped) > SHOWN:
+            click.echo(f"  … and {len(skipped) - SHOWN} more")
     store = open_store(settings.db_url)
     try:
-        counts = store.counts()
+        counts = store.counts() if store.survey else {}
     finally:
         store.close()
     click.echo(f"objects         : {counts.get('objects', 0)}")
@@ -185,17 +204,20 @@ def ingest(
 ) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
     settings = Settings.for_db(db_url)
+    skipped: list[SkippedFile] = []
+    sink = FolderDeadLetters(settings.dead_letter_dir)
     try:
         summary = ingest_paths(
-            iter_packets(paths),
+            iter_packets(paths, skipped, IngestLimits.from_settings(settings)),
             settings,
             cast(Survey | None, survey),
             "lines" if sys.stderr.isatty() else "none",
             workers=workers or default_workers(),
+            sink=sink,
         )
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    print_summary(summary, settings)
+    print_summary(summary, settings, sink, skipped)
 
 
 @click.command()

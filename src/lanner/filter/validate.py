@@ -52,6 +52,10 @@ RESTRICTED: dict[str, tuple[str, str]] = {
     "watchmaps": ("ar_id", "watchmap"),
 }
 
+#: Lasair-LSST's table of the diaObject pass-throughs (``objects_ext.g_psfFluxSigma``); Lanner
+#: keeps those columns in ``objects``, so the name is read as ``objects AS objects_ext``.
+OBJECTS_EXT = "objects_ext"
+
 _NODE_NAMES = {
     "Union": "UNION",
     "Intersect": "INTERSECT",
@@ -226,6 +230,12 @@ class _Checker:
             if not isinstance(source, exp.Table):
                 continue
             key = source.name.lower()
+            if key == OBJECTS_EXT and self.ctx.survey == "lsst" and key not in self.catalog:
+                # Lasair-LSST keeps the diaObject pass-throughs in a second table; Lanner in
+                # objects: `objects_ext` reads objects, under its own name.
+                if not source.alias:
+                    source.set("alias", exp.TableAlias(this=exp.to_identifier(source.name)))
+                key = "objects"
             if key not in self.catalog:
                 hint = did_you_mean(source.name, self.catalog.values()) or allowed_list(
                     "tables", self.catalog.values()
