@@ -23,6 +23,12 @@ variable               meaning                                              defa
 ``LANNER_MAX_PACKET_ALERTS``  most alerts (records, rows) in one packet          ``100000``
 ``LANNER_MAX_NESTING``  deepest nesting of a JSON packet or an Avro schema      ``64``
 ``LANNER_MAX_CUTOUT_BYTES``  largest cutout of an alert [bytes]                 ``16777216``
+``LANNER_GCN_KAFKA``   bootstrap servers of the GCN notices (none: GCN's)    none
+``LANNER_GCN_SECURITY``  security.protocol of that connection               GCN's (sasl_ssl)
+``LANNER_GCN_CLIENT_ID``  GCN client id (secret in ``LANNER_GCN_CLIENT_SECRET``)  none
+``LANNER_GCN_TOPIC``   topic of the LVK notices                              ``igwn.gwalert``
+``LANNER_GW_MAX_AREA`` 90% area cap [deg²] of maps not classed BNS/NSBH      ``1000``
+``LANNER_GW_CLASSES``  classes whose maps are always kept                    ``BNS,NSBH``
 =====================  ===================================================  ==================
 """
 
@@ -75,6 +81,22 @@ class Settings:
     max_nesting: int = field(default_factory=lambda: int(_env("LANNER_MAX_NESTING", "64")))
     max_cutout_bytes: int = field(
         default_factory=lambda: int(_env("LANNER_MAX_CUTOUT_BYTES", str(16 * 2**20)))
+    )
+    gcn_kafka: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_KAFKA") or None
+    )
+    gcn_security: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_SECURITY") or None
+    )
+    gcn_client_id: str | None = field(
+        default_factory=lambda: os.environ.get("LANNER_GCN_CLIENT_ID") or None
+    )
+    gcn_topic: str = field(default_factory=lambda: _env("LANNER_GCN_TOPIC", "igwn.gwalert"))
+    gw_max_area: float = field(default_factory=lambda: float(_env("LANNER_GW_MAX_AREA", "1000")))
+    gw_classes: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            c.strip() for c in _env("LANNER_GW_CLASSES", "BNS,NSBH").split(",") if c.strip()
+        )
     )
 
     def __post_init__(self) -> None:

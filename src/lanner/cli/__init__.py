@@ -19,6 +19,8 @@ def build_cli() -> click.Group:
     from lanner.cli import filters as filter_commands
     from lanner.cli import kafka as kafka_commands
     from lanner.cli import pipeline_commands
+    from lanner.cli import skymaps as skymap_commands
+    from lanner.cli import watchlists as watchlist_commands
     from lanner.cli.bench import bench
     from lanner.cli.context import catalog_group, context_command
     from lanner.cli.data import data
@@ -28,6 +30,8 @@ def build_cli() -> click.Group:
         *pipeline_commands.COMMANDS,
         *filter_commands.COMMANDS,
         *kafka_commands.COMMANDS,
+        *watchlist_commands.COMMANDS,
+        *skymap_commands.COMMANDS,
     ):
         cli.add_command(command)
     for command in (bench, schema, context_command, catalog_group, data):
