@@ -26,6 +26,7 @@ from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.files import SkippedFile
 from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
+from lanner.parallel import default_workers, run_parallel
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings
 from lanner.store import StoreError, open_store
@@ -37,6 +38,14 @@ db_option = click.option(
     default=None,
     help="Database URL: sqlite:///file.db or postgresql://… "
     "(default: $LANNER_DB or the embedded SQLite file).",
+)
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that decode and enrich alerts; one more stores them "
+    "(default: one per core). The database is the same for any number.",
 )
 
 
@@ -58,12 +67,14 @@ def ingest_paths(
     survey: Survey | None,
     progress: Progress = "none",
     total: int | None = None,
+    workers: int = 1,
     sink: FolderDeadLetters | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
     batches need them, so a night's folder never sits in memory.
 
     ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing.
+    ``workers``: processes that decode and enrich (:mod:`lanner.parallel`); this one stores.
     """
     stream: Iterator[RawPacket] = iter(packets)
     if survey is None:
@@ -82,7 +93,7 @@ def ingest_paths(
     try:
         if progress == "bar":
             with click.progressbar(length=total or 0, label="ingesting", file=sys.stderr) as bar:
-                return pipeline.run(_counted(batches, bar.update))
+                return run_parallel(pipeline, _counted(batches, bar.update), workers)
         if progress == "lines":
             done = [0, 0]
 
@@ -91,10 +102,10 @@ def ingest_paths(
                 done[1] += r.dead_letters
                 click.echo(f"\ringested {done[0]} alerts, {done[1]} rejected", err=True, nl=False)
 
-            summary = pipeline.run(batches, on_batch=report)
+            summary = run_parallel(pipeline, batches, workers, on_batch=report)
             click.echo(err=True)
             return summary
-        return pipeline.run(batches)
+        return run_parallel(pipeline, batches, workers)
     finally:
         store.close()
         report_delivery(delivery.stop())
@@ -182,12 +193,20 @@ def print_summary(
     help="Which bundled sample of real alerts to run.",
 )
 @db_option
-def run(survey: str, db_url: str | None) -> None:
+@workers_option
+def run(survey: str, db_url: str | None, workers: int | None) -> None:
     """Run the embedded broker on the real alerts shipped with Lanner."""
     settings = Settings.for_db(db_url)
     try:
         packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
-        summary = ingest_paths(packets, settings, cast(Survey, survey), "bar", len(packets))
+        summary = ingest_paths(
+            packets,
+            settings,
+            cast(Survey, survey),
+            "bar",
+            len(packets),
+            workers or default_workers(),
+        )
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     print_summary(summary, settings)
@@ -202,7 +221,10 @@ def run(survey: str, db_url: str | None) -> None:
     help="Survey of a new database (default: that of the first alert).",
 )
 @db_option
-def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> None:
+@workers_option
+def ingest(
+    paths: tuple[Path, ...], survey: str | None, db_url: str | None, workers: int | None
+) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
     settings = Settings.for_db(db_url)
     skipped: list[SkippedFile] = []
@@ -213,6 +235,7 @@ def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> N
             settings,
             cast(Survey | None, survey),
             "lines" if sys.stderr.isatty() else "none",
+            workers=workers or default_workers(),
             sink=sink,
         )
     except StoreError as exc:
