@@ -16,6 +16,9 @@ import pytest
 # The session's Kafka broker (tansu) and helpers: tests/kafka_fixtures.py.
 pytest_plugins = ["tests.kafka_fixtures"]
 
+# Tests' webhook servers listen on loopback: the operator setting that allows it.
+os.environ["LANNER_WEBHOOK_ALLOW_PRIVATE"] = "1"
+
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("LANNER_TEST_PG", "postgresql://postgres@localhost:5432/test")
 

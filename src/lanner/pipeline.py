@@ -2,11 +2,15 @@
 
     packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ store.write_batch
             ─▶ sky areas (watchlist, watchmap, sky-map hits)
-            ─▶ filter (active filters on the batch) ─▶ distribute (+ filter_matches)
+            ─▶ filter (active filters on the batch) ─▶ record the matches, pending
+            ─▶ wake the delivery worker
 
 Each stage gets what it needs through the constructor (store, enrichers, dead-letter sink,
-deliveries), so the same pipeline runs embedded (SQLite, folders) or scaled out (PostgreSQL,
-Kafka) and against test servers. Stage timings are kept per batch for ``lanner bench``.
+delivery worker), so the same pipeline runs embedded (SQLite, folders) or scaled out
+(PostgreSQL, Kafka) and against test servers. Sending is not on the batch's path: the
+delivery worker (:mod:`lanner.distribute.outbox`) sends the pending matches and retries the
+failures, so a slow or dead endpoint costs a batch nothing. Stage timings are kept per batch
+for ``lanner bench``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from itertools import islice
 from typing import Any, Protocol
 
 from lanner.batch import AlertBatch, Survey, row_offsets
-from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
+from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY, OutputOptions, shape_match
 from lanner.distribute.json_payload import to_json_bytes
-from lanner.distribute.router import output_options
+from lanner.distribute.router import channel_of, output_options
 from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
@@ -31,12 +35,14 @@ from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket
+from lanner.schema.registry import undeclared_columns
 from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
+from lanner.store.outbox import MatchRow
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "enrich", "store", "sky_areas", "filter", "distribute")
+STAGES = ("decode", "enrich", "store", "sky_areas", "filter")
 
 
 @dataclass
@@ -47,6 +53,8 @@ class BatchReport:
     dead_letters: int = 0
     objects_updated: int = 0
     matches: dict[str, int] = field(default_factory=dict)
+    #: Matches of superseded alerts not recorded (a newer alert of the object is stored).
+    superseded: int = 0
     #: Watchlist, watchmap and sky-map hits of the batch, per hits table.
     sky_hits: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
@@ -68,6 +76,7 @@ class RunSummary(BatchReport):
         self.objects_updated += report.objects_updated
         for name, n in report.matches.items():
             self.matches[name] = self.matches.get(name, 0) + n
+        self.superseded += report.superseded
         for name, n in report.sky_hits.items():
             self.sky_hits[name] = self.sky_hits.get(name, 0) + n
         self.filter_errors.update(report.filter_errors)
@@ -77,11 +86,11 @@ class RunSummary(BatchReport):
             self.enricher_seconds[name] = self.enricher_seconds.get(name, 0.0) + s
 
 
-class MatchSink(Protocol):
-    """Where matches go besides the database: Kafka topics, e-mail, webhooks
-    (:class:`lanner.distribute.router.MatchRouter`)."""
+class DeliveryHook(Protocol):
+    """Told when new matches wait in the outbox
+    (:class:`lanner.distribute.outbox.BackgroundDelivery`)."""
 
-    def deliver(self, matches: Sequence[FilterMatch]) -> None: ...
+    def wake(self) -> None: ...
 
 
 class CommittableBatch(Protocol):
@@ -101,23 +110,32 @@ class Pipeline:
         store: Store,
         dead_letters: DeadLetterSink,
         enrichers: Sequence[Enricher] | None = None,
-        deliveries: Sequence[MatchSink] = (),
+        delivery: DeliveryHook | None = None,
         filter_timeout: float = 10.0,
         max_rows: int = 10000,
     ) -> None:
         self.store = store
         self.dead_letters = dead_letters
         self.enrichers = list(default_enrichers() if enrichers is None else enrichers)
-        self.deliveries = list(deliveries)
+        missing = undeclared_columns(self.enrichers)
+        if missing:
+            raise ValueError(
+                "enrichers add columns the database would not store: "
+                + "; ".join(missing)
+                + ". Add the enricher to lanner.enrich.registry.default_enrichers, whose "
+                "columns make the schema"
+            )
+        self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
-        """Run one batch through decode, enrich, store, filter and distribute."""
+        """Run one batch through decode, enrich, store, sky areas and filter; record its
+        matches as pending deliveries and wake the delivery worker."""
         return self.finish(prepare(packets, self.store.survey, self.enrichers))
 
     def finish(self, prepared: PreparedBatch) -> BatchReport:
-        """Store, filter and distribute a decoded and enriched batch (made here or by a
+        """Store, filter and record the matches of a decoded and enriched batch (made here or by a
         worker process, :mod:`lanner.parallel`)."""
         report = prepared.report
         for letter in prepared.dead_letters:
@@ -134,9 +152,13 @@ class Pipeline:
         report.sky_hits = self.sky_areas.run(batch)
         clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
-        clock = _lap(report, "filter", clock)
-        self.distribute(matches)
-        _lap(report, "distribute", clock)
+        # Recorded once the batch is stored: a crash in between leaves the batch's stream
+        # position uncommitted, and its re-delivery records them (matches are keyed by
+        # filter and alert, so they are recorded, and sent, once).
+        recorded = self.store.record_matches(self.match_rows(matches))
+        _lap(report, "filter", clock)
+        if recorded and self.delivery is not None:
+            self.delivery.wake()
         return report
 
     def enrich(self, batch: AlertBatch, seconds: dict[str, float] | None = None) -> None:
@@ -145,13 +167,22 @@ class Pipeline:
 
     def filter(self, batch: AlertBatch, report: BatchReport) -> list[FilterMatch]:
         """Run every active filter on the batch; a failing filter is reported to its owner
-        and to the run, never fatal."""
+        and to the run, never fatal. Only alerts still their object's newest match: a
+        re-delivered alert that a newer one superseded matches nothing new."""
         expire_filters(self.store)
         result = self.filters.run(batch)
-        report.matches.update(result.counts)
         report.filter_errors.update(result.errors)
-        self._attach_payloads(batch, result.matches)
-        return result.matches
+        if not result.matches:
+            report.matches.update(result.counts)
+            return []
+        current = set(self.store.current_rows(batch).tolist())
+        matches = [m for m in result.matches if m.row in current]
+        report.superseded = len(result.matches) - len(matches)
+        report.matches.update(dict.fromkeys(result.counts, 0))
+        for m in matches:
+            report.matches[m.filter.name] += 1
+        self._attach_payloads(batch, matches)
+        return matches
 
     def _attach_payloads(self, batch: AlertBatch, matches: list[FilterMatch]) -> None:
         """Light curve and packet for filters whose payload option asks for them."""
@@ -167,51 +198,42 @@ class Pipeline:
             if payload == "full" and m.row < len(batch.packets):
                 m.values[ALERT_KEY] = batch.packets[m.row]
 
-    def distribute(self, matches: list[FilterMatch]) -> None:
-        """Send the matches not sent before, then record them.
-
-        A replayed or re-delivered alert (Kafka is at-least-once) matches again but is not
-        sent twice; sending before recording means a crash in between re-sends rather than
-        loses a match.
-        """
-        if not matches:
-            return
-        sent = self.store.recorded_matches([(m.filter.filter_id, m.alert_id) for m in matches])
-        fresh = [m for m in matches if (m.filter.filter_id, m.alert_id) not in sent]
-        if not fresh:
-            return
-        for delivery in self.deliveries:
-            delivery.deliver(fresh)
-        self._record(fresh)
-
     def rerun_annotations(self, topic: str, object_ids: Sequence[Any]) -> list[FilterMatch]:
         """Entry point for the annotations stage: re-run the active filters that read
-        ``topic``'s annotations for the objects just annotated, and deliver the matches."""
+        ``topic``'s annotations for the objects just annotated, and record their matches for
+        delivery."""
         matches = rerun_for_annotations(self.store, topic, object_ids, self.filters.limits)
-        self.distribute(matches)
+        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
+            self.delivery.wake()
         return matches
 
-    def _record(self, matches: list[FilterMatch]) -> None:
-        now = dt.datetime.now(dt.UTC).isoformat()
-        rows = [
-            (
-                m.filter.filter_id,
-                m.alert_id,
-                m.object_id,
-                now,
-                json_text(
-                    {k: v for k, v in m.values.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)}
-                ),
-                json_text(m.why),
+    def match_rows(self, matches: Sequence[FilterMatch]) -> list[MatchRow]:
+        """Matches as the outbox records them: the selected values, why the filter fired,
+        the light curve / alert its payload option sends, and its channel."""
+        now = dt.datetime.now(dt.UTC)
+        rows = []
+        for m in matches:
+            outputs = outputs_of(m.filter)
+            values = {k: v for k, v in m.values.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)}
+            extra = {
+                k: v
+                for k, v in shape_match(m.values, outputs.payload, "").items()
+                if k in (LIGHTCURVE_KEY, ALERT_KEY)
+            }
+            rows.append(
+                MatchRow(
+                    filter_id=m.filter.filter_id,
+                    alert_id=m.alert_id,
+                    object_id=m.object_id,
+                    matched_at=now,
+                    payload=json_text(values),
+                    why=json_text(m.why),
+                    attachments=json_text(extra) if extra else None,
+                    channel=channel_of(outputs)
+                    or (None if m.filter.output == "none" else m.filter.output),
+                )
             )
-            for m in matches
-        ]
-        self.store.add_rows(
-            "filter_matches",
-            ["filter_id", "alert_id", self.store.object_id_column, "matched_at", "payload", "why"],
-            rows,
-            ("filter_id", "alert_id"),
-        )
+        return rows
 
     def run(
         self,
@@ -259,8 +281,9 @@ def run_stream(
     batches: Iterable[CommittableBatch],
     on_batch: Callable[[BatchReport], None] | None = None,
 ) -> RunSummary:
-    """Process a stream: each batch is stored and sent, its dead letters made durable, and
-    only then its position committed — so a crash re-delivers, never loses, a batch."""
+    """Process a stream: each batch is stored (its matches recorded for delivery), its dead
+    letters made durable, and only then its position committed — so a crash re-delivers,
+    never loses, a batch."""
 
     def committed() -> Iterator[list[RawPacket]]:
         for batch in batches:
@@ -272,9 +295,18 @@ def run_stream(
     return pipeline.run(committed(), on_batch)
 
 
+def outputs_of(flt: SavedFilter) -> OutputOptions:
+    """A filter's output options; options that do not parse (saved before they were
+    validated) are kept as plain: the delivery worker fails those matches with the reason."""
+    try:
+        return output_options(flt.output, flt.output_options)
+    except ValueError:
+        return OutputOptions(kafka=flt.output == "kafka")
+
+
 def payload_of(flt: SavedFilter) -> str:
     """The payload option (plain, lite, full) of a filter's output settings."""
-    return output_options(flt.output, flt.output_options).payload
+    return outputs_of(flt).payload
 
 
 def json_text(value: dict[str, Any]) -> str:

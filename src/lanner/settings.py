@@ -17,6 +17,9 @@ variable               meaning                                              defa
 ``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
 ``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
 ``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
+``LANNER_DELIVERY_MAX_AGE``  hours a match is retried before it is failed       ``24``
+``LANNER_WEBHOOK_TIMEOUT``   seconds per webhook request                       ``10``
+``LANNER_WEBHOOK_ALLOW_PRIVATE``  ``1``: webhooks may call private/loopback    ``0``
 ``LANNER_SFD_DIR``     folder of the full SFD dust maps (``lanner data``)    none: bundled map
 ``LANNER_MAX_PACKET_BYTES``  largest packet held in memory, inflated [bytes]    ``67108864``
 ``LANNER_MAX_FILE_BYTES``  most inflated bytes read from one file or tarball    ``17179869184``
@@ -66,6 +69,15 @@ class Settings:
         default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
     )
     smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
+    delivery_max_age: float = field(
+        default_factory=lambda: float(_env("LANNER_DELIVERY_MAX_AGE", "24"))
+    )
+    webhook_timeout: float = field(
+        default_factory=lambda: float(_env("LANNER_WEBHOOK_TIMEOUT", "10"))
+    )
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _env("LANNER_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+    )
     sfd_dir: Path | None = field(
         default_factory=lambda: Path(d) if (d := os.environ.get("LANNER_SFD_DIR")) else None
     )

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient
 
 from lanner.distribute.email import EmailSettings
 from lanner.distribute.topic_names import topic_name
+from lanner.testing.tansu import free_port
 from tests.distribute.test_email import Inbox, parts, smtp  # noqa: F401 - fixture
 from tests.distribute.test_webhook import Recorder, server  # noqa: F401 - fixture
 
@@ -55,6 +56,7 @@ def test_email_immediate_and_daily_digest(
     assert n > 0
     assert [m[1] for m in inbox.messages] == [["astro@example.org"]]
     assert f"{n} match(es)" in inbox.messages[0][2]["Subject"]
+    assert inbox.messages[0][2]["Message-ID"].startswith("<lanner-")  # stable: the match ids
     out = cli("digest", "send", "--operator")
     assert f"daily: {n} matches sent" in out
     assert [m[1] for m in inbox.messages][1:] == [["night@example.org"]]
@@ -109,3 +111,56 @@ def test_a_replayed_alert_is_not_sent_twice(cli, server: tuple[str, Recorder]) -
     first = json.loads(recorder.bodies[0])
     cli("ingest", str(SAMPLE))  # the same alerts again: matched, recorded, not re-sent
     assert len(recorder.bodies) == 1 and first["matches"]
+
+
+def test_webhook_down_then_up_with_lanner_deliver(cli, lanner_home: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.distribute.test_outbox import Hook
+
+    port = free_port()
+    add_webhook_filter(cli, f"http://127.0.0.1:{port}/hook")
+    out = cli("ingest", str(SAMPLE))
+    n = int(out.split("filter matches  : ")[1].split()[0])
+    assert f"deliveries      : 0 sent, {n} to retry, 0 failed" in out
+    assert "connection failed" in out and "lanner filter matches hook" in out
+    rows = json.loads(cli("filter", "matches", "hook", "--format", "json", "--limit", "999"))
+    assert len(rows) == n
+    assert {(r["state"], r["attempts"]) for r in rows} == {("pending", 1)}
+    assert all("connection failed" in r["last_error"] for r in rows)
+    hook = Hook(port)
+    try:
+        assert f"{n} sent, 0 to retry, 0 failed" in cli("deliver", "--once")
+        assert "0 sent" in cli("deliver", "--once")  # nothing is sent twice
+        cli("ingest", str(SAMPLE))  # re-delivered alerts: matched again, not sent again
+        assert len(hook.match_ids()) == n == len(set(hook.match_ids()))
+    finally:
+        hook.close()
+    rows = json.loads(cli("filter", "matches", "hook", "--format", "json", "--limit", "999"))
+    assert {(r["state"], r["last_error"]) for r in rows} == {("sent", None)}
+    assert f"matches : {n} (sent {n})" in cli("filter", "show", "hook")
+
+
+def test_kafka_output_without_a_broker_says_so(cli) -> None:  # type: ignore[no-untyped-def]
+    out = cli("filter", "add", "stream", BRIGHT, "--active", "--output", "kafka")
+    assert "LANNER_KAFKA is not set" in out and "pending" in out
+    out = cli("ingest", str(SAMPLE))
+    assert "no Kafka broker configured: set LANNER_KAFKA" in out
+    rows = json.loads(cli("filter", "matches", "stream", "--format", "json"))
+    assert rows and {r["state"] for r in rows} == {"pending"}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a URL"),
+        ("file:///etc/passwd", "scheme 'file' is not allowed"),
+        ("http://10.0.0.7/hook", "private or loopback"),
+    ],
+)
+def test_unsafe_webhook_refused_at_save(  # type: ignore[no-untyped-def]
+    cli, url: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANNER_WEBHOOK_ALLOW_PRIVATE", "0")
+    args = ("filter", "add", "hook", BRIGHT, "--output", "webhook", "--option")
+    out = cli(*args, f"webhook_url={url}", ok=False)
+    assert message in out and "Traceback" not in out
+    assert "hook" not in cli("filter", "list")

@@ -14,7 +14,7 @@ import fastavro
 import pytest
 
 from lanner.distribute.kafka import KafkaDelivery
-from lanner.distribute.router import MatchRouter, output_options
+from lanner.distribute.outbox import DeliveryWorker
 from lanner.distribute.topic_names import topic_name
 from lanner.filter.saved import add_filter
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
@@ -55,14 +55,9 @@ def test_kafka_to_store_to_filter_topic(
         store, "everything", "SELECT objectId FROM objects", active=True, output="kafka"
     )
     filter_topic = topic_name(saved.owner_id, saved.name)
-    router = MatchRouter(
-        {"kafka": KafkaDelivery(kafka_bootstrap)},
-        "objectId",
-        options_for=lambda flt: output_options(flt.output),
-    )
     dead_topic = f"{topic}-deadletter"
     sink = KafkaDeadLetterSink(kafka_bootstrap, dead_topic)
-    pipeline = Pipeline(store, sink, deliveries=[router])
+    pipeline = Pipeline(store, sink)
     settings = ConsumerSettings(
         kafka_bootstrap, topic, group="e2e", batch_size=12, idle_timeout_s=2.0, extra=FAST_GROUP
     )
@@ -79,6 +74,7 @@ def test_kafka_to_store_to_filter_topic(
 
     stored = {row[0] for row in store.con.execute("SELECT objectId FROM objects").fetchall()}
     assert stored == expected_objects
+    delivered = DeliveryWorker(store, {"kafka": KafkaDelivery(kafka_bootstrap)}).run_once()
     store.close()
 
     letters = read_topic(kafka_bootstrap, dead_topic, 2)
@@ -91,8 +87,9 @@ def test_kafka_to_store_to_filter_topic(
         (f"{topic}/0/31".encode(), b"{broken json"),
     ]
 
-    sent = sum(r.sent for r in router.reports)
-    assert all(r.ok for r in router.reports) and sent >= len(expected_objects)
-    published = read_topic(kafka_bootstrap, filter_topic, sent)
+    sent = delivered.sent
+    assert delivered.claimed == sent and not delivered.errors and sent >= len(expected_objects)
+    published = read_topic(kafka_bootstrap, filter_topic, sent + 1, timeout_s=3)
     assert len(published) == sent
+    assert len({m.key() for m in published}) == sent  # type: ignore[attr-defined]
     assert {json.loads(m.value())["objectId"] for m in published} == expected_objects  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ def cli() -> None:
 
 
 def build_cli() -> click.Group:
+    from lanner.cli import deliver as deliver_commands
     from lanner.cli import filters as filter_commands
     from lanner.cli import kafka as kafka_commands
     from lanner.cli import pipeline_commands
@@ -30,6 +31,7 @@ def build_cli() -> click.Group:
         *pipeline_commands.COMMANDS,
         *filter_commands.COMMANDS,
         *kafka_commands.COMMANDS,
+        *deliver_commands.COMMANDS,
         *watchlist_commands.COMMANDS,
         *skymap_commands.COMMANDS,
     ):

@@ -156,8 +156,7 @@ def filter_add(
             output=output,
             output_options=_options(options),
         )
-        if saved.active:
-            _ensure_topic(saved)
+        _ensure_topic(saved)
     click.echo(
         f"filter {saved.filter_id} {saved.name!r} saved"
         + (f", active until {saved.expires}" if saved.active else "")
@@ -196,6 +195,8 @@ def filter_edit(
             output=output,
             output_options=_options(options),
         )
+        if output is not None:
+            _ensure_topic(flt)
     click.echo(f"filter {flt.name!r} updated")
 
 
@@ -212,10 +213,7 @@ def filter_show(name: str, username: str | None, db_url: str | None) -> None:
         flt = require_readable(find_filter(store, name, owner), owner)
         mine = flt.owner_id == owner  # others see a public filter's definition only
         told = notices(store, flt.filter_id) if mine else []
-        ph = store.backend.placeholder
-        n = store.con.execute(
-            f"SELECT count(*) FROM filter_matches WHERE filter_id = {ph}", (flt.filter_id,)
-        ).fetchone()[0]
+        states = store.match_count(flt.filter_id) if mine else {}
     click.echo(
         f"filter {flt.filter_id} {flt.name!r} (owner {flt.owner_id}, "
         f"{'public' if flt.public else 'private'})"
@@ -224,7 +222,10 @@ def filter_show(name: str, username: str | None, db_url: str | None) -> None:
     if mine:
         click.echo(f"  output  : {flt.output} {mask_options(flt.output_options)}".rstrip())
         click.echo(f"  topic   : {topic_name(flt.owner_id, flt.name)}")
-        click.echo(f"  matches : {n}")
+        click.echo(
+            f"  matches : {sum(states.values())}"
+            + (f" ({', '.join(f'{k} {v}' for k, v in sorted(states.items()))})" if states else "")
+        )
     if flt.description:
         click.echo(f"  about   : {flt.description}")
     click.echo("  sql     : " + flt.sql.replace("\n", "\n            "))
@@ -270,17 +271,28 @@ def filter_list(show_all: bool, operator: bool, username: str | None, db_url: st
 
 
 def _ensure_topic(flt: SavedFilter) -> None:
-    """Create an active filter's Kafka topic now, so its consumers find it (empty)."""
-    settings = Settings()
-    if not settings.kafka or flt.output != "kafka":
+    """Create an active filter's Kafka topic now, so its consumers find it (empty); without
+    a broker, say that its matches will wait."""
+    if flt.output != "kafka":
         return
-    from lanner.distribute.channels import build_router
-    from lanner.distribute.kafka import KafkaDelivery
+    settings = Settings()
+    if not settings.kafka:
+        click.echo(
+            f"warning: LANNER_KAFKA is not set: the matches of {flt.name!r} are kept as "
+            "pending (see: lanner filter matches) until the broker's workers have a Kafka "
+            f"broker, and failed after {settings.delivery_max_age:g} h",
+            err=True,
+        )
+        return
+    if not flt.active:
+        return
+    from lanner.distribute.kafka import KafkaDelivery, TopicError
+    from lanner.distribute.router import filter_target
 
-    router = build_router(settings, "lsst")
-    kafka = router.channels.get("kafka")
-    if isinstance(kafka, KafkaDelivery):
-        kafka.ensure_topic(router.target(flt))
+    try:
+        KafkaDelivery(settings.kafka).ensure_topic(filter_target(flt, "objectId"))
+    except TopicError as exc:
+        click.echo(f"warning: {exc}; it is made when the first match is sent", err=True)
 
 
 def _state_command(name: str, active: bool, verb: str) -> Callable[..., None]:
@@ -328,7 +340,7 @@ def filter_copy(name: str, new_name: str, username: str | None, db_url: str | No
 @user_option
 @db_option
 def filter_delete(name: str, username: str | None, db_url: str | None) -> None:
-    """Delete a filter (its recorded matches are kept)."""
+    """Delete a filter with its matches and notices."""
     with _store(db_url) as store:
         owner = _owner(store, username)
         flt = require_readable(find_filter(store, name, owner), owner)
@@ -387,19 +399,16 @@ def filter_backtest(
 def filter_matches(
     name: str, limit: int, fmt: str, username: str | None, db_url: str | None
 ) -> None:
-    """What an active filter matched, newest first, with the values that made it fire."""
+    """What an active filter matched, newest first: each match's delivery state (pending,
+    sent, failed; none without an output), attempts and last error, and the values that
+    made it fire."""
     with _store(db_url) as store:
         owner = _owner(store, username)
         flt = require_owner(find_filter(store, name, owner), owner, "read its matches")
         oid = store.object_id_column
-        ph = store.backend.placeholder
-        rows = store.con.execute(
-            f'SELECT "{oid}", alert_id, matched_at, payload, why FROM filter_matches '
-            f"WHERE filter_id = {ph} ORDER BY matched_at DESC, alert_id DESC "
-            f"LIMIT {int(limit)}",
-            (flt.filter_id,),
-        ).fetchall()
-    emit([oid, "alert_id", "matched_at", "payload", "why"], [tuple(r) for r in rows], fmt)
+        rows = store.match_states(flt.filter_id, oid, limit)
+    columns = [oid, "alert_id", "matched_at", "state", "attempts", "last_error", "sent_at"]
+    emit([*columns, "payload", "why"], [tuple(r) for r in rows], fmt)
 
 
 @click.group(name="user")
@@ -440,25 +449,24 @@ def digest_group() -> None:
     "--hours",
     default=24.0,
     show_default=True,
-    help="Send the matches recorded in this many past hours.",
+    help="Send the pending matches recorded in this many past hours.",
 )
 @operator_option
 @db_option
 def digest_send(hours: float, operator: bool, db_url: str | None) -> None:
     """Send every user's daily digests (run once a day, e.g. from cron). Operator command."""
     _operator_only(operator, "sending every user's digests")
-    from lanner.distribute.channels import build_router
+    from lanner.distribute.channels import build_channels
     from lanner.distribute.digest import send_daily_digests
     from lanner.distribute.email import EmailDelivery
 
     settings = Settings.for_db(db_url)
     with _store(settings.db_url) as store:
-        router = build_router(settings, store.survey or "lsst")
-        email = router.channels.get("email")
+        email = build_channels(settings).get("email")
         if not isinstance(email, EmailDelivery):
             raise click.ClickException("no SMTP server: set LANNER_SMTP_HOST")
         since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
-        reports = send_daily_digests(store, router, email, since)
+        reports = send_daily_digests(store, email, since)
     for r in reports:
         click.echo(
             f"{r.filter_name}: {r.sent} matches sent"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from lanner.distribute.channels import build_router
+from lanner.cli.pipeline_commands import background_delivery, report_delivery
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
 from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsumeError
 from lanner.ingest.replay import ReplayError, publish
@@ -91,15 +91,15 @@ def consume_command(
     consumer = KafkaBatchConsumer(settings)
     restore_signals = consumer.install_signal_handlers()
     summary = None
+    delivery = background_delivery(lanner_settings)
     try:
         pipeline = Pipeline(
             store,
             dead_letter,
+            delivery=delivery,
             filter_timeout=lanner_settings.filter_timeout,
             max_rows=lanner_settings.max_rows,
         )
-        if store.survey is not None:
-            pipeline.deliveries.append(build_router(lanner_settings, store.survey, store))
         with consumer:
             summary = run_stream(pipeline, consumer)
     except KafkaConsumeError as exc:
@@ -108,6 +108,7 @@ def consume_command(
         restore_signals()
         dead_letter.flush()
         store.close()
+        report_delivery(delivery.stop())
     stats = consumer.stats
     click.echo(
         f"consumed {stats.messages} alerts in {stats.batches} batches "

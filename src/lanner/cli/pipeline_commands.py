@@ -17,7 +17,8 @@ import click
 
 from lanner.batch import Survey
 from lanner.cli.output import emit
-from lanner.distribute.channels import build_router
+from lanner.distribute.channels import delivery_worker
+from lanner.distribute.outbox import BackgroundDelivery, DeliveryPass
 from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
@@ -80,11 +81,14 @@ def ingest_paths(
         survey, stream = _peek_survey(stream)
     store = open_store(settings.db_url, survey)
     sink = sink or FolderDeadLetters(settings.dead_letter_dir)
+    delivery = background_delivery(settings)
     pipeline = Pipeline(
-        store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
+        store,
+        sink,
+        delivery=delivery,
+        filter_timeout=settings.filter_timeout,
+        max_rows=settings.max_rows,
     )
-    if store.survey is not None:
-        pipeline.deliveries.append(build_router(settings, store.survey, store))
     batches = chunked(stream, settings.batch_size)
     try:
         if progress == "bar":
@@ -104,6 +108,25 @@ def ingest_paths(
         return run_parallel(pipeline, batches, workers)
     finally:
         store.close()
+        report_delivery(delivery.stop())
+
+
+def background_delivery(settings: Settings) -> BackgroundDelivery:
+    """The delivery worker of a pipeline command, started: it sends what the batches record
+    (and what earlier runs left pending) while they run, and makes a last pass at the end."""
+    return BackgroundDelivery(lambda: delivery_worker(settings)).start()
+
+
+def report_delivery(done: DeliveryPass) -> None:
+    """Say on stderr what the delivery worker sent, and what it could not."""
+    if not done.claimed:
+        return
+    click.echo(
+        f"deliveries      : {done.sent} sent, {done.retrying} to retry, {done.failed} failed",
+        err=True,
+    )
+    for name, error in done.errors.items():
+        click.echo(f"  {name}: {error} (see: lanner filter matches {name})", err=True)
 
 
 def _counted(

@@ -29,6 +29,14 @@ LIGHTCURVE_KEY = "lightcurve"
 ALERT_KEY = "alert"
 #: Key added to every message: when Lanner sent it (UTC, ISO 8601), as Lasair does.
 UTC_KEY = "UTC"
+#: Key of every message's stable id, ``"{filter_id}:{alert_id}"``: the same match sent twice
+#: (after a crash) carries the same id, so consumers can drop repeats. Also the Kafka key.
+MATCH_ID_KEY = "match_id"
+
+
+def match_id(filter_id: int, alert_id: int) -> str:
+    """The stable id of a filter's match of an alert."""
+    return f"{filter_id}:{alert_id}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,10 @@ class DeliveryReport:
         Requests or connections tried (retries included).
     errors
         Human-readable descriptions of what went wrong.
+    delivered
+        Positions (in the list given to ``deliver``) of the matches acknowledged.
+    rejected
+        Position → reason of matches that will never be sent (over the daily quota).
     """
 
     channel: str
@@ -123,6 +135,8 @@ class DeliveryReport:
     failed: int = 0
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
+    delivered: list[int] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -1,28 +1,36 @@
-"""The delivery channels a running broker has, built from its settings.
+"""The delivery channels a running broker has, and its delivery worker, from its settings.
 
 Kafka when ``LANNER_KAFKA`` is set, e-mail when ``LANNER_SMTP_HOST`` is set, webhooks
-always (each filter names its own URL). With none configured (the embedded default) matches
-are only kept in the ``filter_matches`` table and shown by the CLI.
+always (each filter names its own URL). A match whose channel is not configured stays
+pending, with the reason as its last error, until the channel is configured or the match is
+too old (then it is failed and its owner told). With no output (the embedded default)
+matches are only kept in ``filter_matches`` and shown by the CLI.
 """
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.distribute.base import Delivery
 from lanner.distribute.email import EmailDelivery, EmailSettings
-from lanner.distribute.kafka import KafkaDelivery
+from lanner.distribute.outbox import DeliveryWorker, RetryPolicy
 from lanner.distribute.quota import StoreQuotaLedger
-from lanner.distribute.router import MatchRouter, output_options
-from lanner.distribute.webhook import WebhookDelivery
+from lanner.distribute.webhook import WebhookDelivery, WebhookSettings
 from lanner.settings import Settings
-from lanner.store import Store
+from lanner.store import Store, open_store
 
 
-def build_router(settings: Settings, survey: Survey, store: Store | None = None) -> MatchRouter:
-    """A router over every channel the settings make available; with a ``store``, the
-    Kafka daily quotas are kept in it (shared by all workers)."""
-    channels: dict[str, Delivery] = {"webhook": WebhookDelivery()}
+def build_channels(settings: Settings, store: Store | None = None) -> dict[str, Delivery]:
+    """Every channel the settings make available; with a ``store``, the Kafka daily quotas
+    are kept in it (shared by all workers)."""
+    channels: dict[str, Delivery] = {
+        "webhook": WebhookDelivery(
+            WebhookSettings(
+                timeout_s=settings.webhook_timeout, allow_private=settings.webhook_allow_private
+            )
+        )
+    }
     if settings.kafka:
+        from lanner.distribute.kafka import KafkaDelivery
+
         ledger = StoreQuotaLedger(store) if store is not None else None
         channels["kafka"] = KafkaDelivery(settings.kafka, ledger=ledger)
     if settings.smtp_host:
@@ -35,8 +43,11 @@ def build_router(settings: Settings, survey: Survey, store: Store | None = None)
                 security=settings.smtp_security,
             )
         )
-    return MatchRouter(
-        channels,
-        OBJECT_ID_COLUMN[survey],
-        options_for=lambda flt: output_options(flt.output, getattr(flt, "output_options", None)),
-    )
+    return channels
+
+
+def delivery_worker(settings: Settings) -> DeliveryWorker:
+    """A delivery worker on its own connection to the settings' database."""
+    store = open_store(settings.db_url)
+    policy = RetryPolicy(max_age_s=settings.delivery_max_age * 3600.0)
+    return DeliveryWorker(store, build_channels(settings, store), policy)

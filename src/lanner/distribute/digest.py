@@ -1,10 +1,12 @@
 """Daily e-mail digests, built from the matches the archive recorded.
 
-Input: the store and the time of the previous digest. Output: one e-mail per filter whose
-output is ``email`` with ``email_mode=daily`` and that matched since then, and the delivery
-reports. Built from ``filter_matches`` rather than from a process's memory, so any number of
-workers can record matches and one scheduled ``lanner digest send`` (cron, once a day) sends
-them, and nothing is lost when a worker restarts.
+Input: the store and the earliest match time to include. Output: one e-mail per filter whose
+output is ``email`` with ``email_mode=daily`` and that has pending matches since then, and
+the delivery reports; the matches e-mailed are marked sent, so a second run the same day
+sends nothing twice and a failed one leaves them for the next. Built from ``filter_matches``
+rather than from a process's memory, so any number of workers can record matches and one
+scheduled ``lanner digest send`` (cron, once a day) sends them, and nothing is lost when a
+worker restarts.
 """
 
 from __future__ import annotations
@@ -12,30 +14,38 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from lanner.distribute.base import DeliveryReport
+from lanner.distribute.base import MATCH_ID_KEY, DeliveryReport, match_id
 from lanner.distribute.email import EmailDelivery
-from lanner.distribute.router import MatchRouter
+from lanner.distribute.router import channel_of, filter_target
 from lanner.filter.saved import list_filters
 from lanner.store import Store
 
 
 def send_daily_digests(
-    store: Store, router: MatchRouter, email: EmailDelivery, since: dt.datetime
+    store: Store, email: EmailDelivery, since: dt.datetime
 ) -> list[DeliveryReport]:
-    """E-mail each daily-digest filter's matches recorded at or after ``since`` (UTC)."""
+    """E-mail each daily-digest filter its pending matches recorded at or after ``since``."""
     reports = []
-    ph = store.backend.placeholder
     for flt in list_filters(store):
         if flt.output != "email":
             continue
-        target = router.target(flt)
-        if target.outputs.email is None or target.outputs.email_mode != "daily":
+        try:
+            target = filter_target(flt, store.object_id_column)
+        except ValueError as exc:  # options saved before they were validated
+            reports.append(DeliveryReport("email", flt.name, errors=[str(exc)]))
             continue
-        rows = store.con.execute(
-            f"SELECT payload FROM filter_matches WHERE filter_id = {ph} AND matched_at >= {ph} "
-            "ORDER BY matched_at, alert_id",
-            (flt.filter_id, since.isoformat() if store.backend.dialect == "sqlite" else since),
-        ).fetchall()
-        if rows:
-            reports.append(email.send_digest(target, [json.loads(r[0]) for r in rows]))
+        if channel_of(target.outputs) != "digest":
+            continue
+        rows = store.digest_rows(flt.filter_id, since)
+        if not rows:
+            continue
+        messages = [
+            {MATCH_ID_KEY: match_id(flt.filter_id, alert), **json.loads(payload)}
+            for alert, payload in rows
+        ]
+        report = email.send_digest(target, messages)
+        if report.delivered:
+            now = dt.datetime.now(dt.UTC)
+            store.mark_sent([(flt.filter_id, rows[i][0]) for i in report.delivered], now)
+        reports.append(report)
     return reports

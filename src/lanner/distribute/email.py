@@ -11,6 +11,7 @@ variable, never from settings files. Failures are reported, not raised.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import smtplib
@@ -23,6 +24,7 @@ from typing import Any
 from lanner.distribute.base import (
     ALERT_KEY,
     LIGHTCURVE_KEY,
+    MATCH_ID_KEY,
     DeliveryReport,
     FilterTarget,
     utc_now,
@@ -161,6 +163,7 @@ class EmailDelivery:
             return report
         report.sent = len(matches)
         report.bytes_sent = len(message.as_bytes())
+        report.delivered = list(range(len(matches)))
         return report
 
     def build_message(
@@ -173,6 +176,12 @@ class EmailDelivery:
         message["Subject"] = f"Lanner: {len(matches)} match(es) for filter {target.filter_name}"
         message["From"] = self.settings.sender
         message["To"] = target.outputs.email
+        ids = sorted(str(m[MATCH_ID_KEY]) for m in matches if MATCH_ID_KEY in m)
+        if ids:
+            # The same matches sent again carry the same Message-ID: mail clients and
+            # archives drop the repeat.
+            digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
+            message["Message-ID"] = f"<lanner-{digest}@{self.settings.sender.split('@')[-1]}>"
         message.set_content(text)
         message.add_alternative(html_body, subtype="html")
         return message

@@ -2,7 +2,8 @@
 
 Input: a :class:`FilterTarget` and its matches for one batch. Output: one JSON
 message per match (selected columns, optional light curve / alert, ``UTC``) on the
-filter's topic, keyed by object id; integers are written exactly (see
+filter's topic, keyed by the match's stable id (``match_id``: filter and alert, so a
+consumer can drop a repeat) or, without one, by object id; integers are written exactly (see
 :mod:`lanner.distribute.json_payload`). Side effects: creates topics with the
 admin API when a filter is activated (so a consumer of a quiet filter finds an
 empty topic, not an unknown-topic error), produces to Kafka, waits for delivery
@@ -15,12 +16,19 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from lanner.distribute.base import DeliveryReport, FilterTarget, shape_match, utc_now
+from lanner.distribute.base import (
+    MATCH_ID_KEY,
+    DeliveryReport,
+    FilterTarget,
+    shape_match,
+    utc_now,
+)
 from lanner.distribute.json_payload import to_json_bytes
 
 DEFAULT_FLUSH_TIMEOUT_S = 30.0
@@ -95,7 +103,10 @@ class KafkaDelivery:
         config: dict[str, Any] = {"bootstrap.servers": bootstrap}
         config.update(extra or {})
         self._admin = AdminClient(config)
-        self._producer = Producer({**config, "linger.ms": 5})
+        # A message not acknowledged by the end of the flush is reported failed (and sent
+        # again later by the delivery worker), not left queued in this producer.
+        timeouts = {"message.timeout.ms": int(flush_timeout_s * 1000)}
+        self._producer = Producer({**timeouts, **config, "linger.ms": 5})
         self.ledger: QuotaLedger = ledger if ledger is not None else MemoryQuotaLedger()
         self.partitions = partitions
         self._today = today
@@ -158,27 +169,31 @@ class KafkaDelivery:
         day = self._today()
         used = self.ledger.used(target.topic, day)
         sent_at = utc_now()
-        acked: list[int] = []
+        acked: dict[int, int] = {}
         errors: list[str] = []
 
-        def on_delivery(error: KafkaError | None, message: Message) -> None:
+        def on_delivery(index: int, error: KafkaError | None, message: Message) -> None:
             if error is None:
-                acked.append(len(message.value() or b""))
+                acked[index] = len(message.value() or b"")
             else:
                 errors.append(error.str())
 
         queued = 0
-        for match in matches:
+        for index, match in enumerate(matches):
             payload = to_json_bytes(shape_match(match, outputs.payload, sent_at))
             if (
                 outputs.daily_quota_bytes is not None
                 and used + len(payload) > outputs.daily_quota_bytes
             ):
                 report.over_quota += 1
+                report.rejected[index] = (
+                    f"over the daily quota of {outputs.daily_quota_bytes} bytes"
+                )
                 continue
-            key = match.get(target.object_id_column)
+            key = match.get(MATCH_ID_KEY, match.get(target.object_id_column))
+            callback = partial(on_delivery, index)
             try:
-                self._produce(target.topic, payload, None if key is None else str(key), on_delivery)
+                self._produce(target.topic, payload, None if key is None else str(key), callback)
             except (KafkaException, BufferError) as exc:
                 errors.append(str(exc))
                 continue
@@ -186,8 +201,9 @@ class KafkaDelivery:
             queued += 1
         left = self._producer.flush(self.flush_timeout_s)
         report.attempts = queued
+        report.delivered = sorted(acked)
         report.sent = len(acked)
-        report.bytes_sent = sum(acked)
+        report.bytes_sent = sum(acked.values())
         report.failed = len(matches) - report.over_quota - report.sent
         if left:
             errors.append(f"{left} messages not acknowledged within {self.flush_timeout_s} s")

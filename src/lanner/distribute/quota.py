@@ -20,19 +20,7 @@ class StoreQuotaLedger:
         self.store = store
 
     def used(self, topic: str, day: dt.date) -> int:
-        ph = self.store.backend.placeholder
-        row = self.store.con.execute(
-            f"SELECT bytes FROM delivery_quota WHERE topic = {ph} AND day = {ph}",
-            (topic, day.isoformat()),
-        ).fetchone()
-        self.store.con.commit()
-        return 0 if row is None or row[0] is None else int(row[0])
+        return self.store.quota_used(topic, day)
 
     def add(self, topic: str, day: dt.date, nbytes: int) -> None:
-        ph = self.store.backend.placeholder
-        self.store.con.execute(
-            f"INSERT INTO delivery_quota (topic, day, bytes) VALUES ({ph}, {ph}, {ph}) "
-            "ON CONFLICT (topic, day) DO UPDATE SET bytes = delivery_quota.bytes + excluded.bytes",
-            (topic, day.isoformat(), nbytes),
-        )
-        self.store.con.commit()
+        self.store.quota_add(topic, day, nbytes)

@@ -1,26 +1,18 @@
-"""Route a batch's filter matches to each filter's delivery channels.
+"""Where a filter's matches go: its output options, delivery target and channel.
 
-Input: the pipeline's matches for one batch (objects with ``.filter`` — a saved
-filter with ``filter_id``, ``owner_id``, ``name``, ``output`` — and ``.values``,
-the selected columns) and, per filter, its output options (the ``filters``
-table's ``output`` and ``output_options`` JSON). Output: one call per filter and
-channel of :meth:`lanner.distribute.base.Delivery.deliver`; the reports are kept
-in :attr:`MatchRouter.reports`. Side effects: those of the channels.
+Input: a saved filter (``filter_id``, ``owner_id``, ``name``, ``output`` and the
+``output_options`` JSON of the ``filters`` table). Output: :class:`OutputOptions`, the
+:class:`FilterTarget` the channels take, and the name of the filter's channel. No side
+effects; the sending is :mod:`lanner.distribute.outbox`'s.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from lanner.distribute.base import (
-    OUTPUTS,
-    Delivery,
-    DeliveryReport,
-    FilterTarget,
-    OutputOptions,
-)
+from lanner.distribute.base import OUTPUTS, FilterTarget, OutputOptions
 from lanner.distribute.topic_names import DEFAULT_PREFIX, topic_name
 
 #: Keys of ``output_options`` JSON that map onto :class:`OutputOptions` fields.
@@ -43,11 +35,8 @@ class FilterLike(Protocol):
     def name(self) -> str: ...
     @property
     def output(self) -> str: ...
-
-
-class MatchLike(Protocol):
-    filter: Any
-    values: dict[str, Any]
+    @property
+    def output_options(self) -> str | None: ...
 
 
 def output_options(output: str, options: Mapping[str, Any] | str | None = None) -> OutputOptions:
@@ -87,58 +76,32 @@ def output_options(output: str, options: Mapping[str, Any] | str | None = None) 
     return OutputOptions(kafka=output == "kafka", **parsed)
 
 
-class MatchRouter:
-    """The pipeline's delivery hook: groups matches by filter and calls the channels.
+def filter_target(
+    flt: FilterLike, object_id_column: str, topic_prefix: str = DEFAULT_PREFIX
+) -> FilterTarget:
+    """The delivery view of a saved filter: owner, name, topic and output options.
 
-    Parameters
-    ----------
-    channels
-        Channel name (``"kafka"``, ``"email"``, ``"webhook"``) to delivery.
-    object_id_column
-        Name of the object id among the selected columns (``objectId``/``diaObjectId``).
-    options_for
-        Returns a filter's :class:`OutputOptions`; by default built from its
-        ``output`` alone.
-    topic_prefix
-        Prefix of the filter topics.
+    Raises
+    ------
+    ValueError
+        If the filter's stored output options do not parse (see :func:`output_options`).
     """
+    return FilterTarget(
+        owner_id=flt.owner_id,
+        filter_name=flt.name,
+        topic=topic_name(flt.owner_id, flt.name, topic_prefix),
+        outputs=output_options(flt.output, flt.output_options),
+        object_id_column=object_id_column,
+    )
 
-    def __init__(
-        self,
-        channels: Mapping[str, Delivery],
-        object_id_column: str,
-        options_for: Callable[[FilterLike], OutputOptions] | None = None,
-        topic_prefix: str = DEFAULT_PREFIX,
-    ) -> None:
-        self.channels = dict(channels)
-        self.object_id_column = object_id_column
-        self.options_for = options_for or (lambda flt: output_options(flt.output))
-        self.topic_prefix = topic_prefix
-        self.reports: list[DeliveryReport] = []
 
-    def target(self, flt: FilterLike) -> FilterTarget:
-        """The delivery view of a saved filter."""
-        return FilterTarget(
-            owner_id=flt.owner_id,
-            filter_name=flt.name,
-            topic=topic_name(flt.owner_id, flt.name, self.topic_prefix),
-            outputs=self.options_for(flt),
-            object_id_column=self.object_id_column,
-        )
-
-    def deliver(self, matches: Sequence[MatchLike]) -> None:
-        """Send each filter's matches on its channels; reports go to :attr:`reports`."""
-        grouped: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
-        for match in matches:
-            _, rows = grouped.setdefault(match.filter.filter_id, (match.filter, []))
-            rows.append(match.values)
-        for flt, rows in grouped.values():
-            target = self.target(flt)
-            wanted = {
-                "kafka": target.outputs.kafka,
-                "email": target.outputs.email is not None,
-                "webhook": target.outputs.webhook_url is not None,
-            }
-            for name, on in wanted.items():
-                if on and name in self.channels:
-                    self.reports.append(self.channels[name].deliver(target, rows))
+def channel_of(outputs: OutputOptions) -> str | None:
+    """The channel a filter's matches go to: ``kafka``, ``email`` (one e-mail per delivery
+    pass), ``digest`` (the daily e-mail of ``lanner digest send``), ``webhook``, or ``None``."""
+    if outputs.kafka:
+        return "kafka"
+    if outputs.email is not None:
+        return "digest" if outputs.email_mode == "daily" else "email"
+    if outputs.webhook_url is not None:
+        return "webhook"
+    return None

@@ -1,19 +1,21 @@
-"""POST a filter's matches to a webhook URL, retrying with exponential backoff.
+"""POST a filter's matches to a webhook URL.
 
-Input: a :class:`FilterTarget` with ``webhook_url`` and its matches for one batch.
-Output: one HTTP POST per batch with a JSON body, either Lanner's document
-``{"filter", "owner_id", "topic", "UTC", "matches": [...]}`` (exact 64-bit ids)
-or, for ``webhook_body="slack"``, ``{"text": "..."}`` as Slack incoming webhooks
-expect. Server errors (5xx), 429 and connection failures are retried after
-``backoff_s * 2**(attempt-1)`` seconds, up to ``max_attempts`` tries; other 4xx
-answers are not retried. Failures are reported, not raised.
+Input: a :class:`FilterTarget` with ``webhook_url`` and the matches to send.
+Output: one HTTP POST with a JSON body, either Lanner's document
+``{"filter", "owner_id", "topic", "UTC", "matches": [...]}`` (exact 64-bit ids, each match
+with its stable ``match_id``) or, for ``webhook_body="slack"``, ``{"text": "..."}`` as Slack
+incoming webhooks expect. The URL is checked again before each request, the request goes to
+the checked address with a timeout and follows no redirect
+(:mod:`lanner.distribute.webhook_url`). One attempt by default: the delivery worker
+(:mod:`lanner.distribute.outbox`) retries later, off the batch's path. With
+``max_attempts > 1``, server errors (5xx), 429 and connection failures are retried in the
+call after ``backoff_s * 2**(attempt-1)`` seconds; other answers are not. Failures are
+reported, not raised.
 """
 
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,7 @@ from lanner.distribute.base import (
     utc_now,
 )
 from lanner.distribute.json_payload import to_json_bytes, to_jsonable
+from lanner.distribute.webhook_url import UnsafeURLError, check_webhook_url, post
 
 #: Matches listed in a Slack text; the rest are counted.
 MAX_SLACK_LINES = 20
@@ -39,16 +42,19 @@ class WebhookSettings:
     Attributes
     ----------
     max_attempts
-        Tries per batch, first one included.
+        Tries per call, first one included.
     backoff_s
-        Wait before the first retry (s); doubled after each failure.
+        Wait before the first retry in the call (s); doubled after each failure.
     timeout_s
-        Socket timeout of one request (s).
+        Socket timeout of one request (s): connecting, and each read of the answer.
+    allow_private
+        Allow private and loopback addresses (default: ``LANNER_WEBHOOK_ALLOW_PRIVATE``).
     """
 
-    max_attempts: int = 5
+    max_attempts: int = 1
     backoff_s: float = 1.0
     timeout_s: float = 10.0
+    allow_private: bool | None = None
 
 
 def json_body(target: FilterTarget, matches: Sequence[dict[str, Any]], sent_at: str) -> bytes:
@@ -107,9 +113,11 @@ class WebhookDelivery:
             if problem is None:
                 report.sent = len(matches)
                 report.bytes_sent = len(body)
+                report.delivered = list(range(len(matches)))
                 report.errors.clear()
                 return report
-            report.errors.append(f"attempt {attempt}: {problem}")
+            several = self.settings.max_attempts > 1
+            report.errors.append(f"attempt {attempt}: {problem}" if several else problem)
             retriable = status is None or status >= 500 or status == 429
             if not retriable:
                 break
@@ -117,26 +125,15 @@ class WebhookDelivery:
                 self._sleep(delay)
                 delay *= 2
         report.failed = len(matches)
-        report.errors.append(f"gave up on {url} after {report.attempts} attempt(s)")
+        if self.settings.max_attempts > 1:
+            report.errors.append(f"gave up on {url} after {report.attempts} attempt(s)")
         return report
 
     def _post(self, url: str, body: bytes) -> tuple[int | None, str | None]:
         """One POST. Returns (HTTP status or None, problem or None if 2xx)."""
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "lanner-webhook"},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:
-                status = int(response.status)
-                response.read()
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return exc.code, f"HTTP {exc.code} {exc.reason}"
-        except (urllib.error.URLError, OSError) as exc:
-            return None, f"connection failed: {getattr(exc, 'reason', exc)}"
-        if 200 <= status < 300:
-            return status, None
-        return status, f"HTTP {status}"
+            checked = check_webhook_url(url, self.settings.allow_private)
+        except UnsafeURLError as exc:
+            return 0, f"{exc}: {exc.hint}"
+        headers = {"Content-Type": "application/json", "User-Agent": "lanner-webhook"}
+        return post(checked, body, headers, self.settings.timeout_s)

@@ -146,5 +146,7 @@ def run_on_batch(
         out.errors[flt.name] = err.message
         if notify:
             kind = "timeout" if isinstance(err, FilterTimeoutError) else "error"
-            add_notice(store, fid, kind, f"on a batch of {len(batch)} alerts: {err.message}")
+            add_notice(
+                store, fid, kind, f"on a batch of {len(batch)} alerts: {err.message}", daily=True
+            )
     return out

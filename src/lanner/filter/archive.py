@@ -37,13 +37,7 @@ class QueryResult:
 
 def visibility_of(store: Store, user_id: int) -> Visibility:
     """Watchlists and watchmaps ``user_id`` may filter on: the public ones and their own."""
-    ph = store.backend.placeholder
-    ids: dict[str, frozenset[int]] = {}
-    for table, id_col in (("watchlists", "wl_id"), ("watchmaps", "ar_id")):
-        cur = store.con.execute(
-            f'SELECT "{id_col}" FROM "{table}" WHERE "public" OR "owner_id" = {ph}', (user_id,)
-        )
-        ids[table] = frozenset(int(r[0]) for r in cur.fetchall())
+    ids = store.visible_list_ids(user_id)
     return Visibility(watchlists=ids["watchlists"], watchmaps=ids["watchmaps"])
 
 

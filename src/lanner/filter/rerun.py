@@ -20,7 +20,6 @@ from lanner.filter.execute import Limits
 from lanner.filter.saved import SavedFilter, active_filters, add_notice
 from lanner.filter.stream import only_objects, split_why, with_why
 from lanner.store import Store
-from lanner.store.ddl import quote
 
 
 def filters_reading(store: Store, topic: str) -> list[tuple[SavedFilter, CompiledFilter]]:
@@ -72,17 +71,4 @@ def rerun_for_annotations(
 
 def _latest_alerts(store: Store, ids: list[Any]) -> dict[Any, int]:
     """The newest stored alert id of each object."""
-    oid = quote(store.object_id_column)
-    ph = store.backend.placeholder
-    out: dict[Any, tuple[float, int]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = store.con.execute(
-            f"SELECT {oid}, mjd, alert_id FROM alerts WHERE {oid} IN "
-            f"({', '.join([ph] * len(chunk))})",
-            chunk,
-        ).fetchall()
-        for object_id, mjd, alert_id in rows:
-            if object_id not in out or mjd > out[object_id][0]:
-                out[object_id] = (mjd, int(alert_id))
-    return {k: v[1] for k, v in out.items()}
+    return store.latest_alert_ids(store.object_id_column, ids)

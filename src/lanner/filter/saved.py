@@ -1,6 +1,8 @@
 """Filters as things people own: save, edit, share, copy, activate, renew, expire, delete.
 
-Input/output: rows of ``filters`` and ``filter_notices`` in the store. Every change of a
+Input/output: rows of ``filters`` and ``filter_notices``, read and written through
+:class:`lanner.store.accounts.AccountsStore` (ids from the database; deleting a filter
+deletes its matches and notices). Every change of a
 filter's SQL re-validates it for its owner (tables, columns, functions, and the watchlists
 and watchmaps that owner may see), so a stored filter always compiles. An active filter
 must select the object id (matches are delivered per object) and expires
@@ -20,7 +22,6 @@ from lanner.filter.errors import FilterError
 from lanner.filter.stream import check_per_batch
 from lanner.filter.users import ensure_local_user
 from lanner.store import Store
-from lanner.store.ddl import quote
 
 #: Active filters stop after this long unless renewed.
 ACTIVE_DAYS = 180
@@ -43,28 +44,11 @@ class SavedFilter:
     expires: str | None
 
 
-_COLUMNS = (
-    "filter_id",
-    "owner_id",
-    "name",
-    "sql",
-    "active",
-    "public",
-    "description",
-    "output",
-    "output_options",
-    "created",
-    "expires",
-)
-_SELECT = f"SELECT {', '.join(quote(c) for c in _COLUMNS)} FROM filters"
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _row(row: Any) -> SavedFilter:
-    values = dict(zip(_COLUMNS, row, strict=True))
+def _row(values: dict[str, Any]) -> SavedFilter:
     return SavedFilter(
         filter_id=int(values["filter_id"]),
         owner_id=int(values["owner_id"]),
@@ -109,11 +93,17 @@ def _check(
     if output not in OUTPUTS:
         raise FilterError(f"unknown output {output!r}", None, f"use one of {', '.join(OUTPUTS)}")
     from lanner.distribute.router import output_options as parse_options
+    from lanner.distribute.webhook_url import UnsafeURLError, check_webhook_url
 
     try:
-        parse_options(output, output_options)
+        options = parse_options(output, output_options)
     except ValueError as exc:
         raise FilterError(str(exc), "output options") from exc
+    if options.webhook_url is not None:
+        try:
+            check_webhook_url(options.webhook_url)
+        except UnsafeURLError as exc:
+            raise FilterError(str(exc), "webhook_url", exc.hint) from exc
 
 
 def add_filter(
@@ -133,47 +123,36 @@ def add_filter(
     if not name.strip():
         raise FilterError("a filter needs a name")
     _check(store, sql, owner, active, output, output_options)
-    ph = store.backend.placeholder
-    if store.con.execute(
-        f"SELECT 1 FROM filters WHERE owner_id = {ph} AND name = {ph}", (owner, name)
-    ).fetchone():
+    now = _now()
+    expires = (now + dt.timedelta(days=ACTIVE_DAYS)).isoformat() if active else None
+    filter_id = store.add_filter_row(
+        {
+            "owner_id": owner,
+            "name": name,
+            "sql": sql,
+            "active": active,
+            "public": public,
+            "description": description,
+            "output": output,
+            "output_options": output_options,
+            "created": now.isoformat(),
+            "expires": expires,
+        }
+    )
+    if filter_id is None:
         raise FilterError(
             f"you already have a filter named {name!r}",
             None,
             "choose another name, or edit that one",
         )
-    filter_id = int(
-        store.con.execute("SELECT coalesce(max(filter_id), 0) + 1 FROM filters").fetchone()[0]
-    )
-    now = _now()
-    expires = (now + dt.timedelta(days=ACTIVE_DAYS)).isoformat() if active else None
-    store.con.execute(
-        f"INSERT INTO filters ({', '.join(quote(c) for c in _COLUMNS)}) "
-        f"VALUES ({', '.join([ph] * len(_COLUMNS))})",
-        (
-            filter_id,
-            owner,
-            name,
-            sql,
-            active,
-            public,
-            description,
-            output,
-            output_options,
-            now.isoformat(),
-            expires,
-        ),
-    )
-    store.con.commit()
     return get_filter(store, filter_id)
 
 
 def get_filter(store: Store, filter_id: int) -> SavedFilter:
-    ph = store.backend.placeholder
-    row = store.con.execute(f"{_SELECT} WHERE filter_id = {ph}", (filter_id,)).fetchone()
-    if row is None:
+    rows = store.filter_rows(filter_id=filter_id)
+    if not rows:
         raise FilterError(f"no filter with id {filter_id}")
-    return _row(row)
+    return _row(rows[0])
 
 
 def find_filter(store: Store, ref: str, owner_id: int | None = None) -> SavedFilter:
@@ -181,32 +160,24 @@ def find_filter(store: Store, ref: str, owner_id: int | None = None) -> SavedFil
     if ref.isdigit():
         return get_filter(store, int(ref))
     owner = owner_id if owner_id is not None else ensure_local_user(store)
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"{_SELECT} WHERE owner_id = {ph} AND name = {ph}", (owner, ref)
-    ).fetchone()
-    if row is None:
+    rows = store.filter_rows(owner_id=owner, name=ref)
+    if not rows:
         raise FilterError(f"no filter named {ref!r}", None, "see: lanner filter list")
-    return _row(row)
+    return _row(rows[0])
 
 
 def list_filters(
     store: Store, owner_id: int | None = None, include_public: bool = True
 ) -> list[SavedFilter]:
     """Filters of ``owner_id`` (and public ones), or all when ``owner_id`` is None."""
-    rows = store.con.execute(f"{_SELECT} ORDER BY {quote('filter_id')}").fetchall()
-    filters = [_row(r) for r in rows]
+    filters = [_row(r) for r in store.filter_rows()]
     if owner_id is None:
         return filters
     return [f for f in filters if f.owner_id == owner_id or (include_public and f.public)]
 
 
 def active_filters(store: Store) -> list[SavedFilter]:
-    ph = store.backend.placeholder
-    rows = store.con.execute(
-        f"{_SELECT} WHERE active = {ph} ORDER BY filter_id", (True,)
-    ).fetchall()
-    return [_row(r) for r in rows]
+    return [_row(r) for r in store.filter_rows(active=True)]
 
 
 def _owned(flt: SavedFilter, owner_id: int | None) -> None:
@@ -240,12 +211,7 @@ def edit_filter(
         "output": new_output,
         "output_options": new_options,
     }
-    ph = store.backend.placeholder
-    sets = ", ".join(f"{quote(k)} = {ph}" for k in new)
-    store.con.execute(
-        f"UPDATE filters SET {sets} WHERE filter_id = {ph}", (*new.values(), flt.filter_id)
-    )
-    store.con.commit()
+    store.update_filter(flt.filter_id, new)
     return get_filter(store, flt.filter_id)
 
 
@@ -257,12 +223,7 @@ def set_active(
     if active:
         _check(store, flt.sql, flt.owner_id, True, flt.output, flt.output_options)
     expires = (_now() + dt.timedelta(days=ACTIVE_DAYS)).isoformat() if active else None
-    ph = store.backend.placeholder
-    store.con.execute(
-        f"UPDATE filters SET active = {ph}, expires = {ph} WHERE filter_id = {ph}",
-        (active, expires, flt.filter_id),
-    )
-    store.con.commit()
+    store.update_filter(flt.filter_id, {"active": active, "expires": expires})
     return get_filter(store, flt.filter_id)
 
 
@@ -281,39 +242,21 @@ def copy_filter(
 
 
 def delete_filter(store: Store, flt: SavedFilter, *, owner_id: int | None = None) -> None:
-    """Delete a filter with its notices; its recorded matches are kept."""
+    """Delete a filter with its matches and notices (ids are never given again, so no later
+    filter can see them)."""
     _owned(flt, owner_id)
-    ph = store.backend.placeholder
-    store.con.execute(f"DELETE FROM filter_notices WHERE filter_id = {ph}", (flt.filter_id,))
-    store.con.execute(f"DELETE FROM filters WHERE filter_id = {ph}", (flt.filter_id,))
-    store.con.commit()
+    store.delete_filter_rows(flt.filter_id)
 
 
-def add_notice(store: Store, filter_id: int, kind: str, message: str) -> None:
-    """Tell a filter's owner something (shown by ``lanner filter show``)."""
-    ph = store.backend.placeholder
-    notice_id = int(
-        store.con.execute("SELECT coalesce(max(notice_id), 0) + 1 FROM filter_notices").fetchone()[
-            0
-        ]
-    )
-    store.con.execute(
-        "INSERT INTO filter_notices (notice_id, filter_id, created, kind, message) "
-        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
-        (notice_id, filter_id, _now().isoformat(), kind, message),
-    )
-    store.con.commit()
+def add_notice(store: Store, filter_id: int, kind: str, message: str, daily: bool = False) -> bool:
+    """Tell a filter's owner something (shown by ``lanner filter show``); with ``daily``, at
+    most once per UTC day for this filter and kind. Returns whether it was added."""
+    return store.add_notice(filter_id, kind, message, daily)
 
 
 def notices(store: Store, filter_id: int, limit: int = 20) -> list[tuple[str, str, str]]:
     """The latest notices of a filter: (time, kind, message), newest first."""
-    ph = store.backend.placeholder
-    rows = store.con.execute(
-        f"SELECT created, kind, message FROM filter_notices WHERE filter_id = {ph} "
-        f"ORDER BY notice_id DESC LIMIT {int(limit)}",
-        (filter_id,),
-    ).fetchall()
-    return [(str(r[0]), r[1], r[2]) for r in rows]
+    return store.notice_rows(filter_id, limit)
 
 
 def expire_filters(store: Store, now: dt.datetime | None = None) -> list[SavedFilter]:
@@ -324,12 +267,8 @@ def expire_filters(store: Store, now: dt.datetime | None = None) -> list[SavedFi
         for f in active_filters(store)
         if f.expires is not None and dt.datetime.fromisoformat(f.expires) <= moment
     ]
-    ph = store.backend.placeholder
     for flt in expired:
-        store.con.execute(
-            f"UPDATE filters SET active = {ph} WHERE filter_id = {ph}", (False, flt.filter_id)
-        )
-        store.con.commit()
+        store.update_filter(flt.filter_id, {"active": False})
         add_notice(
             store,
             flt.filter_id,

@@ -2,12 +2,12 @@
 
 Input/output: rows of the ``users`` table. An API key is shown once, when it is made; only
 its SHA-256 is stored, so a leaked database does not leak keys. The embedded mode has one
-user, ``local`` (id 1), created on first use.
+user, ``local`` (id 1), created on first use. Rows are read and written through
+:class:`lanner.store.accounts.AccountsStore`; ids come from the database.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -30,23 +30,10 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
 def ensure_local_user(store: Store) -> int:
-    """The embedded mode's single user (id 1), created on first use."""
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"SELECT 1 FROM users WHERE user_id = {ph}", (LOCAL_USER_ID,)
-    ).fetchone()
-    if row is None:
-        store.con.execute(
-            f"INSERT INTO users (user_id, username, created) VALUES ({ph}, {ph}, {ph})",
-            (LOCAL_USER_ID, "local", _now()),
-        )
-        store.con.commit()
-    return LOCAL_USER_ID
+    """The embedded mode's single user (the first user, id 1 on a new database), created on
+    first use."""
+    return store.local_user_id()
 
 
 def create_user(store: Store, username: str, email: str | None = None) -> tuple[User, str]:
@@ -56,19 +43,10 @@ def create_user(store: Store, username: str, email: str | None = None) -> tuple[
             f"invalid user name {username!r}", None, "use letters, digits, '-' and '_'"
         )
     ensure_local_user(store)
-    ph = store.backend.placeholder
-    if store.con.execute(f"SELECT 1 FROM users WHERE username = {ph}", (username,)).fetchone():
-        raise FilterError(f"user {username!r} exists already", None, "choose another name")
-    user_id = int(
-        store.con.execute("SELECT coalesce(max(user_id), 0) + 1 FROM users").fetchone()[0]
-    )
     key = secrets.token_urlsafe(32)
-    store.con.execute(
-        "INSERT INTO users (user_id, username, email, api_key_hash, created) "
-        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
-        (user_id, username, email, _hash(key), _now()),
-    )
-    store.con.commit()
+    user_id = store.add_user(username, email, _hash(key))
+    if user_id is None:
+        raise FilterError(f"user {username!r} exists already", None, "choose another name")
     return User(user_id, username, email), key
 
 
@@ -76,11 +54,8 @@ def _user_where(
     store: Store, column: Literal["api_key_hash", "username", "user_id"], value: object
 ) -> User | None:
     """The user whose ``column`` is ``value``, or ``None``."""
-    ph = store.backend.placeholder
-    row = store.con.execute(
-        f"SELECT user_id, username, email FROM users WHERE {column} = {ph}", (value,)
-    ).fetchone()
-    return None if row is None else User(int(row[0]), row[1], row[2])
+    row = store.user_where(column, value)
+    return None if row is None else User(*row)
 
 
 def user_by_key(store: Store, key: str) -> User | None:

@@ -48,6 +48,10 @@ class Column:
         Who fills it: ``"ingest"`` or the name of an enricher.
     nullable
         ``False`` for keys and fields every alert carries.
+    identity
+        The database gives each new row its value (an identity column on PostgreSQL,
+        ``AUTOINCREMENT`` on SQLite): ids are never computed by Lanner, never reused after a
+        delete, and two writers never take the same one. Only for a table's one-column key.
     """
 
     name: str
@@ -56,6 +60,7 @@ class Column:
     unit: str | None = None
     producer: str = "ingest"
     nullable: bool = True
+    identity: bool = False
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -79,6 +84,8 @@ class Table:
     #: Column holding right ascension / declination, for cone searches (q3c on PostgreSQL).
     position: tuple[str, str] | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: Column sets whose values no two rows share (besides the primary key).
+    unique: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -88,6 +95,14 @@ class Table:
         missing = [k for k in self.primary_key if k not in names]
         if missing:
             raise ValueError(f"table {self.name}: primary key names unknown columns {missing}")
+        generated = [c.name for c in self.columns if c.identity]
+        if generated and tuple(generated) != self.primary_key:
+            raise ValueError(f"table {self.name}: an identity column must be the whole key")
+
+    @property
+    def identity(self) -> str | None:
+        """The column the database numbers, if any."""
+        return next((c.name for c in self.columns if c.identity), None)
 
     @property
     def column_names(self) -> list[str]:
@@ -113,4 +128,5 @@ class Table:
             filterable=self.filterable,
             position=self.position,
             extra=dict(self.extra),
+            unique=self.unique,
         )

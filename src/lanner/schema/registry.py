@@ -2,17 +2,23 @@
 
 ``objects`` and the other enriched tables get their columns from the enrichers that fill
 them (in pipeline order); the rest come from :mod:`lanner.schema.tables`. This is the one
-source the DDL, the filter validator and the schema docs read.
+source the DDL, the filter validator and the schema docs read. Reading it imports no science
+package: enrichers declare their columns without loading their catalogues or models.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import kit_tables
 from lanner.schema.tables import filter_tables, light_curve_tables, object_id_column
+
+if TYPE_CHECKING:
+    from lanner.enrich.base import Enricher
 
 #: Human description of each enriched table.
 ENRICHED_TABLE_DOCS = {
@@ -60,6 +66,23 @@ def tables_for(survey: Survey) -> dict[str, Table]:
     tables = enriched_tables(survey) + light_curve_tables(survey) + filter_tables(survey)
     tables += list(kit_tables(survey).values())
     return {t.name: t for t in tables}
+
+
+def undeclared_columns(enrichers: Iterable[Enricher]) -> list[str]:
+    """The columns ``enrichers`` add that the schema does not store, as ``"enricher:
+    survey table.column"``: a pipeline with such an enricher must not start (its values
+    would be computed and lost)."""
+    missing = []
+    for enricher in enrichers:
+        for survey in sorted(enricher.surveys):
+            table = tables_for(survey).get(enricher.table)
+            stored = set(table.column_names) if table is not None else set()
+            missing += [
+                f"{enricher.name}: {survey} {enricher.table}.{c.name}"
+                for c in enricher.columns
+                if c.name not in stored
+            ]
+    return missing
 
 
 def filterable_tables(survey: Survey) -> dict[str, Table]:

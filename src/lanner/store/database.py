@@ -15,6 +15,7 @@ arrive in.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,11 @@ from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
+from lanner.store.account_upgrade import upgrade_accounts
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.ddl import add_column_statements, create_statements, quote
 from lanner.store.light_curves import lock_objects, write_light_curves
+from lanner.store.outbox import MatchRow, OutboxStore
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
 #: ``lanner_meta`` key holding the light-curve layout version of the database.
@@ -50,12 +53,24 @@ class WriteReport:
     rows_read: dict[str, int] = field(default_factory=dict)
 
 
-class Store:
-    """A Lanner database. Create with :func:`open_store`."""
+class Store(OutboxStore):
+    """A Lanner database. Create with :func:`open_store`.
+
+    Users, filters and notices: :class:`lanner.store.accounts.AccountsStore`; the outbox of
+    matches: :class:`lanner.store.outbox.OutboxStore`.
+    """
 
     def __init__(self, backend: Backend, survey: Survey | None) -> None:
         self.backend = backend
         self.con = backend.connect()
+        try:
+            self._open(survey)
+        except BaseException:
+            self.con.close()  # a store that failed to open leaves no connection behind
+            raise
+
+    def _open(self, survey: Survey | None) -> None:
+        backend = self.backend
         self.con.execute(META_DDL)
         self.con.commit()
         stored = self._meta("survey")
@@ -97,11 +112,15 @@ class Store:
         if self.backend.dialect == "postgres":
             self.con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         for table in tables_for(survey).values():
-            for stmt in create_statements(table, self.backend.dialect):
-                self.con.execute(stmt)
+            create_table, *indexes = create_statements(table, self.backend.dialect)
+            self.con.execute(create_table)
             existing = self.backend.table_columns(self.con, table.name)
+            # Columns an older database lacks come before the indexes that name them.
             for stmt in add_column_statements(table, existing, self.backend.dialect):
                 self.con.execute(stmt)
+            for stmt in indexes:
+                self.con.execute(stmt)
+        upgrade_accounts(self.con, self.backend.dialect, tables_for(survey))
         if not stored:
             self.con.execute(
                 f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", ("survey", survey)
@@ -113,6 +132,14 @@ class Store:
             )
         self.con.commit()
         self.survey = survey
+
+    def refresh_survey(self) -> Survey | None:
+        """The survey, re-read if another connection bound the database since this one
+        opened (a delivery worker started beside a pipeline on a new database)."""
+        if self.survey is None:
+            self.survey = self._meta("survey")  # type: ignore[assignment]
+            self.con.commit()  # end the read transaction (PostgreSQL)
+        return self.survey
 
     @property
     def object_id_column(self) -> str:
@@ -165,6 +192,25 @@ class Store:
             raise
         return report
 
+    def record_matches(self, matches: Sequence[MatchRow]) -> int:
+        """Record filter matches as pending deliveries, in one transaction; returns how many
+        were new (a match is keyed by filter and alert: recorded once)."""
+        if not matches:
+            return 0
+        tail = "ON CONFLICT (filter_id, alert_id) DO NOTHING"
+        try:
+            n = self._insert(
+                "filter_matches",
+                self.match_columns(self.object_id_column),
+                self._match_tuples(matches),
+                tail,
+            )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return n
+
     def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
         now = dt.datetime.now(dt.UTC).isoformat()
         rows = _rename_oid(batch.alerts, OBJECT_ID_COLUMN[batch.survey])
@@ -186,6 +232,19 @@ class Store:
         stored = self._stored_recency(cand_ids)
         old = np.array([stored.get(i, -np.inf) for i in cand_ids], dtype=np.float64)
         return np.sort(candidates[recency[candidates] > old])
+
+    def current_rows(self, batch: AlertBatch) -> np.ndarray:
+        """Batch rows whose alert is its object's newest, in the batch and in the archive
+        (as new as the stored ``objects`` row, or newer): a re-delivered alert that a newer
+        one has superseded is not among them."""
+        recency = batch.enriched["objects"][RECENCY_COLUMN[batch.survey]]
+        values = recency.to_numpy(zero_copy_only=False).astype(np.float64)
+        candidates = newest_rows(batch, values)
+        cand_ids = batch.alerts["object_id"].take(pa.array(candidates)).to_pylist()
+        stored = self._stored_recency(cand_ids)
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        old = np.array([stored.get(i, -np.inf) for i in cand_ids], dtype=np.float64)
+        return np.sort(candidates[values[candidates] >= old])
 
     def _stored_recency(self, ids: list[Any]) -> dict[Any, float]:
         if not ids:
@@ -259,37 +318,6 @@ class Store:
                     copy.write_row(_timestamps(row, stamps) if stamps else row)
             cur.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {tmp} {tail}")
             return int(cur.rowcount)
-
-    def add_rows(
-        self, name: str, cols: list[str], rows: list[tuple[Any, ...]], conflict: tuple[str, ...]
-    ) -> int:
-        """Insert rows into table ``name`` (ignoring keys already stored) and commit."""
-        if not rows:
-            return 0
-        tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
-        try:
-            n = self._insert(name, cols, rows, tail)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-        return n
-
-    def recorded_matches(self, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Which (filter_id, alert_id) pairs are already in ``filter_matches``."""
-        found: set[tuple[int, int]] = set()
-        alerts = sorted({a for _, a in pairs})
-        ph = self.backend.placeholder
-        for start in range(0, len(alerts), CHUNK):
-            chunk = alerts[start : start + CHUNK]
-            rows = self.con.execute(
-                f"SELECT filter_id, alert_id FROM filter_matches WHERE alert_id IN "
-                f"({', '.join([ph] * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found.update((int(f), int(a)) for f, a in rows)
-        self.con.commit()  # end the read transaction (PostgreSQL)
-        return found & set(pairs)
 
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])

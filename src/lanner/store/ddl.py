@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from lanner.schema.columns import Table
+from lanner.schema.columns import Column, Table
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -43,17 +43,17 @@ def quote(name: str) -> str:
 
 def create_statements(table: Table, dialect: Dialect) -> list[str]:
     """Statements that create ``table`` and its indexes if they do not exist."""
-    types = TYPES[dialect]
-    cols = [
-        f"{quote(c.name)} {types[c.type]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-    ]
-    cols.append(f"PRIMARY KEY ({', '.join(quote(k) for k in table.primary_key)})")
+    cols = [_column_sql(c, dialect) for c in table.columns]
+    if not (table.identity and dialect == "sqlite"):  # SQLite: declared on the column
+        cols.append(f"PRIMARY KEY ({', '.join(quote(k) for k in table.primary_key)})")
     body = ",\n  ".join(cols)
     out = [f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n  {body}\n)"]
-    for index in table.indexes:
-        name = quote(f"ix_{table.name}_{'_'.join(index)}")
+    for kind, index in [("INDEX", i) for i in table.indexes] + [
+        ("UNIQUE INDEX", u) for u in table.unique
+    ]:
+        name = quote(f"{'ux' if kind != 'INDEX' else 'ix'}_{table.name}_{'_'.join(index)}")
         out.append(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {quote(table.name)} "
+            f"CREATE {kind} IF NOT EXISTS {name} ON {quote(table.name)} "
             f"({', '.join(quote(c) for c in index)})"
         )
     if table.position:
@@ -67,6 +67,17 @@ def create_statements(table: Table, dialect: Dialect) -> list[str]:
         else:
             out.append(f"CREATE INDEX IF NOT EXISTS {name} ON {quote(table.name)} ({dec}, {ra})")
     return out
+
+
+def _column_sql(column: Column, dialect: Dialect) -> str:
+    """One column's definition; identity columns are numbered by the database (SQLite's
+    AUTOINCREMENT never reuses the id of a deleted row; neither does a PostgreSQL identity)."""
+    if column.identity:
+        if dialect == "sqlite":
+            return f"{quote(column.name)} INTEGER PRIMARY KEY AUTOINCREMENT"
+        return f"{quote(column.name)} BIGINT GENERATED ALWAYS AS IDENTITY"
+    null = "" if column.nullable else " NOT NULL"
+    return f"{quote(column.name)} {TYPES[dialect][column.type]}{null}"
 
 
 def add_column_statements(table: Table, existing: set[str], dialect: Dialect) -> list[str]:

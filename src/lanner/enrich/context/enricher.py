@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from lanner.batch import AlertBatch, Survey
-from lanner.enrich.context.classifier import ContextClassifier
-from lanner.enrich.context.packet_neighbours import PacketNeighbours
 from lanner.enrich.context.sherlock_columns import PRODUCER, SHERLOCK_COLUMNS
 from lanner.schema.columns import Column
 
@@ -45,8 +44,19 @@ class SkyContext:
     def __init__(
         self, libraries: Sequence[Path] | None = None, use_packet_neighbours: bool = True
     ) -> None:
-        self.classifier = ContextClassifier(libraries)
+        self.libraries = libraries
+        self._classifier: Any = None
         self.use_packet_neighbours = use_packet_neighbours
+
+    @property
+    def classifier(self) -> Any:
+        """The classifier and its catalogues, loaded on first use (once): declaring this
+        enricher's columns needs neither the catalogues nor scipy."""
+        if self._classifier is None:
+            from lanner.enrich.context.classifier import ContextClassifier
+
+            self._classifier = ContextClassifier(self.libraries)
+        return self._classifier
 
     @property
     def columns(self) -> Sequence[Column]:
@@ -61,6 +71,8 @@ class SkyContext:
             and batch.survey == "ztf"
             and all(f in alerts.column_names for f in PS1_FIELDS)
         ):
+            from lanner.enrich.context.packet_neighbours import PacketNeighbours
+
             neighbours = PacketNeighbours(
                 distance_arcsec=_float_column(alerts, "distpsnr1"),
                 sgscore=_float_column(alerts, "sgscore1"),

@@ -13,8 +13,9 @@ difference fluxes [nJy] in u, g, r, i, z, y, so features in magnitude units beco
 The whole batch goes to the package in one ``Extractor.many`` call on an Arrow
 ``List<Struct<t, m, sigma, band>>`` array (zero-copy, one thread: the pipeline scales by
 processes). Each feature is evaluated per band independently; a band with too few points for
-a feature (see :data:`FEATURES`) gives NULL for that feature only, as does any infinite value
-(for example the slope error of points that all share one time).
+a feature (see :data:`lanner.enrich.features.lightcurve_package_columns.FEATURES`) gives NULL
+for that feature only, as does any infinite value (for example the slope error of points
+that all share one time). The package is imported on first use.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import light_curve as lc
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lanner.batch import AlertBatch, Survey, row_offsets
 from lanner.enrich.base import ObjectFeatureEnricher
+from lanner.enrich.features.lightcurve_package_columns import (
+    SURVEY_BANDS,
+    column_name,
+    package_columns,
+)
 from lanner.enrich.features.ztf_detections import time_ordered
-from lanner.schema.columns import Column
 
 #: Detections columns read (``mag`` also orders simultaneous points for both surveys).
 LIGHT_CURVE_COLUMNS = [
@@ -45,72 +49,8 @@ LIGHT_CURVE_COLUMNS = [
     "flux_err",
 ]
 
-#: Bands per survey, in column order.
-SURVEY_BANDS: dict[str, tuple[str, ...]] = {
-    "ztf": ("g", "r"),
-    "lsst": ("u", "g", "r", "i", "z", "y"),
-}
 
-#: Brightness unit of each survey's light curves.
-SURVEY_UNIT: dict[str, str] = {"ztf": "mag", "lsst": "nJy"}
-
-#: Output name -> (description, unit pattern, minimum number of points), for every value the
-#: extractors below produce. ``{u}`` is the brightness unit, ``{u}/day`` its rate.
-FEATURES: dict[str, tuple[str, str | None, int]] = {
-    "mean": ("Mean brightness", "{u}", 1),
-    "weighted_mean": ("Mean brightness weighted by inverse squared error", "{u}", 1),
-    "standard_deviation": ("Standard deviation of brightness (unbiased)", "{u}", 2),
-    "median": ("Median brightness", "{u}", 1),
-    "amplitude": ("Half the range between maximum and minimum brightness", "{u}", 1),
-    "beyond_1_std": ("Fraction of points more than one standard deviation from the mean", None, 2),
-    "cusum": ("Range of the cumulative sums of standardised brightness", None, 2),
-    "inter_percentile_range_10": (
-        "Range between the 10th and 90th brightness percentiles",
-        "{u}",
-        1,
-    ),
-    "kurtosis": ("Unbiased excess kurtosis of brightness", None, 4),
-    "linear_trend": ("Slope of a least-squares line, errors ignored", "{u}/day", 3),
-    "linear_trend_sigma": ("Error of linear_trend", "{u}/day", 3),
-    "linear_trend_noise": ("Standard deviation of the residuals of linear_trend", "{u}", 3),
-    "linear_fit_slope": ("Slope of a line fitted with the brightness errors", "{u}/day", 3),
-    "linear_fit_slope_sigma": ("Error of linear_fit_slope", "{u}/day", 3),
-    "linear_fit_reduced_chi2": ("Reduced chi-square of linear_fit_slope's line", None, 3),
-    "magnitude_percentage_ratio_40_5": (
-        "Ratio of the 40-60 and 5-95 percentile ranges of brightness",
-        None,
-        1,
-    ),
-    "magnitude_percentage_ratio_20_10": (
-        "Ratio of the 20-80 and 10-90 percentile ranges of brightness",
-        None,
-        1,
-    ),
-    "maximum_slope": (
-        "Largest absolute brightness change per day between consecutive points",
-        "{u}/day",
-        2,
-    ),
-    "median_absolute_deviation": (
-        "Median absolute deviation of brightness from its median",
-        "{u}",
-        1,
-    ),
-    "median_buffer_range_percentage_10": (
-        "Fraction of points within 10% of the amplitude from the median",
-        None,
-        1,
-    ),
-    "percent_amplitude": ("Largest absolute deviation of brightness from its median", "{u}", 1),
-    "mean_variance": ("Standard deviation of brightness over its mean", None, 2),
-    "anderson_darling_normal": ("Unbiased Anderson-Darling statistic of normality", None, 4),
-    "chi2": ("Reduced chi-square of a constant brightness", None, 2),
-    "skew": ("Unbiased skewness of brightness", None, 3),
-    "stetson_k": ("Stetson K: mean absolute weighted deviation over its RMS", None, 2),
-}
-
-
-def _extractors(bands: Sequence[str]) -> list[Any]:
+def _extractors(bands: Sequence[str], lc: Any) -> list[Any]:
     """The feature set of Malanchev et al. (2021), each evaluated per band."""
     b = list(bands)
     return [
@@ -160,11 +100,6 @@ def _first_at_each_time(points: pa.Table) -> np.ndarray:
     return keep
 
 
-def column_name(package_name: str) -> str:
-    """Lanner column of a package output name such as ``stetson_K_g``: ``lc_stetson_k_g``."""
-    return "lc_" + package_name.lower()
-
-
 class LightCurvePackageFeatures(ObjectFeatureEnricher):
     """The ``light-curve`` package's standard features per band for one survey.
 
@@ -180,24 +115,25 @@ class LightCurvePackageFeatures(ObjectFeatureEnricher):
         self.name = f"lightcurve_package_{survey}"
         self.surveys: frozenset[Survey] = frozenset({survey})
         self.bands = SURVEY_BANDS[survey]
-        self._extractor = lc.Extractor(*_extractors(self.bands))
-        self._package_names: list[str] = list(self._extractor.names)
-        unit = SURVEY_UNIT[survey]
-        columns = []
-        for package_name in self._package_names:
-            feature, band = package_name.lower().rsplit("_", 1)
-            description, unit_pattern, min_points = FEATURES[feature]
-            columns.append(
-                Column(
-                    column_name(package_name),
-                    "double",
-                    f"{description}, {band} band (light-curve package; NULL with fewer than "
-                    f"{min_points} points)",
-                    unit_pattern.format(u=unit) if unit_pattern else None,
-                    producer=self.name,
+        self.declared_columns = package_columns(survey)
+        self._extractor: Any = None
+        self._package_names: list[str] = []
+
+    def extractor(self) -> Any:
+        """The package's extractor, built on first use; it must give the declared names."""
+        if self._extractor is None:
+            import light_curve as lc
+
+            extractor = lc.Extractor(*_extractors(self.bands, lc))
+            names = list(extractor.names)
+            declared = [c.name for c in self.declared_columns]
+            if [column_name(n) for n in names] != declared:
+                raise RuntimeError(
+                    f"the light-curve package gives {names}, not the declared columns "
+                    f"{declared}: update lightcurve_package_columns.py"
                 )
-            )
-        self.declared_columns = tuple(columns)
+            self._extractor, self._package_names = extractor, names
+        return self._extractor
 
     def light_curves(self, batch: AlertBatch) -> pa.ListArray:
         """Every alert's light curve as one Arrow list of (t, m, sigma, band) structs.
@@ -236,8 +172,9 @@ class LightCurvePackageFeatures(ObjectFeatureEnricher):
         if len(batch) == 0:  # the package refuses an empty list of light curves
             return {c.name: [] for c in self.declared_columns}
         curves = self.light_curves(batch)
+        extractor = self.extractor()
         result = np.asarray(
-            self._extractor.many(
+            extractor.many(
                 curves,
                 arrow_fields={"t": "t", "m": "m", "sigma": "sigma", "band": "band"},
                 fill_value=np.nan,

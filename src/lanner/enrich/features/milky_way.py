@@ -28,13 +28,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-import astropy.units as u
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy_healpix import HEALPix
 
 from lanner.batch import AlertBatch, Survey
 from lanner.enrich.base import ObjectFeatureEnricher
@@ -72,6 +68,10 @@ class SfdMap:
     """
 
     def __init__(self, path: Path | None = None) -> None:
+        # astropy is imported where it is used, so that declaring columns does not need it.
+        from astropy.io import fits
+        from astropy_healpix import HEALPix
+
         self.path = path if path is not None else default_sfd_path()
         with fits.open(self.path) as hdul:
             header = hdul[1].header
@@ -98,6 +98,8 @@ class SfdMap:
         ok = np.isfinite(glon) & np.isfinite(glat) & (np.abs(glat) <= 90)
         if not ok.any():
             return out
+        import astropy.units as u
+
         out[ok] = self._healpix.interpolate_bilinear_lonlat(
             glon[ok] * u.deg, glat[ok] * u.deg, self.values
         )
@@ -152,6 +154,9 @@ def galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.nd
     glon = np.full(ra.shape, np.nan)
     glat = np.full(ra.shape, np.nan)
     if ok.any():
+        import astropy.units as u
+        from astropy.coordinates import SkyCoord
+
         g = SkyCoord(ra=ra[ok] * u.deg, dec=dec[ok] * u.deg, frame="icrs").galactic
         glon[ok] = g.l.deg
         glat[ok] = g.b.deg
@@ -221,7 +226,7 @@ class MilkyWay(ObjectFeatureEnricher):
         self.survey = survey
         self.surveys: frozenset[Survey] = frozenset({survey})
         self.name = f"milky_way_{survey}"
-        self.sfd = sfd if sfd is not None else shared_sfd_map()
+        self._sfd = sfd
         suffix, where = ("", "object") if survey == "lsst" else ("mean", "mean detection")
         self.lat_name, self.lon_name = f"glat{suffix}", f"glon{suffix}"
         self.declared_columns = (
@@ -248,6 +253,13 @@ class MilkyWay(ObjectFeatureEnricher):
                 self.name,
             ),
         )
+
+    @property
+    def sfd(self) -> DustMap:
+        """The dust map, read on first use (once per process when shared)."""
+        if self._sfd is None:
+            self._sfd = shared_sfd_map()
+        return self._sfd
 
     def values(self, batch: AlertBatch) -> Mapping[str, object]:
         ra, dec = alert_positions(batch)

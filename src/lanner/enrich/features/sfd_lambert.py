@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 
 #: File name of each hemisphere's E(B-V) map.
 SFD_FILES = {1: "SFD_dust_4096_ngp.fits", -1: "SFD_dust_4096_sgp.fits"}
@@ -41,6 +40,8 @@ def find_sfd_files(folder: Path) -> dict[int, Path] | None:
 
 class _Hemisphere:
     def __init__(self, path: Path, expected_sign: int) -> None:
+        from astropy.io import fits  # here: declaring columns must not import astropy
+
         with fits.open(path, memmap=True) as hdul:
             header = hdul[0].header
             # np.asarray keeps the memory map open after the file object is closed.
