@@ -27,6 +27,7 @@ from lanner.filter.saved import (
     copy_filter,
     delete_filter,
     edit_filter,
+    find_copyable,
     find_filter,
     lasair_to_sql,
     list_filters,
@@ -56,7 +57,7 @@ user_option = click.option(
 def _store(db_url: str | None) -> Iterator[Store]:
     settings = Settings.for_db(db_url)
     try:
-        store = open_store(settings.db_url)
+        store = open_store(settings.db_url, create=False)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -307,7 +308,7 @@ def filter_copy(name: str, new_name: str, username: str | None, db_url: str | No
     """Copy a public filter (by id or name) to make it your own."""
     with _store(db_url) as store:
         owner = _owner(store, username)
-        source = find_filter(store, name, owner)
+        source = find_copyable(store, name, owner)
         flt = copy_filter(store, source, new_name, owner)
     click.echo(f"filter {flt.filter_id} {flt.name!r} copied from {source.name!r}")
 

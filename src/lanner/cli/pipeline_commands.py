@@ -11,28 +11,33 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from itertools import chain
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
 from lanner.batch import Survey
 from lanner.cli.output import emit
+from lanner.cli.summary import print_run_metrics
 from lanner.distribute.channels import build_router
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.packets import RawPacket
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
-from lanner.settings import Settings
+from lanner.settings import Settings, option_help
 from lanner.store import StoreError, open_store
+from lanner.store.backends import masked
+from lanner.store.migrate import init_database
+
+if TYPE_CHECKING:
+    from lanner.observe.metrics import Metrics
 
 SURVEY = click.Choice(["lsst", "ztf"])
 db_option = click.option(
     "--db",
     "db_url",
     default=None,
-    help="Database URL: sqlite:///file.db or postgresql://… "
-    "(default: $LANNER_DB or the embedded SQLite file).",
+    help=option_help("db_url"),
 )
 
 
@@ -51,11 +56,13 @@ def ingest_paths(
     survey: Survey | None,
     progress: Progress = "none",
     total: int | None = None,
+    metrics: Metrics | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
     batches need them, so a night's folder never sits in memory.
 
-    ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing.
+    ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing;
+    ``metrics`` counts each batch.
     """
     stream: Iterator[RawPacket] = iter(packets)
     if survey is None:
@@ -68,10 +75,11 @@ def ingest_paths(
     if store.survey is not None:
         pipeline.deliveries.append(build_router(settings, store.survey, store))
     batches = chunked(stream, settings.batch_size)
+    observe = metrics.observe if metrics is not None else None
     try:
         if progress == "bar":
             with click.progressbar(length=total or 0, label="ingesting", file=sys.stderr) as bar:
-                return pipeline.run(_counted(batches, bar.update))
+                return pipeline.run(_counted(batches, bar.update), on_batch=observe)
         if progress == "lines":
             done = [0, 0]
 
@@ -79,11 +87,13 @@ def ingest_paths(
                 done[0] += r.alerts
                 done[1] += r.dead_letters
                 click.echo(f"\ringested {done[0]} alerts, {done[1]} rejected", err=True, nl=False)
+                if observe is not None:
+                    observe(r)
 
             summary = pipeline.run(batches, on_batch=report)
             click.echo(err=True)
             return summary
-        return pipeline.run(batches)
+        return pipeline.run(batches, on_batch=observe)
     finally:
         store.close()
 
@@ -109,13 +119,13 @@ def _peek_survey(packets: Iterator[RawPacket]) -> tuple[Survey | None, Iterator[
     return None, iter(seen)
 
 
-def print_summary(summary: RunSummary, settings: Settings) -> None:
+def print_summary(summary: RunSummary, settings: Settings, metrics: Metrics | None = None) -> None:
     click.echo(f"alerts ingested : {summary.alerts}")
     click.echo(
         f"rejected        : {summary.dead_letters}"
         + (f" (dead letters in {settings.dead_letter_dir})" if summary.dead_letters else "")
     )
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, create=False)
     try:
         counts = store.counts()
     finally:
@@ -125,9 +135,8 @@ def print_summary(summary: RunSummary, settings: Settings) -> None:
         f"filter matches  : {sum(summary.matches.values())}"
         + "".join(f"\n  {name}: {n}" for name, n in summary.matches.items())
     )
-    for name, error in summary.filter_errors.items():
-        click.echo(f"filter {name} failed: {error}", err=True)
-    click.echo(f"database        : {settings.db_url}")
+    print_run_metrics(summary, metrics)
+    click.echo(f"database        : {masked(settings.db_url)}")
 
 
 @click.command()
@@ -139,15 +148,25 @@ def print_summary(summary: RunSummary, settings: Settings) -> None:
     help="Which bundled sample of real alerts to run.",
 )
 @db_option
-def run(survey: str, db_url: str | None) -> None:
-    """Run the embedded broker on the real alerts shipped with Lanner."""
-    settings = Settings.for_db(db_url)
+@click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
+def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
+    """Run the embedded broker on the real alerts shipped with Lanner (the database is
+    set up first, as by `lanner db init`)."""
+    from lanner.observe.metrics import Metrics
+
+    settings = Settings.for_db(db_url).with_overrides(metrics_port=metrics_port)
+    init_database(settings.db_url, cast(Survey, survey))
+    metrics = Metrics()
+    server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port is not None else None
     try:
         packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
-        summary = ingest_paths(packets, settings, cast(Survey, survey), "bar", len(packets))
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    print_summary(summary, settings)
+        summary = ingest_paths(
+            packets, settings, cast(Survey, survey), "bar", len(packets), metrics
+        )
+    finally:
+        if server is not None:
+            server.shutdown()
+    print_summary(summary, settings, metrics)
 
 
 @click.command()
@@ -162,16 +181,19 @@ def run(survey: str, db_url: str | None) -> None:
 def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
     settings = Settings.for_db(db_url)
-    try:
-        summary = ingest_paths(
-            iter_packets(paths),
-            settings,
-            cast(Survey | None, survey),
-            "lines" if sys.stderr.isatty() else "none",
-        )
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = ingest_paths(
+        iter_packets(paths),
+        settings,
+        cast(Survey | None, survey),
+        "lines" if sys.stderr.isatty() else "none",
+    )
     print_summary(summary, settings)
+    mismatched = summary.dead_letter_reasons.get("survey mismatch", 0)
+    if survey is not None and mismatched:
+        raise click.ClickException(
+            f"{mismatched} alerts are not {survey} alerts (survey mismatch; set aside in "
+            f"{settings.dead_letter_dir}): give the right --survey, or another --db for them"
+        )
 
 
 @click.command()

@@ -24,7 +24,9 @@ def build_router(settings: Settings, survey: Survey, store: Store | None = None)
     channels: dict[str, Delivery] = {"webhook": WebhookDelivery()}
     if settings.kafka:
         ledger = StoreQuotaLedger(store) if store is not None else None
-        channels["kafka"] = KafkaDelivery(settings.kafka, ledger=ledger)
+        channels["kafka"] = KafkaDelivery(
+            settings.kafka, ledger=ledger, extra=settings.kafka_config()
+        )
     if settings.smtp_host:
         channels["email"] = EmailDelivery(
             EmailSettings(
@@ -32,6 +34,7 @@ def build_router(settings: Settings, survey: Survey, store: Store | None = None)
                 port=settings.smtp_port,
                 sender=settings.smtp_sender,
                 username=settings.smtp_user,
+                password=settings.smtp_password,
                 security=settings.smtp_security,
             )
         )

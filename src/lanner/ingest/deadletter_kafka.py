@@ -2,8 +2,8 @@
 
 Input: packets that could not be ingested (undecodable, unknown schema, missing
 fields, survey mismatch). Output: one message per packet on the dead-letter topic;
-the value is the original bytes unchanged, the headers ``reason`` and ``origin``
-(UTF-8) say why and where from. Side effects: produces to Kafka; :meth:`flush`
+the value is the original bytes unchanged, the key is the origin, the headers ``reason``
+and ``origin`` (UTF-8) say why and where from. Side effects: produces to Kafka; :meth:`flush`
 waits for the broker's acknowledgement and raises if any message was not stored.
 This is the Kafka counterpart of the file-based sink of the embedded mode; both
 follow :class:`lanner.ingest.packets.DeadLetterSink`.
@@ -64,6 +64,7 @@ class KafkaDeadLetterSink:
         self._producer.produce(
             self.topic,
             value=data,
+            key=origin.encode(),
             headers=[("reason", reason.encode()), ("origin", origin.encode())],
             on_delivery=self._on_delivery,
         )

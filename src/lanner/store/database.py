@@ -13,6 +13,7 @@ changed. So the database ends the same whatever order alerts arrive in.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,8 @@ import pyarrow.compute as pc
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
-from lanner.store.backends import Backend, StoreError, backend_for
-from lanner.store.ddl import add_column_statements, create_statements, quote
+from lanner.store.backends import Backend, StoreError, backend_for, masked
+from lanner.store.ddl import Dialect, add_column_statements, create_statements, quote
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
 LIGHT_CURVE = {
@@ -46,23 +47,50 @@ class WriteReport:
 
 
 class Store:
-    """A Lanner database. Create with :func:`open_store`."""
+    """A Lanner database. Create with :func:`open_store`.
 
-    def __init__(self, backend: Backend, survey: Survey | None) -> None:
+    With ``create`` (ingest, ``lanner db init``) a missing database, survey binding or
+    table is created; without it (every other command, and the workers) the database must
+    exist with its schema current, or :class:`StoreError` says which ``lanner db`` command
+    to run — so a read-only command never creates a file, and a worker never runs DDL
+    beside another worker's batch.
+    """
+
+    def __init__(self, backend: Backend, survey: Survey | None, create: bool = True) -> None:
         self.backend = backend
-        self.con = backend.connect()
-        self.con.execute(META_DDL)
-        self.con.commit()
+        self.con = backend.connect(create)
+        if create:
+            self.con.execute(META_DDL)
+            self.con.commit()
+        elif not backend.table_columns(self.con, "lanner_meta"):
+            self.con.close()
+            raise StoreError(not_initialised(backend.url))
         stored = self._meta("survey")
         if stored and survey and stored != survey:
+            self.con.close()
             raise StoreError(
                 f"the database {backend.url} serves survey {stored!r}, not {survey!r} (one "
                 f"database per survey): give another with --db, e.g. "
                 f"--db sqlite:///lanner-data/{survey}.db"
             )
         self.survey: Survey | None = survey or stored  # type: ignore[assignment]
-        if self.survey:
+        if self.survey and self._meta("schema") != schema_fingerprint(self.survey, backend.dialect):
+            if not create:
+                self.con.close()
+                raise StoreError(
+                    f"the schema of {backend.url} is older than this Lanner's: run "
+                    f"`lanner db upgrade --db {backend.url}` (once, with the workers stopped)"
+                )
             self.ensure_schema(self.survey)
+        elif not self.survey and not create:
+            self.con.close()
+            raise StoreError(not_initialised(backend.url))
+        self.con.commit()  # end the start-up read transaction (PostgreSQL)
+
+    def reconnect(self) -> None:
+        """Drop the connection (after a database outage) and open a new one."""
+        self.con.close()
+        self.con = self.backend.connect(False)
 
     # -- schema ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -87,9 +115,11 @@ class Store:
             existing = self.backend.table_columns(self.con, table.name)
             for stmt in add_column_statements(table, existing, self.backend.dialect):
                 self.con.execute(stmt)
-        if not stored:
+        fingerprint = schema_fingerprint(survey, self.backend.dialect)
+        for key, value in (("survey", survey), ("schema", fingerprint)):
+            self.con.execute(f"DELETE FROM lanner_meta WHERE key = {ph}", (key,))
             self.con.execute(
-                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", ("survey", survey)
+                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", (key, value)
             )
         self.con.commit()
         self.survey = survey
@@ -261,6 +291,27 @@ class Store:
         self.con.commit()  # end the read transaction (PostgreSQL)
         return found & set(pairs)
 
+    def known_dead_letters(self, origins: list[str]) -> set[str]:
+        """Which of ``origins`` are in ``dead_letters`` (set aside before)."""
+        found: set[str] = set()
+        ph = self.backend.placeholder
+        for start in range(0, len(origins), CHUNK):
+            chunk = origins[start : start + CHUNK]
+            rows = self.con.execute(
+                f"SELECT origin FROM dead_letters WHERE origin IN ({', '.join([ph] * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update(str(r[0]) for r in rows)
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        return found
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Matches by delivery state. A match is recorded once every channel took it, so
+        every recorded match is ``sent``."""
+        n = self._count("filter_matches")
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        return {"sent": n, "pending": 0, "failed": 0}
+
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
 
@@ -316,6 +367,22 @@ def _with_oid(table: pa.Table, batch: AlertBatch, oid: str) -> pa.Table:
     return table.add_column(0, oid, batch.alerts["object_id"])
 
 
-def open_store(url: str, survey: Survey | None = None) -> Store:
-    """Open (creating if needed) the Lanner database at ``url``."""
-    return Store(backend_for(url), survey)
+def open_store(url: str, survey: Survey | None = None, create: bool = True) -> Store:
+    """Open the Lanner database at ``url``: creating what is missing with ``create``,
+    else requiring an initialised, current database (see :class:`Store`)."""
+    return Store(backend_for(url), survey, create)
+
+
+def not_initialised(url: str) -> str:
+    """What to do about a database that Lanner has not set up."""
+    return (
+        f"the database {masked(url)} is not set up for Lanner yet: run "
+        f"`lanner db init --survey ztf|lsst --db {masked(url)}` (or `lanner ingest` alerts into it)"
+    )
+
+
+def schema_fingerprint(survey: Survey, dialect: Dialect) -> str:
+    """A digest of every statement that creates ``survey``'s tables: a database whose
+    stored digest differs needs ``lanner db upgrade``."""
+    statements = [s for t in tables_for(survey).values() for s in create_statements(t, dialect)]
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]
