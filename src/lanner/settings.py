@@ -71,7 +71,9 @@ def _setting(
 
     doc = shown if shown is not None else ("none" if default is None else str(default))
     return field(
-        default_factory=make, metadata={"env": env, "help": help, "secret": secret, "shown": doc}
+        default_factory=make,
+        repr=not secret,
+        metadata={"env": env, "help": help, "secret": secret, "shown": doc},
     )
 
 
@@ -106,6 +108,9 @@ class Settings:
     )
     kafka: str | None = _setting(
         "LANNER_KAFKA", None, "Kafka brokers HOST:PORT[,…] for consume and Kafka outputs."
+    )
+    kafka_topic: str | None = _setting(
+        "LANNER_KAFKA_TOPIC", None, "Topic consume reads alerts from."
     )
     kafka_group: str = _setting("LANNER_KAFKA_GROUP", "lanner", "Consumer group of consume.")
     kafka_security_protocol: str | None = _setting(
@@ -143,14 +148,16 @@ class Settings:
         _port,
     )
     log_level: str = _setting(
-        "LANNER_LOG_LEVEL", "INFO", "Log level of consume and run: DEBUG, INFO, WARNING, ERROR."
+        "LANNER_LOG_LEVEL", "INFO", "Log level of consume: DEBUG, INFO, WARNING or ERROR."
     )
     log_format: str = _setting(
-        "LANNER_LOG_FORMAT", "text", "Log lines as text, or json with the alert and filter ids."
+        "LANNER_LOG_FORMAT",
+        "text",
+        "Log lines of consume: text, or json with the ids.",
     )
     db_retry_seconds: float = _setting(
         "LANNER_DB_RETRY_SECONDS",
-        300.0,
+        0.0,
         "How long (s) a worker retries an unreachable database before giving up (0: forever).",
         float,
     )

@@ -12,6 +12,7 @@ from lanner.cli import kafka as kafka_cli
 from lanner.ingest.decode import decode_packet
 from lanner.ingest.packets import RawPacket
 from lanner.store import open_store
+from lanner.store.migrate import init_database
 from tests.kafka_fixtures import read_topic
 
 pytestmark = pytest.mark.kafka
@@ -36,6 +37,7 @@ def test_replay_then_consume(
     assert len(read_topic(kafka_bootstrap, topic, 3)) == 3
 
     db = tmp_path / "lanner.db"
+    init_database(f"sqlite:///{db}", "lsst")  # `lanner db init`: workers run no DDL
     result = runner.invoke(
         kafka_cli.consume_command,
         [

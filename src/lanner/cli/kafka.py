@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from confluent_kafka import KafkaException
 
 from lanner.cli.summary import print_run_metrics
 from lanner.distribute.channels import build_router
@@ -20,7 +21,7 @@ from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsu
 from lanner.ingest.replay import ReplayError, publish
 from lanner.pipeline import Pipeline
 from lanner.settings import Settings, option_help
-from lanner.store import open_store
+from lanner.store import StoreError, open_store
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
@@ -35,7 +36,7 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("consume")
 @click.option("--kafka", "bootstrap", default=None, help=option_help("kafka"))
-@click.option("--topic", required=True, help="Topic to read alerts from.")
+@click.option("--topic", default=None, help=option_help("kafka_topic"))
 @click.option("--group", default=None, help=option_help("kafka_group"))
 @click.option("--db", default=None, help=option_help("db_url"))
 @click.option("--batch-size", type=int, default=None, help=option_help("batch_size"))
@@ -67,7 +68,7 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
 )
 def consume_command(
     bootstrap: str | None,
-    topic: str,
+    topic: str | None,
     group: str | None,
     db: str | None,
     batch_size: int | None,
@@ -93,6 +94,7 @@ def consume_command(
 
     settings = Settings.for_db(db).with_overrides(
         kafka=bootstrap,
+        kafka_topic=topic,
         kafka_group=group,
         batch_size=batch_size,
         batch_seconds=batch_wait,
@@ -102,8 +104,14 @@ def consume_command(
     )
     if not settings.kafka:
         raise click.UsageError("no Kafka broker: give --kafka HOST:PORT or set LANNER_KAFKA")
+    if not settings.kafka_topic:
+        raise click.UsageError("no topic: give --topic NAME or set LANNER_KAFKA_TOPIC")
+    topic = settings.kafka_topic
     configure_logging(settings.log_level, settings.log_format)
-    store = open_store(settings.db_url, create=False)
+    try:
+        store = open_store(settings.db_url, create=False)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         consumer_settings = ConsumerSettings(
             bootstrap=settings.kafka,
@@ -118,19 +126,24 @@ def consume_command(
     except ValueError as exc:
         store.close()
         raise click.UsageError(str(exc)) from exc
-    sink = KafkaDeadLetterSink(
-        settings.kafka, dead_letter_topic or f"{topic}-deadletter", settings.kafka_config()
-    )
+    try:
+        sink = KafkaDeadLetterSink(
+            settings.kafka, dead_letter_topic or f"{topic}-deadletter", settings.kafka_config()
+        )
+        assert store.survey is not None  # open_store(create=False) requires it
+        router = build_router(settings, store.survey, store)
+    except KafkaException as exc:
+        store.close()
+        raise click.ClickException(f"Kafka settings: {exc.args[0].str()}") from exc
     dead_letters = OnceDeadLetters(sink, store)
+    pipeline = Pipeline(
+        store, dead_letters, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
+    )
+    pipeline.deliveries.append(router)
     metrics = Metrics()
     server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port is not None else None
     consumer = KafkaBatchConsumer(consumer_settings)
     restore_signals = consumer.install_signal_handlers()
-    pipeline = Pipeline(
-        store, dead_letters, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
-    )
-    assert store.survey is not None  # open_store(create=False) requires it
-    pipeline.deliveries.append(build_router(settings, store.survey, store))
     worker = StreamWorker(pipeline, consumer, metrics, retry_s=settings.db_retry_seconds)
     try:
         with consumer:

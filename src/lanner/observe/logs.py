@@ -2,7 +2,8 @@
 
 Input: log records of the ``lanner`` loggers; ids passed as ``extra`` (``alert_id``,
 ``filter_id``, ``filter``, ``origin``, ``reason``, ``dead_letters``) become fields of the
-JSON line. Output: lines on stderr. Side effects: configures the root logger once.
+JSON line. Output: lines on stderr. Side effects: sets the handler and level of the
+``lanner`` logger (records still propagate to the root logger's handlers, if any).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    handler.set_name("lanner-stderr")
+    logger = logging.getLogger("lanner")
+    logger.handlers[:] = [h for h in logger.handlers if h.get_name() != "lanner-stderr"]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
