@@ -15,6 +15,7 @@ import resource
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from lanner.batch import Survey
@@ -42,7 +43,8 @@ BENCH_FILTERS: dict[str, list[str]] = {
 
 
 def default_alerts() -> Path:
-    """The shared ZTF alerts (``$LANNER_SHARED`` or ``../shared`` from here)."""
+    """The shared ZTF alerts (``$LANNER_SHARED`` or ``../shared`` from here) in a checkout,
+    else the ZTF sample shipped inside the package (after ``pip install .``)."""
     env = os.environ.get("LANNER_SHARED")
     for base in ([Path(env)] if env else []) + [
         Path.cwd().parent / "shared",
@@ -51,9 +53,7 @@ def default_alerts() -> Path:
         path = base / "data" / "alerts" / "ztf"
         if path.is_dir():
             return path
-    raise FileNotFoundError(
-        "no alerts given and the shared ZTF alerts were not found: pass PATHS or set LANNER_SHARED"
-    )
+    return Path(str(resources.files("lanner") / "data" / "alerts" / "ztf"))
 
 
 class BenchError(Exception):

@@ -19,13 +19,11 @@ import click
     help="An empty database to store into (e.g. postgresql://…); default: a temporary SQLite file.",
 )
 def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str | None) -> None:
-    """Measure alerts/s of decoding, each stage and end to end on real alerts."""
+    """Measure alerts/s of decoding, each stage and end to end on real alerts (default:
+    the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
     from lanner.bench import BenchError, default_alerts, run_bench
 
-    try:
-        targets = list(paths) or [default_alerts()]
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from exc
+    targets = list(paths) or [default_alerts()]
     try:
         result = run_bench(targets, batch_size, db_url=db_url)
     except BenchError as exc:
