@@ -141,7 +141,7 @@ def consume_command(
     )
     pipeline.deliveries.append(router)
     metrics = Metrics()
-    server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port is not None else None
+    server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
     consumer = KafkaBatchConsumer(consumer_settings)
     restore_signals = consumer.install_signal_handlers()
     worker = StreamWorker(pipeline, consumer, metrics, retry_s=settings.db_retry_seconds)
@@ -153,7 +153,7 @@ def consume_command(
     finally:
         restore_signals()
         if server is not None:
-            server.shutdown()
+            server.stop()
         store.close()
     stats = consumer.stats
     click.echo(

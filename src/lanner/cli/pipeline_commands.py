@@ -157,7 +157,7 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
     settings = Settings.for_db(db_url).with_overrides(metrics_port=metrics_port)
     init_database(settings.db_url, cast(Survey, survey))
     metrics = Metrics()
-    server = metrics.serve(settings.metrics_port)[0] if settings.metrics_port is not None else None
+    server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
     try:
         packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
         summary = ingest_paths(
@@ -165,7 +165,7 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
         )
     finally:
         if server is not None:
-            server.shutdown()
+            server.stop()
     print_summary(summary, settings, metrics)
 
 

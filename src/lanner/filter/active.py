@@ -12,6 +12,7 @@ watchmaps stay the same; the batch is registered once in an in-memory DuckDB
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from lanner.filter.batch_engine import batch_tables
 from lanner.filter.compile import CompiledFilter, compile_sql
 from lanner.filter.errors import FilterError, FilterTimeoutError
 from lanner.filter.execute import DuckDBEngine, Limits
-from lanner.filter.saved import SavedFilter, active_filters, add_notice
+from lanner.filter.saved import SavedFilter, active_filters, add_notice, notices
 from lanner.filter.stream import run_filters, split_why, with_why
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import RECENCY_COLUMN, filterable_tables
@@ -65,9 +66,9 @@ class ActiveFilters:
         self.store = store
         self.limits = Limits(timeout_s=timeout_s, row_cap=max_rows)
         self._compiled: dict[int, tuple[tuple[str, Visibility], CompiledFilter]] = {}
-        # The last error each failing filter's owner was told of: a broken filter gets a
-        # notice when it starts failing or fails differently, not on every batch.
-        self._noticed: dict[int, str] = {}
+        # Failing filters whose owner was told: a broken filter gets a notice when it starts
+        # failing (at most one of each kind a day, whichever worker), not on every batch.
+        self._noticed: set[int] = set()
 
     def _compile(self, flt: SavedFilter, visibility: Visibility) -> CompiledFilter:
         key = (flt.sql, visibility)
@@ -114,13 +115,24 @@ class ActiveFilters:
                 message,
                 extra={"filter_id": fid, "filter": flt.name},
             )
-            if self._noticed.get(fid) != message:
-                kind = "timeout" if flt.name in result.timeouts else "error"
+            kind = "timeout" if flt.name in result.timeouts else "error"
+            if fid not in self._noticed and not _told_today(self.store, fid, kind):
                 add_notice(self.store, fid, kind, f"on a batch of {len(batch)} alerts: {message}")
-                self._noticed[fid] = message
-        for fid in set(self._noticed) - set(failing):
-            del self._noticed[fid]  # working again: a new failure is news
+            self._noticed.add(fid)
+        self._noticed &= set(failing)  # working again: a new failure is news
         return result
+
+
+def _told_today(store: Store, filter_id: int, kind: str) -> bool:
+    """Whether the filter's latest notice is of ``kind`` and less than a day old."""
+    latest = notices(store, filter_id, limit=1)
+    if not latest or latest[0][1] != kind:
+        return False
+    created = latest[0][0]
+    when = created if isinstance(created, dt.datetime) else dt.datetime.fromisoformat(created)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC) - when < dt.timedelta(days=1)
 
 
 def run_on_batch(

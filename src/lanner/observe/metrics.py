@@ -120,14 +120,26 @@ class Metrics:
         got = self.registry.get_sample_value(name, labels or None)
         return 0.0 if got is None else float(got)
 
-    def serve(self, port: int, address: str = "0.0.0.0") -> tuple[Any, Thread]:
-        """Serve ``/metrics`` on ``port`` (0: any free port) in a daemon thread.
-
-        Returns
-        -------
-        tuple
-            The HTTP server (``server.server_port`` is the port; ``server.shutdown()``
-            stops it) and its thread.
-        """
+    def serve(self, port: int, address: str = "0.0.0.0") -> MetricsServer:
+        """Serve ``/metrics`` on ``port`` (0: any free port) in a daemon thread."""
         server, thread = start_http_server(port, address, registry=self.registry)
-        return server, thread
+        return MetricsServer(server, thread)
+
+
+class MetricsServer:
+    """The running ``/metrics`` endpoint of :meth:`Metrics.serve`."""
+
+    def __init__(self, server: Any, thread: Thread) -> None:
+        self._server = server
+        self._thread = thread
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        return int(self._server.server_port)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
