@@ -13,6 +13,8 @@ Transient faults never end the worker:
   exponential backoff (at most ``max_backoff_s`` between attempts), says so once in the
   log, and processes the same batch again (writes are idempotent); it gives up only after
   ``retry_s`` seconds of continuous outage (0: never);
+- dead letters the broker did not acknowledge (it restarted): the dead-letter producer is
+  started again and the letters re-sent, with the same backoff;
 - a refused commit (a rebalance took the partition, ``UNKNOWN_MEMBER_ID`` after a broker
   restart): the batch is released and the consumer rejoins the group by itself; the
   partition's next owner re-reads the batch.
@@ -27,10 +29,11 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from lanner.ingest.deadletter_kafka import DeadLetterError
 from lanner.ingest.kafka import CommitError, KafkaBatch, KafkaBatchConsumer
 from lanner.observe.metrics import Metrics
 from lanner.pipeline import BatchReport, Pipeline, RunSummary
-from lanner.store import DatabaseUnavailableError
+from lanner.store import DatabaseUnavailableError, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,9 @@ GAUGE_PERIOD_S = 5.0
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a database error will likely go away by itself (outage, lock conflict)."""
-    if isinstance(exc, DatabaseUnavailableError):
+    """Whether an error will likely go away by itself: a database outage or lock
+    conflict, or dead letters the broker did not take (restarting)."""
+    if isinstance(exc, DatabaseUnavailableError | DeadLetterError):
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return "locked" in str(exc) or "busy" in str(exc)
@@ -111,10 +115,12 @@ class StreamWorker:
                 if not is_transient(exc):
                     raise
                 now = time.monotonic()
+                what = "dead-letter topic" if isinstance(exc, DeadLetterError) else "database"
                 if started is None:
                     started = now
-                    self.metrics.database_outages.inc()
-                    log.warning("database unavailable (%s): retrying", _first_line(exc))
+                    if not isinstance(exc, DeadLetterError):
+                        self.metrics.database_outages.inc()
+                    log.warning("%s unavailable (%s): retrying", what, _first_line(exc))
                 elif self.retry_s and now - started > self.retry_s:
                     raise DatabaseUnavailableError(
                         f"the database was unavailable for {now - started:.0f} s: "
@@ -122,10 +128,15 @@ class StreamWorker:
                     ) from exc
                 self._sleep(delay)
                 delay = min(2 * delay, self.max_backoff_s)
-                self._reconnect()
+                if isinstance(exc, DeadLetterError):
+                    reset = getattr(self.pipeline.dead_letters, "reset", None)
+                    if reset is not None:
+                        reset()
+                else:
+                    self._reconnect()
                 continue
             if started is not None:
-                log.warning("database back after %.1f s", time.monotonic() - started)
+                log.warning("%s back after %.1f s", what, time.monotonic() - started)
             return result if result is not None else BatchReport()
 
     def _reconnect(self) -> None:
@@ -158,6 +169,44 @@ class StreamWorker:
             if not is_transient(exc):
                 raise
             log.debug("delivery counts unknown: %s", exc)
+
+
+def open_store_retrying(
+    url: str,
+    retry_s: float = 0.0,
+    max_backoff_s: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Store:
+    """Open an existing database for a worker, waiting out an outage at start-up (said
+    once in the log); a database that is missing or not set up fails at once.
+
+    Raises
+    ------
+    StoreError
+        If the database is not set up, or still unreachable after ``retry_s`` (0: never).
+    """
+    started: float | None = None
+    delay = 0.5
+    while True:
+        try:
+            store = open_store(url, create=False)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            if started is None:
+                started = time.monotonic()
+                log.warning("database unavailable (%s): retrying", _first_line(exc))
+            elif retry_s and time.monotonic() - started > retry_s:
+                raise DatabaseUnavailableError(
+                    f"the database was unavailable for {time.monotonic() - started:.0f} s: "
+                    f"{_first_line(exc)}"
+                ) from exc
+            sleep(delay)
+            delay = min(2 * delay, max_backoff_s)
+            continue
+        if started is not None:
+            log.warning("database back after %.1f s", time.monotonic() - started)
+        return store
 
 
 def _first_line(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsu
 from lanner.ingest.replay import ReplayError, publish
 from lanner.pipeline import Pipeline
 from lanner.settings import Settings, option_help
-from lanner.store import StoreError, open_store
+from lanner.store import StoreError
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
@@ -90,7 +90,7 @@ def consume_command(
     from lanner.ingest.deadletter_once import OnceDeadLetters
     from lanner.observe.logs import configure_logging
     from lanner.observe.metrics import Metrics
-    from lanner.worker import StreamWorker
+    from lanner.worker import StreamWorker, open_store_retrying
 
     settings = Settings.for_db(db).with_overrides(
         kafka=bootstrap,
@@ -109,7 +109,7 @@ def consume_command(
     topic = settings.kafka_topic
     configure_logging(settings.log_level, settings.log_format)
     try:
-        store = open_store(settings.db_url, create=False)
+        store = open_store_retrying(settings.db_url, settings.db_retry_seconds)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -128,7 +128,10 @@ def consume_command(
         raise click.UsageError(str(exc)) from exc
     try:
         sink = KafkaDeadLetterSink(
-            settings.kafka, dead_letter_topic or f"{topic}-deadletter", settings.kafka_config()
+            settings.kafka,
+            dead_letter_topic or f"{topic}-deadletter",
+            settings.kafka_config(),
+            flush_timeout_s=10.0,  # then the worker starts a new producer and retries
         )
         assert store.survey is not None  # open_store(create=False) requires it
         router = build_router(settings, store.survey, store)

@@ -35,16 +35,26 @@ class KafkaDeadLetterSink:
         The dead-letter topic (e.g. ``"<input topic>-deadletter"``).
     extra
         Further librdkafka producer settings.
+    flush_timeout_s
+        Longest wait (s) of :meth:`flush` for the broker's acknowledgements.
     """
 
-    def __init__(self, bootstrap: str, topic: str, extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        extra: Mapping[str, Any] | None = None,
+        flush_timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S,
+    ) -> None:
         self.topic = topic
+        self.flush_timeout_s = flush_timeout_s
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "message.max.bytes": 10_000_000,
         }
         config.update(extra or {})
+        self._config = config
         self._producer = Producer(config)
         self.count = 0
         self._errors: list[str] = []
@@ -76,7 +86,7 @@ class KafkaDeadLetterSink:
         if error is not None:
             self._errors.append(error.str())
 
-    def flush(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
+    def flush(self, timeout_s: float | None = None) -> None:
         """Wait for every queued packet to be acknowledged.
 
         Raises
@@ -84,6 +94,7 @@ class KafkaDeadLetterSink:
         DeadLetterError
             If packets are still queued after ``timeout_s`` or the broker refused any.
         """
+        timeout_s = self.flush_timeout_s if timeout_s is None else timeout_s
         left = self._producer.flush(timeout_s)
         if left:
             raise DeadLetterError(
@@ -94,6 +105,15 @@ class KafkaDeadLetterSink:
             raise DeadLetterError(
                 f"{len(errors)} dead-letter messages to {self.topic!r} failed: {errors[0]}"
             )
+
+    def reset(self) -> None:
+        """Drop what is queued and start a new producer (after a failed :meth:`flush`,
+        e.g. a broker restart lost the idempotent producer's state); put the letters
+        again to send them."""
+        self._producer.purge()
+        self._producer.flush(0)
+        self._producer = Producer(self._config)
+        self._errors = []
 
     def __enter__(self) -> KafkaDeadLetterSink:
         return self

@@ -40,9 +40,12 @@ class OnceDeadLetters:
     def put(self, data: bytes, origin: str, reason: str) -> None:
         self._pending[origin] = (data, reason)
 
-    def discard(self) -> None:
-        """Forget the letters of a batch that will be processed again."""
-        self._pending.clear()
+    def reset(self) -> None:
+        """After a failed :meth:`flush`: restart the sink if it can be (the pending
+        letters stay, and the next flush sends them)."""
+        reset = getattr(self.sink, "reset", None)
+        if reset is not None:
+            reset()
 
     def flush(self) -> None:
         """Send the letters not set aside before, wait for the sink, and record them."""

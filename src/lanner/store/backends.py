@@ -33,6 +33,10 @@ def masked(url: str) -> str:
     return f"{head}://{userinfo.split(':', 1)[0]}:***@{rest}"
 
 
+#: Words of a connection failure that no retry fixes (wrong name, user or password).
+_PERMANENT = ("does not exist", "authentication failed", "password", "no pg_hba.conf entry")
+
+
 @dataclass(frozen=True)
 class Backend:
     """How to reach one database."""
@@ -73,9 +77,10 @@ class Backend:
             return psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as exc:
             detail = str(exc).strip().splitlines()[0].removeprefix("connection failed: ")
-            raise DatabaseUnavailableError(
-                f"cannot connect to the database {masked(self.url)}: {detail}"
-            ) from exc
+            message = f"cannot connect to the database {masked(self.url)}: {detail}"
+            if any(word in detail for word in _PERMANENT):
+                raise StoreError(message) from exc  # waiting will not fix it
+            raise DatabaseUnavailableError(message) from exc
 
     def connect_read_only(self) -> Any:
         """A connection that cannot write, for users' SQL."""
