@@ -8,6 +8,7 @@ line on stderr and exit status 1; Ctrl-C ends with status 130 and no traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -17,8 +18,38 @@ import click
 INTERRUPTED = 130
 
 
+#: Every command: name -> "module:attribute", imported only when it runs (or for --help),
+#: so a command that computes nothing does not pay for importing the science stack.
+COMMANDS = {
+    "run": "lanner.cli.pipeline_commands:run",
+    "ingest": "lanner.cli.pipeline_commands:ingest",
+    "query": "lanner.cli.pipeline_commands:query",
+    "filter": "lanner.cli.filters:filter_group",
+    "user": "lanner.cli.filters:user_group",
+    "digest": "lanner.cli.filters:digest_group",
+    "consume": "lanner.cli.kafka:consume_command",
+    "replay": "lanner.cli.kafka:replay_command",
+    "db": "lanner.cli.database:db_group",
+    "bench": "lanner.cli.bench:bench",
+    "schema": "lanner.cli.schema:schema",
+    "context": "lanner.cli.context:context_command",
+    "catalog": "lanner.cli.context:catalog_group",
+}
+
+
 class LannerGroup(click.Group):
-    """The top group: turns the errors a user can fix into messages."""
+    """The top group: loads each command on first use, and turns the errors a user can
+    fix into messages."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from lanner.settings import SettingsError
@@ -40,22 +71,7 @@ def cli() -> None:
 
 
 def build_cli() -> click.Group:
-    from lanner.cli import filters as filter_commands
-    from lanner.cli import kafka as kafka_commands
-    from lanner.cli import pipeline_commands
-    from lanner.cli.bench import bench
-    from lanner.cli.context import catalog_group, context_command
-    from lanner.cli.database import db_group
-    from lanner.cli.schema import schema
-
-    for command in (
-        *pipeline_commands.COMMANDS,
-        *filter_commands.COMMANDS,
-        *kafka_commands.COMMANDS,
-    ):
-        cli.add_command(command)
-    for command in (bench, schema, context_command, catalog_group, db_group):
-        cli.add_command(command)
+    """The ``lanner`` command group (its commands load when used)."""
     return cli
 
 

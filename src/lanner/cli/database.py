@@ -10,7 +10,7 @@ from typing import cast
 import click
 
 from lanner.batch import Survey
-from lanner.cli.pipeline_commands import SURVEY, db_option
+from lanner.cli.options import SURVEY, db_option
 from lanner.settings import Settings
 from lanner.store.migrate import SchemaReport, init_database, upgrade_database
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
+from lanner.cli.options import db_option
 from lanner.cli.output import emit
-from lanner.cli.pipeline_commands import db_option
 from lanner.distribute.base import OUTPUTS
 from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import click
 
 from lanner.batch import Survey
+from lanner.cli.options import SURVEY, db_option
 from lanner.cli.output import emit
 from lanner.cli.summary import print_run_metrics
 from lanner.distribute.channels import build_router
@@ -31,14 +32,6 @@ from lanner.store.migrate import init_database
 
 if TYPE_CHECKING:
     from lanner.observe.metrics import Metrics
-
-SURVEY = click.Choice(["lsst", "ztf"])
-db_option = click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help=option_help("db_url"),
-)
 
 
 def sample_alerts(survey: Survey) -> Path:

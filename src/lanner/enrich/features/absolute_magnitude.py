@@ -15,9 +15,10 @@ redshift). ``m`` is corrected for Milky Way extinction. Everything is NULL witho
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from astropy.cosmology import FlatLambdaCDM
 
 from lanner.batch import NJY_ZP, AlertBatch, Survey
 from lanner.enrich.base import ObjectFeatureEnricher
@@ -33,7 +34,15 @@ from lanner.schema.columns import Column
 NAME = "absolute_magnitude"
 SKY_CONTEXT_TABLE = "sherlock_classifications"
 
-COSMOLOGY = FlatLambdaCDM(H0=70.0, Om0=0.3)
+
+@lru_cache(maxsize=1)
+def cosmology() -> Any:
+    """Flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3; made on first use, as astropy.cosmology takes
+    a second to import and commands that compute nothing should not pay for it."""
+    from astropy.cosmology import FlatLambdaCDM
+
+    return FlatLambdaCDM(H0=70.0, Om0=0.3)
+
 
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -64,7 +73,7 @@ def distance_terms(
     d = np.where(np.isfinite(distance_mpc) & (distance_mpc > 0), distance_mpc, np.nan)
     from_z = ~np.isfinite(d) & np.isfinite(z_used)
     if from_z.any():
-        d[from_z] = COSMOLOGY.luminosity_distance(z_used[from_z]).to_value("Mpc")
+        d[from_z] = cosmology().luminosity_distance(z_used[from_z]).to_value("Mpc")
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = 5.0 * np.log10(d) + 25.0
         k = np.where(np.isfinite(z_used), -2.5 * np.log10(1.0 + z_used), 0.0)
