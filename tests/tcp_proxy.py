@@ -26,8 +26,12 @@ class TcpProxy:
     def start(self) -> int:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
+        try:
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            raise
         self.port = listener.getsockname()[1]
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
@@ -66,6 +70,10 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave
+            # the socket listening until accept() returned.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
