@@ -100,7 +100,12 @@ def test_secrets_from_a_file_never_from_an_override(
     monkeypatch.setenv("LANNER_KAFKA_SASL_PASSWORD_FILE", str(secret))
     monkeypatch.setenv("LANNER_KAFKA_SECURITY_PROTOCOL", "sasl_ssl")
     settings = Settings()
-    assert settings.kafka_config() == {"security.protocol": "sasl_ssl", "sasl.password": "s3cret"}
+    shared = settings.kafka_config()
+    assert {k: shared[k] for k in ("security.protocol", "sasl.password")} == {
+        "security.protocol": "sasl_ssl",
+        "sasl.password": "s3cret",
+    }
+    assert "sasl.username" not in shared
     assert "s3cret" not in repr(settings)
     with pytest.raises(SettingsError, match="secrets"):
         settings.with_overrides(kafka_sasl_password="typed")

@@ -13,6 +13,7 @@ is never taken only from the command line.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -208,7 +209,9 @@ class Settings:
         return self.home / "deadletter"
 
     def kafka_config(self) -> dict[str, Any]:
-        """librdkafka security settings shared by every consumer and producer."""
+        """librdkafka settings shared by every consumer and producer: security, and the
+        library's log sent to the ``lanner.librdkafka`` logger, critical lines only (an
+        unreachable broker is reported once by Lanner, not once per reconnection)."""
         pairs = {
             "security.protocol": self.kafka_security_protocol,
             "sasl.mechanism": self.kafka_sasl_mechanism,
@@ -216,7 +219,8 @@ class Settings:
             "sasl.password": self.kafka_sasl_password,
             "ssl.ca.location": self.kafka_ssl_ca,
         }
-        return {k: v for k, v in pairs.items() if v is not None}
+        shared: dict[str, Any] = {"logger": logging.getLogger("lanner.librdkafka"), "log_level": 2}
+        return shared | {k: v for k, v in pairs.items() if v is not None}
 
 
 def setting_info(name: str) -> SettingInfo:

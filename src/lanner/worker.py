@@ -90,6 +90,7 @@ class StreamWorker:
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
         self._gauges_at = -GAUGE_PERIOD_S
+        self._repeats = 0
 
     def run(self, on_batch: Callable[[BatchReport], None] | None = None) -> RunSummary:
         """Process batches until the consumer stops; ``on_batch`` sees each report."""
@@ -97,6 +98,7 @@ class StreamWorker:
         for batch in self.consumer:
             report = self._retrying(partial(self.pipeline.process, batch.packets))
             self._retrying(self.pipeline.dead_letters.flush)
+            self._count_repeats()
             self._commit(batch)
             summary.add(report)
             self.metrics.observe(report)
@@ -138,6 +140,11 @@ class StreamWorker:
             if started is not None:
                 log.warning("%s back after %.1f s", what, time.monotonic() - started)
             return result if result is not None else BatchReport()
+
+    def _count_repeats(self) -> None:
+        repeats = getattr(self.pipeline.dead_letters, "repeats", 0)
+        self.metrics.dead_letter_repeats.inc(repeats - self._repeats)
+        self._repeats = repeats
 
     def _reconnect(self) -> None:
         # Still down: the next attempt of the step fails and waits again.

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from lanner.filter.saved import add_filter
 from lanner.ingest import iter_packets
@@ -36,7 +38,7 @@ from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline, chunked
 from lanner.store import open_store
 from lanner.store.migrate import init_database
-from lanner.testing.tansu import TansuBroker
+from lanner.testing.tansu import TansuBroker, free_port
 from tests.conftest import PG_URL
 from tests.kafka_fixtures import produce_values
 from tests.tcp_proxy import TcpProxy
@@ -93,6 +95,7 @@ class Workers:
 
     def __init__(self, tmp: Path, bootstrap: str, db_url: str) -> None:
         self.tmp = tmp
+        self.metrics_ports = {0: free_port(), 1: free_port()}
         self.bootstrap = bootstrap
         self.env = {
             **os.environ,
@@ -111,6 +114,7 @@ class Workers:
         self.started += 1
         log = self.tmp / f"worker{slot}-{self.started}.log"
         with log.open("wb") as out:
+            env = {**self.env, "LANNER_METRICS_PORT": str(self.metrics_ports[slot])}
             self.procs[slot] = subprocess.Popen(
                 [
                     sys.executable, "-m", "lanner", "consume",
@@ -118,11 +122,21 @@ class Workers:
                     "--kafka-option", "session.timeout.ms=2000",
                     "--kafka-option", "heartbeat.interval.ms=400",
                 ],
-                env=self.env,
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.logs[slot] = log
+
+    def metrics(self, slot: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        url = f"http://127.0.0.1:{self.metrics_ports[slot]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
 
     def kill(self, slot: int) -> None:
         self.procs[slot].kill()
@@ -236,6 +250,7 @@ def test_workers_survive_kills_a_broker_restart_and_a_database_outage(
         )
         alive = {slot: proc.poll() for slot, proc in workers.procs.items()}
         assert alive == {0: None, 1: None}, {s: workers.log(s)[-3000:] for s in alive}
+        scraped = [workers.metrics(slot) for slot in (0, 1)]
     finally:
         codes = workers.stop_all()
         broker.stop()
@@ -265,3 +280,10 @@ def test_workers_survive_kills_a_broker_restart_and_a_database_outage(
         letters = con.execute("SELECT count(*) FROM dead_letters").fetchone()
     assert n == distinct > 0
     assert letters == (1,)  # the poison packet, however often it came back
+    # The two last workers lived through the broker restart: they consumed its whole
+    # re-publication between them, the poison packet included (new or a repeat).
+    total = lambda name: sum(v for m in scraped for k, v in m.items() if k[0] == name)  # noqa: E731
+    assert total("lanner_alerts_total") >= len(packets) - 1
+    assert total("lanner_dead_letters_total") + total("lanner_dead_letter_repeats_total") >= 1
+    lag = {k[1] for m in scraped for k in m if k[0] == "lanner_kafka_lag"}
+    assert {dict(labels)["partition"] for labels in lag} == {"0", "1"}
