@@ -9,7 +9,8 @@ line on stderr and exit status 1; Ctrl-C ends with status 130 and no traceback.
 from __future__ import annotations
 
 import importlib
-import sys
+import signal
+from types import FrameType
 from typing import Any
 
 import click
@@ -75,10 +76,14 @@ def build_cli() -> click.Group:
     return cli
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    # SystemExit, unlike KeyboardInterrupt, is not turned into "Aborted!" by click and
+    # prints no traceback; finally blocks still run (open transactions roll back).
+    click.echo("\ninterrupted", err=True)
+    raise SystemExit(INTERRUPTED)
+
+
 def main() -> None:
-    try:
-        group = build_cli()
-    except KeyboardInterrupt:  # Ctrl-C while the commands are being imported
-        click.echo("\ninterrupted", err=True)
-        sys.exit(INTERRUPTED)
-    group(prog_name="lanner")
+    """The ``lanner`` entry point: Ctrl-C at any moment ends with status 130."""
+    signal.signal(signal.SIGINT, _interrupted)
+    build_cli()(prog_name="lanner")
