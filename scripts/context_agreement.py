@@ -77,6 +77,8 @@ def main() -> None:
     ours = ContextClassifier().classify(ra, dec, survey="ztf")
     cls = ours["classification"].to_pylist()
     cats = ours["catalogue_table_name"].to_pylist()
+    objs = ours["catalogue_object_id"].to_pylist()
+    seps = ours["separationArcsec"].to_pylist()
 
     print("| TNS group | n | " + " | ".join(CLASSES) + " |")
     print("|---|---:|" + "---:|" * len(CLASSES))
@@ -98,10 +100,19 @@ def main() -> None:
     print("| Sherlock \u2192 Lanner | n |\n|---|---:|")
     for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1]):
         print(f"| {a} \u2192 {b} | {n} |")
-    differ = [(i, a, b, c) for i, a, b, c in zip(ids, peer_cls, cls, cats, strict=True) if a != b]
-    print("\nDisagreements (first 40): id, Sherlock, Lanner, Lanner's catalogue")
-    for row in differ[:40]:
-        print("    " + "  ".join(str(v) for v in row))
+    peer_cat = dict(
+        zip(peer["name"].to_pylist(), peer["matched_catalogue"].to_pylist(), strict=True)
+    )
+    print("\nEvery disagreement:\n")
+    print("| object | Sherlock | Lanner | Lanner's match | separation [\u2033] |")
+    print("|---|---|---|---|---:|")
+    for i, a, b, c, o, sep in zip(ids, peer_cls, cls, cats, objs, seps, strict=True):
+        if a == b:
+            continue
+        theirs = f" ({peer_cat.get(i)})" if peer_cat.get(i) else ""
+        where = f"{c} {o}" if c else ""
+        shown = f"{sep:.1f}" if sep is not None else ""
+        print(f"| {i} | {a}{theirs} | {b} | {where} | {shown} |")
     matched = np.asarray([c != "ORPHAN" for c in cls])
     print(f"\nMatched to any catalogue: {int(matched.sum())} of {len(ids)}")
     shared_alerts(shared)

@@ -176,6 +176,12 @@ class Settings:
     smtp_security: str = _setting(
         "LANNER_SMTP_SECURITY", "none", "SMTP transport security: none, starttls or ssl."
     )
+    sfd_dir: Path | None = _setting(
+        "LANNER_SFD_DIR",
+        None,
+        "Folder of the full SFD dust maps (lanner data); none: the bundled map.",
+        Path,
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

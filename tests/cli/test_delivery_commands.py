@@ -55,7 +55,7 @@ def test_email_immediate_and_daily_digest(
     assert n > 0
     assert [m[1] for m in inbox.messages] == [["astro@example.org"]]
     assert f"{n} match(es)" in inbox.messages[0][2]["Subject"]
-    out = cli("digest", "send")
+    out = cli("digest", "send", "--operator")
     assert f"daily: {n} matches sent" in out
     assert [m[1] for m in inbox.messages][1:] == [["night@example.org"]]
     assert "diaObjectId" in parts(inbox.messages[1][2])["plain"]

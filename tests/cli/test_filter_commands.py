@@ -78,8 +78,8 @@ def test_activate_deliver_and_why(cli, tmp_path: Path) -> None:  # type: ignore[
 
 
 def test_share_copy_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cli("user", "add", "alice", "--email", "alice@example.org")
-    out = cli("user", "add", "bob")
+    cli("user", "add", "alice", "--email", "alice@example.org", "--operator")
+    out = cli("user", "add", "bob", "--operator")
     key = out.rsplit("API key: ", 1)[1].strip()
     store = open_store(db(tmp_path))
     user = user_by_key(store, key)
@@ -87,13 +87,13 @@ def test_share_copy_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert user is not None and user.username == "bob"
     cli("filter", "add", "mine", BRIGHT, "--user", "alice")
     cli("filter", "add", "shared", BRIGHT, "--user", "alice", "--public")
-    assert "private" in cli("filter", "copy", "1", "bobs", "--user", "bob", ok=False)
+    assert "no filter with id 1" in cli("filter", "copy", "1", "bobs", "--user", "bob", ok=False)
     listed = cli("filter", "list", "--user", "bob")
     assert "shared" in listed and "mine" not in listed
     assert "copied" in cli("filter", "copy", "2", "bobs", "--user", "bob")
     assert "not yours" in cli("filter", "delete", "2", "--user", "bob", ok=False)
     cli("filter", "delete", "bobs", "--user", "bob")
-    assert "bobs" not in cli("filter", "list", "--all")
+    assert "bobs" not in cli("filter", "list", "--all", "--operator")
 
 
 def test_backtest_replays_the_archive_without_sending(cli) -> None:  # type: ignore[no-untyped-def]

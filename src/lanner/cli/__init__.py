@@ -35,6 +35,7 @@ COMMANDS = {
     "schema": "lanner.cli.schema:schema",
     "context": "lanner.cli.context:context_command",
     "catalog": "lanner.cli.context:catalog_group",
+    "data": "lanner.cli.data:data",
 }
 
 

@@ -18,6 +18,7 @@ import click
 from lanner.cli.options import db_option
 from lanner.cli.output import emit
 from lanner.distribute.base import OUTPUTS
+from lanner.filter.access import mask_options, require_owner, require_readable
 from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError
 from lanner.filter.saved import (
@@ -188,7 +189,7 @@ def filter_edit(
         owner = _owner(store, username)
         flt = edit_filter(
             store,
-            find_filter(store, name, owner),
+            require_readable(find_filter(store, name, owner), owner),
             owner_id=owner,
             sql=sql,
             description=description,
@@ -208,8 +209,10 @@ def filter_show(name: str, username: str | None, db_url: str | None) -> None:
     from lanner.distribute.topic_names import topic_name
 
     with _store(db_url) as store:
-        flt = find_filter(store, name, _owner(store, username))
-        told = notices(store, flt.filter_id)
+        owner = _owner(store, username)
+        flt = require_readable(find_filter(store, name, owner), owner)
+        mine = flt.owner_id == owner  # others see a public filter's definition only
+        told = notices(store, flt.filter_id) if mine else []
         ph = store.backend.placeholder
         n = store.con.execute(
             f"SELECT count(*) FROM filter_matches WHERE filter_id = {ph}", (flt.filter_id,)
@@ -219,9 +222,10 @@ def filter_show(name: str, username: str | None, db_url: str | None) -> None:
         f"{'public' if flt.public else 'private'})"
     )
     click.echo(f"  state   : {'active until ' + str(flt.expires) if flt.active else 'inactive'}")
-    click.echo(f"  output  : {flt.output} {flt.output_options or ''}".rstrip())
-    click.echo(f"  topic   : {topic_name(flt.owner_id, flt.name)}")
-    click.echo(f"  matches : {n}")
+    if mine:
+        click.echo(f"  output  : {flt.output} {mask_options(flt.output_options)}".rstrip())
+        click.echo(f"  topic   : {topic_name(flt.owner_id, flt.name)}")
+        click.echo(f"  matches : {n}")
     if flt.description:
         click.echo(f"  about   : {flt.description}")
     click.echo("  sql     : " + flt.sql.replace("\n", "\n            "))
@@ -234,12 +238,18 @@ def filter_show(name: str, username: str | None, db_url: str | None) -> None:
     "--all",
     "show_all",
     is_flag=True,
-    help="Every user's filters, not just yours and the public ones.",
+    help="Every user's filters, not just yours and the public ones (operators only: "
+    "needs --operator).",
 )
+@click.option("--operator", is_flag=True, help="Act as the operator (for --all).")
 @user_option
 @db_option
-def filter_list(show_all: bool, username: str | None, db_url: str | None) -> None:
+def filter_list(show_all: bool, operator: bool, username: str | None, db_url: str | None) -> None:
     """List filters: yours and the public ones."""
+    if show_all and not operator:
+        raise click.UsageError(
+            "--all shows every user's filters: an operator's command; add --operator"
+        )
     with _store(db_url) as store:
         owner = None if show_all else _owner(store, username)
         filters = list_filters(store, owner)
@@ -282,7 +292,8 @@ def _state_command(name: str, active: bool, verb: str) -> Callable[..., None]:
     def command(filter_name: str, username: str | None, db_url: str | None) -> None:
         with _store(db_url) as store:
             owner = _owner(store, username)
-            flt = set_active(store, find_filter(store, filter_name, owner), active, owner_id=owner)
+            flt = require_readable(find_filter(store, filter_name, owner), owner)
+            flt = set_active(store, flt, active, owner_id=owner)
             if active:
                 _ensure_topic(flt)
         click.echo(f"filter {flt.name!r} {verb}" + (f" until {flt.expires}" if active else ""))
@@ -308,7 +319,7 @@ def filter_copy(name: str, new_name: str, username: str | None, db_url: str | No
     """Copy a public filter (by id or name) to make it your own."""
     with _store(db_url) as store:
         owner = _owner(store, username)
-        source = find_copyable(store, name, owner)
+        source = require_readable(find_copyable(store, name, owner), owner)
         flt = copy_filter(store, source, new_name, owner)
     click.echo(f"filter {flt.filter_id} {flt.name!r} copied from {source.name!r}")
 
@@ -321,7 +332,7 @@ def filter_delete(name: str, username: str | None, db_url: str | None) -> None:
     """Delete a filter (its recorded matches are kept)."""
     with _store(db_url) as store:
         owner = _owner(store, username)
-        flt = find_filter(store, name, owner)
+        flt = require_readable(find_filter(store, name, owner), owner)
         delete_filter(store, flt, owner_id=owner)
     click.echo(f"filter {flt.name!r} deleted")
 
@@ -346,7 +357,8 @@ def filter_backtest(
     """Replay the archive in time order: what the filter would have sent, batch by batch
     (nothing is sent)."""
     with _store(db_url) as store:
-        flt = find_filter(store, name, _owner(store, username))
+        owner = _owner(store, username)
+        flt = require_owner(find_filter(store, name, owner), owner, "backtest it")
         reports = list(
             backtest(store, flt, to_mjd(since), to_mjd(until) if until else 1e9, batch_size)
         )
@@ -378,7 +390,8 @@ def filter_matches(
 ) -> None:
     """What an active filter matched, newest first, with the values that made it fire."""
     with _store(db_url) as store:
-        flt = find_filter(store, name, _owner(store, username))
+        owner = _owner(store, username)
+        flt = require_owner(find_filter(store, name, owner), owner, "read its matches")
         oid = store.object_id_column
         ph = store.backend.placeholder
         rows = store.con.execute(
@@ -395,12 +408,24 @@ def user_group() -> None:
     """Users and their API keys."""
 
 
+def _operator_only(operator: bool, what: str) -> None:
+    if not operator:
+        raise click.UsageError(f"{what} is an operator's command; add --operator")
+
+
+operator_option = click.option(
+    "--operator", is_flag=True, help="Confirm you act as the operator (required)."
+)
+
+
 @user_group.command(name="add")
 @click.argument("username")
 @click.option("--email", default=None, help="Where e-mail digests and notices go.")
+@operator_option
 @db_option
-def user_add(username: str, email: str | None, db_url: str | None) -> None:
-    """Make a user and print their API key (shown only this once)."""
+def user_add(username: str, email: str | None, operator: bool, db_url: str | None) -> None:
+    """Make a user and print their API key (shown only this once). Operator command."""
+    _operator_only(operator, "making a user")
     with _store(db_url) as store:
         user, key = create_user(store, username, email)
     click.echo(f"user {user.user_id} {user.username!r} made; API key: {key}")
@@ -418,9 +443,11 @@ def digest_group() -> None:
     show_default=True,
     help="Send the matches recorded in this many past hours.",
 )
+@operator_option
 @db_option
-def digest_send(hours: float, db_url: str | None) -> None:
-    """Send the daily digests (run once a day, e.g. from cron)."""
+def digest_send(hours: float, operator: bool, db_url: str | None) -> None:
+    """Send every user's daily digests (run once a day, e.g. from cron). Operator command."""
+    _operator_only(operator, "sending every user's digests")
     from lanner.distribute.channels import build_router
     from lanner.distribute.digest import send_daily_digests
     from lanner.distribute.email import EmailDelivery

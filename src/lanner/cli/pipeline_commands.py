@@ -20,6 +20,7 @@ from lanner.cli.options import SURVEY, db_option
 from lanner.cli.output import emit
 from lanner.cli.summary import print_run_metrics
 from lanner.distribute.channels import build_router
+from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
@@ -27,7 +28,6 @@ from lanner.ingest.packets import RawPacket
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings, option_help
 from lanner.store import StoreError, open_store
-from lanner.store.backends import masked
 from lanner.store.migrate import init_database
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def print_summary(summary: RunSummary, settings: Settings, metrics: Metrics | No
         + "".join(f"\n  {name}: {n}" for name, n in summary.matches.items())
     )
     print_run_metrics(summary, metrics)
-    click.echo(f"database        : {masked(settings.db_url)}")
+    click.echo(f"database        : {mask_url(settings.db_url)}")
 
 
 @click.command()

@@ -1,8 +1,10 @@
 """Object summary: the core ``objects`` columns every alert refreshes.
 
-Input: a batch. Output: one row per alert with the object's id, position, first/last
-detection time, number of detections and the latest flux or magnitude per band, named as
-Lasair names them for the survey (lsst-uk/lasair-lsst for Rubin, lsst-uk/lasair4 for ZTF).
+Input: a batch. Output: one row per alert with the object's id, position (and, for ZTF, its
+scatter), first/last detection time, number of detections, the latest flux or magnitude per
+band, the HTM level-16 id of the position (Lasair's ``htm16``) and, for Rubin, the time the
+row was computed (``timestamp``) and ``tns_name`` (NULL: filled by the TNS cross-match), named
+as Lasair names them for the survey (lsst-uk/lasair-lsst for Rubin, lsst-uk/lasair4 for ZTF).
 The objects row stored for an object is the one computed from its newest alert (by
 observation time), whatever the order of arrival.
 
@@ -12,17 +14,22 @@ detections table, which is sorted by (row, mjd).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 import numpy as np
+import pyarrow as pa
 
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, row_offsets
 from lanner.enrich.base import ObjectFeatureEnricher
+from lanner.enrich.htm import htm_id
 from lanner.schema.columns import Column
 
 JD_TO_MJD = 2400000.5
 LSST_BANDS = ("u", "g", "r", "i", "z", "y")
 ZTF_BANDS = ("g", "r")
+#: Depth of the ``htm16`` column's mesh (triangles of about 3.4 arcsec).
+HTM_LEVEL = 16
 
 
 def _lsst_columns() -> tuple[Column, ...]:
@@ -46,7 +53,30 @@ def _lsst_columns() -> tuple[Column, ...]:
     for b in LSST_BANDS:
         cols.append(Column(f"{b}_psfFlux", "float", f"Latest {b} flux", "nJy", p))
         cols.append(Column(f"{b}_latestMJD", "double", f"MJD of latest {b} flux", "MJD", p))
+    cols += [
+        _htm_column(p),
+        Column(
+            "timestamp", "timestamp", "Time at which this objects row was computed (UTC)", None, p
+        ),
+        Column(
+            "tns_name",
+            "text",
+            "TNS name of this object if it exists (NULL until the TNS cross-match fills it)",
+            None,
+            p,
+        ),
+    ]
     return tuple(cols)
+
+
+def _htm_column(producer: str) -> Column:
+    return Column(
+        "htm16",
+        "bigint",
+        "Hierarchical Triangular Mesh level-16 id of the object position (Lasair's)",
+        None,
+        producer,
+    )
 
 
 def _ztf_columns() -> tuple[Column, ...]:
@@ -54,7 +84,21 @@ def _ztf_columns() -> tuple[Column, ...]:
     return (
         Column("objectId", "text", "ZTF object identifier", None, p, nullable=False),
         Column("ramean", "double", "Mean RA of the detections", "deg", p),
+        Column(
+            "rastd",
+            "double",
+            "Standard deviation of the detections' RA (population, not scaled by cos Dec)",
+            "arcsec",
+            p,
+        ),
         Column("decmean", "double", "Mean Dec of the detections", "deg", p),
+        Column(
+            "decstd",
+            "double",
+            "Standard deviation of the detections' Dec (population)",
+            "arcsec",
+            p,
+        ),
         Column(
             "jdmin", "double", "Earliest Julian Day of candidates that cite this object", "JD", p
         ),
@@ -84,6 +128,7 @@ def _ztf_columns() -> tuple[Column, ...]:
         Column("sgmag1", "float", "g PSF magnitude of the closest PS1 source", "mag", p),
         Column("srmag1", "float", "r PSF magnitude of the closest PS1 source", "mag", p),
         Column("ssnamenr", "text", "MPC name of the nearest Solar System object, if any", None, p),
+        _htm_column(p),
     )
 
 
@@ -121,6 +166,12 @@ def group_reduce(
     return out
 
 
+def _htm16(ra: np.ndarray, dec: np.ndarray) -> pa.Array:
+    """``htm16`` of each position; NULL where the position is unknown."""
+    ids = htm_id(np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64), HTM_LEVEL)
+    return pa.array(ids, pa.int64(), mask=ids < 0)
+
+
 class ObjectSummary(ObjectFeatureEnricher):
     """Fills the core ``objects`` columns for one survey."""
 
@@ -136,6 +187,7 @@ class ObjectSummary(ObjectFeatureEnricher):
         mjd = det["mjd"].to_numpy()
         band = np.asarray(det["band"].to_numpy(zero_copy_only=False), dtype=object)
         count = np.diff(off)
+        det_row = np.asarray(det["row"].to_numpy(), dtype=np.int64)
         alerts = batch.alerts
         values: dict[str, object] = {OBJECT_ID_COLUMN[self.survey]: alerts["object_id"]}
         if self.survey == "lsst":
@@ -144,8 +196,9 @@ class ObjectSummary(ObjectFeatureEnricher):
             obj_dec = alerts["diaObject_dec"].to_numpy(zero_copy_only=False)
             ra = alerts["ra"].to_numpy()
             dec = alerts["dec"].to_numpy()
-            values["ra"] = np.where(np.isfinite(obj_ra), obj_ra, ra)
-            values["decl"] = np.where(np.isfinite(obj_dec), obj_dec, dec)
+            obj_ra = np.where(np.isfinite(obj_ra), obj_ra, ra)
+            obj_dec = np.where(np.isfinite(obj_dec), obj_dec, dec)
+            values["ra"], values["decl"] = obj_ra, obj_dec
             values["firstDiaSourceMjdTai"] = group_reduce(np.minimum, mjd, off)
             values["lastDiaSourceMjdTai"] = group_reduce(np.maximum, mjd, off)
             n_obj = alerts["nDiaSources"].to_numpy(zero_copy_only=False)
@@ -157,13 +210,23 @@ class ObjectSummary(ObjectFeatureEnricher):
                 idx = latest_index(off, band == b)
                 values[f"{b}_psfFlux"] = take(flux, idx)
                 values[f"{b}_latestMJD"] = take(mjd, idx)
+            values["htm16"] = _htm16(obj_ra, obj_dec)
+            now = dt.datetime.now(dt.UTC)
+            values["timestamp"] = pa.array([now] * len(batch), pa.timestamp("us", tz="UTC"))
+            values["tns_name"] = pa.nulls(len(batch), pa.string())
         else:
             mag = det["mag"].to_numpy(zero_copy_only=False)
             ra = det["ra"].to_numpy(zero_copy_only=False)
             dec = det["dec"].to_numpy(zero_copy_only=False)
             with np.errstate(invalid="ignore", divide="ignore"):
-                values["ramean"] = group_reduce(np.add, ra, off) / count
-                values["decmean"] = group_reduce(np.add, dec, off) / count
+                ramean = group_reduce(np.add, ra, off) / count
+                decmean = group_reduce(np.add, dec, off) / count
+                # Population standard deviation in arcsec, as Lasair's 3600 * np.std.
+                rastd = np.sqrt(group_reduce(np.add, (ra - ramean[det_row]) ** 2, off) / count)
+                decstd = np.sqrt(group_reduce(np.add, (dec - decmean[det_row]) ** 2, off) / count)
+            values["ramean"], values["decmean"] = ramean, decmean
+            values["rastd"], values["decstd"] = 3600.0 * rastd, 3600.0 * decstd
+            values["htm16"] = _htm16(ramean, decmean)
             values["jdmin"] = group_reduce(np.minimum, mjd, off) + JD_TO_MJD
             values["jdmax"] = group_reduce(np.maximum, mjd, off) + JD_TO_MJD
             values["ncand"] = count

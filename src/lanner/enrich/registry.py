@@ -15,6 +15,7 @@ from lanner.enrich.base import Enricher
 def default_enrichers() -> tuple[Enricher, ...]:
     """Build the default enrichers once per process (each loads its data here, once)."""
     from lanner.enrich.context.enricher import SkyContext
+    from lanner.enrich.dia_object import DiaObjectFields
     from lanner.enrich.features.absolute_magnitude import AbsoluteMagnitude
     from lanner.enrich.features.bazin_blackbody import BazinBlackBody
     from lanner.enrich.features.counts import DetectionCounts
@@ -30,6 +31,7 @@ def default_enrichers() -> tuple[Enricher, ...]:
         SkyContext(),
         ObjectSummary("ztf"),
         ObjectSummary("lsst"),
+        DiaObjectFields(),
         ZtfMagnitudeFeatures(),
         ZtfMovingAverages(),
         LightCurvePackageFeatures("ztf"),

@@ -23,7 +23,7 @@ from lanner.batch import OBJECT_ID_COLUMN, AlertBatch
 from lanner.filter.archive import visibility_of
 from lanner.filter.batch_engine import batch_tables
 from lanner.filter.compile import CompiledFilter, compile_sql
-from lanner.filter.errors import FilterError, FilterTimeoutError
+from lanner.filter.errors import FilterError, FilterRuntimeError, FilterTimeoutError
 from lanner.filter.execute import DuckDBEngine, Limits
 from lanner.filter.saved import SavedFilter, active_filters, add_notice, notices
 from lanner.filter.stream import run_filters, split_why, with_why
@@ -163,7 +163,11 @@ def run_on_batch(
         }
         for fid, result in run.results.items():
             flt = filters[fid]
-            rows = result.rows()
+            try:
+                rows = result.rows()
+            except (ValueError, OverflowError, TypeError, pa.ArrowException) as exc:
+                errors[fid] = FilterRuntimeError(f"cannot read the filter's result: {exc}")
+                continue
             out.counts[flt.name] = len(rows)
             if result.truncated:
                 out.truncated.append(flt.name)

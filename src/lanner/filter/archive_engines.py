@@ -29,9 +29,41 @@ from lanner.filter.execute import (
     result_of,
     rows_to_arrow,
     timeout_error,
+    too_large,
 )
 from lanner.filter.functions import Engine
 from lanner.schema.columns import Table
+
+#: SQLite limits of the read-only archive connection: the longest string or blob a query
+#: may build (``SQLITE_LIMIT_LENGTH``, 4 MB), the longest LIKE pattern, the longest SQL text
+#: and the deepest expression.
+SQLITE_LIMITS: dict[int, int] = {
+    sqlite3.SQLITE_LIMIT_LENGTH: 4 * 1024 * 1024,
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 4_096,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 1024 * 1024,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 1_000,
+}
+#: Virtual-machine steps between two looks at the clock (the time limit's granularity).
+_PROGRESS_STEPS = 1_000
+#: PostgreSQL memory per sort or hash of a filter, and the most temporary-file space.
+PG_WORK_MEM = "64MB"
+PG_TEMP_FILE_LIMIT = "1GB"
+#: Rows fetched at once while the result's size is counted.
+_FETCH_ROWS = 500
+
+
+def fetch_bounded(cur: Any, limits: Limits) -> list[Any]:
+    """All rows of ``cur``, or :func:`~lanner.filter.execute.too_large` once their text and
+    bytes pass ``limits.max_result_bytes`` (numbers count 8 bytes)."""
+    rows: list[Any] = []
+    size = 0
+    while chunk := cur.fetchmany(_FETCH_ROWS):
+        for row in chunk:
+            size += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
+        if size > limits.max_result_bytes:
+            raise too_large(limits)
+        rows += chunk
+    return rows
 
 
 class _Moments:
@@ -171,6 +203,8 @@ class SQLiteEngine:
         uri = Path(path).resolve().as_uri() + "?mode=ro"
         self.con = sqlite3.connect(uri, uri=True)
         self.con.execute("PRAGMA query_only = ON")
+        for limit, value in SQLITE_LIMITS.items():
+            self.con.setlimit(limit, value)
         _sqlite_functions(self.con)
         self._readable = set(catalog)
         self.con.set_authorizer(self._authorize)
@@ -212,10 +246,10 @@ class SQLiteEngine:
                 return 1
             return 0
 
-        self.con.set_progress_handler(progress, 1000)
+        self.con.set_progress_handler(progress, _PROGRESS_STEPS)
         try:
             cur = self.con.execute(sql, params)
-            rows = cur.fetchall()
+            rows = fetch_bounded(cur, limits)
         except sqlite3.Error as err:
             if fired[0]:
                 raise timeout_error(limits) from None
@@ -242,6 +276,16 @@ class PostgresEngine:
     def __init__(self, conn: Any, schema: str | None = None):
         self.conn = conn
         self.schema = schema
+        self._superuser: bool | None = None
+
+    def _may_limit_temp_files(self, cur: Any) -> bool:
+        # Only a superuser may set temp_file_limit; otherwise the role's own setting holds
+        # (an operator sets it with ALTER ROLE ... SET temp_file_limit, see docs/filters.md).
+        if self._superuser is None:
+            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            row = cur.fetchone()
+            self._superuser = bool(row and row[0])
+        return self._superuser
 
     def run(
         self,
@@ -265,6 +309,13 @@ class PostgresEngine:
                         pgsql.Literal(max(1, int(limits.timeout_s * 1000)))
                     )
                 )
+                cur.execute(pgsql.SQL("SET LOCAL work_mem = {}").format(pgsql.Literal(PG_WORK_MEM)))
+                if self._may_limit_temp_files(cur):
+                    cur.execute(
+                        pgsql.SQL("SET LOCAL temp_file_limit = {}").format(
+                            pgsql.Literal(PG_TEMP_FILE_LIMIT)
+                        )
+                    )
                 if self.schema:
                     cur.execute(
                         pgsql.SQL("SET LOCAL search_path = {}").format(
@@ -272,7 +323,7 @@ class PostgresEngine:
                         )
                     )
                 cur.execute(text, params)
-                rows = cur.fetchall()
+                rows = fetch_bounded(cur, limits)
         except psycopg.errors.QueryCanceled:
             raise timeout_error(limits) from None
         except psycopg.Error as err:

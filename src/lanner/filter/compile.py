@@ -17,13 +17,14 @@ Input: filter text and a :class:`~lanner.filter.validate.FilterContext`. Output:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
+from sqlglot.errors import ErrorLevel, SqlglotError
 
 from lanner.batch import Survey
-from lanner.filter.errors import FilterRejectedError
+from lanner.filter.errors import FilterError, FilterRejectedError
 from lanner.filter.functions import (
     ENGINES,
     LIMIT_PARAM,
@@ -33,6 +34,7 @@ from lanner.filter.functions import (
     for_engine,
 )
 from lanner.filter.language import READ_DIALECT, ParsedFilter, parse_lasair, parse_statement
+from lanner.filter.recheck import recheck
 from lanner.filter.validate import FilterContext, validate
 
 #: PostgreSQL truncates longer identifiers; output names stay under it everywhere.
@@ -69,10 +71,18 @@ class CompiledFilter:
     limit: int | None = None
     offset: int = 0
     uses_now: bool = False
+    #: What the filter was checked against; its final SQL is checked against it again.
+    #: None only for SQL built by hand to test an engine alone (``unchecked``).
+    context: FilterContext | None = None
+    unchecked: bool = False
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 
     def sql(self, engine: Engine) -> str:
-        """The SQL text for ``engine`` (generated once, then cached)."""
+        """The SQL text for ``engine`` (generated once, re-checked, then cached).
+
+        Raises :class:`~lanner.filter.errors.FilterRejectedError` when the final text fails
+        :func:`~lanner.filter.recheck.recheck`.
+        """
         text = self._sql.get(engine)
         if text is None:
             if engine not in ENGINES:
@@ -83,6 +93,10 @@ class CompiledFilter:
             )
             if engine == "postgres":
                 text = _escape_percent(text)
+            if self.context is not None:
+                recheck(text, engine, self.context)
+            elif not self.unchecked:
+                raise ValueError("a filter made without a context cannot be re-checked")
             self._sql[engine] = text
         return text
 
@@ -168,20 +182,55 @@ def _finish(parsed: ParsedFilter, ctx: FilterContext) -> CompiledFilter:
         limit=limit,
         offset=offset,
         uses_now=uses_now,
+        context=ctx,
     )
+
+
+def _checked(build: Callable[[], CompiledFilter], where: str) -> CompiledFilter:
+    """Run ``build``; any error from the user's text becomes a :class:`FilterError`.
+
+    The parser and validator raise typed errors for everything they foresee; this turns
+    what they do not (a sqlglot error, a recursion too deep, a value Python cannot hold)
+    into a message naming the part of the filter, instead of a traceback. The engine SQL
+    of each engine is generated and re-checked here, so a filter that compiles runs.
+    """
+    try:
+        compiled = build()
+        for engine in ENGINES:
+            compiled.sql(engine)
+        return compiled
+    except FilterError:
+        raise
+    except RecursionError:
+        raise FilterRejectedError(
+            "the filter nests too deeply", where, "flatten nested expressions"
+        ) from None
+    except (SqlglotError, ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
+        raise FilterRejectedError(
+            f"cannot check this filter ({type(err).__name__}: {str(err).splitlines()[0]})"
+            if str(err)
+            else f"cannot check this filter ({type(err).__name__})",
+            where,
+            "simplify the part named",
+        ) from err
 
 
 def compile_lasair(
     selected: str, tables: str, conditions: str, ctx: FilterContext
 ) -> CompiledFilter:
     """Compile a filter given in Lasair's three parts (see :mod:`lanner.filter.language`)."""
-    parsed = parse_lasair(selected, tables, conditions or "", ctx.object_id, ctx.tns_watchlist_id)
-    return _finish(parsed, ctx)
+    return _checked(
+        lambda: _finish(
+            parse_lasair(selected, tables, conditions or "", ctx.object_id, ctx.tns_watchlist_id),
+            ctx,
+        ),
+        "the filter",
+    )
 
 
 def compile_sql(sql: str, ctx: FilterContext) -> CompiledFilter:
     """Compile a filter given as one full ``SELECT`` statement."""
-    return _finish(parse_statement(sql), ctx)
+    return _checked(lambda: _finish(parse_statement(sql), ctx), "sql")
 
 
 def _inline_parameters(tree: exp.Expr, compiled: CompiledFilter, now_mjd: float) -> exp.Select:

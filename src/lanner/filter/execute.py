@@ -33,9 +33,11 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from lanner.filter.bounds import MAX_LIMIT
 from lanner.filter.compile import CompiledFilter
-from lanner.filter.errors import FilterRuntimeError, FilterTimeoutError
+from lanner.filter.errors import FilterRejectedError, FilterRuntimeError, FilterTimeoutError
 from lanner.filter.functions import LIMIT_PARAM, NOW_PARAM, OFFSET_PARAM, Engine
+from lanner.filter.result_types import normalize
 from lanner.schema.columns import Table
 
 _UNIX_EPOCH_MJD = 40587.0
@@ -51,11 +53,19 @@ class Limits:
         Wall-clock limit inside the engine [s].
     row_cap
         Most rows returned; more are cut and the result marked ``truncated``.
+    max_result_bytes
+        Largest result [bytes]; a larger one is an error (the row cap alone does not bound
+        the size of rows of long strings).
     """
 
     timeout_s: float = 10.0
     row_cap: int = 10_000
+    max_result_bytes: int = 64 * 1024 * 1024
 
+
+#: Memory one per-batch DuckDB may use for its work (the batch's Arrow tables are not
+#: counted: they are registered, not copied).
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 #: Streaming filters, once per batch (issue: 10 s per filter per batch).
 STREAMING = Limits(timeout_s=10.0, row_cap=10_000)
@@ -138,6 +148,10 @@ def bound_query(
             isinstance(value, bool) or not isinstance(value, int) or value < 0
         ):
             raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        if value is not None and value > MAX_LIMIT:
+            raise FilterRejectedError(
+                f"{name} {value} is out of range", None, f"use 0 to {MAX_LIMIT:,}"
+            )
     # One row past the cap tells whether the result was cut.
     fetch = limits.row_cap + 1 if requested is None or requested > limits.row_cap else requested
     params = {
@@ -157,13 +171,25 @@ def timeout_error(limits: Limits) -> FilterTimeoutError:
     )
 
 
+def too_large(limits: Limits) -> FilterRuntimeError:
+    """The error of a result larger than ``limits.max_result_bytes``."""
+    return FilterRuntimeError(
+        f"the result is larger than {limits.max_result_bytes / 2**20:g} MB",
+        None,
+        "select fewer or shorter columns, or fewer rows",
+    )
+
+
 def result_of(
     compiled: CompiledFilter, table: pa.Table, limits: Limits, elapsed: float
 ) -> FilterResult:
+    """The run's result: cut at the row cap, every column of a type Lanner writes."""
     truncated = table.num_rows > limits.row_cap
     if truncated:
         table = table.slice(0, limits.row_cap)
-    return FilterResult(tuple(compiled.columns), table, truncated, elapsed)
+    if table.nbytes > limits.max_result_bytes:
+        raise too_large(limits)
+    return FilterResult(tuple(compiled.columns), normalize(table), truncated, elapsed)
 
 
 def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
@@ -179,8 +205,11 @@ def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.T
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def sandboxed_duckdb(tables: Mapping[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied).
+def sandboxed_duckdb(
+    tables: Mapping[str, pa.Table], memory_limit: str = DUCKDB_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied),
+    using at most ``memory_limit`` (DuckDB's size syntax, e.g. ``"1GB"``) for its work.
 
     External access and extension loading are off and the configuration is locked before
     the connection is returned, so users' SQL cannot turn them back on.
@@ -192,6 +221,9 @@ def sandboxed_duckdb(tables: Mapping[str, pa.Table]) -> duckdb.DuckDBPyConnectio
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "threads": 1,
+            # A hard cap: no spilling to disk, so a query past it fails instead of growing.
+            "memory_limit": memory_limit,
+            "temp_directory": "",
         },
     )
     for name, table in tables.items():
@@ -211,7 +243,10 @@ class DuckDBEngine:
 
     @classmethod
     def for_batch(
-        cls, catalog: Mapping[str, Table], tables: Mapping[str, pa.Table]
+        cls,
+        catalog: Mapping[str, Table],
+        tables: Mapping[str, pa.Table],
+        memory_limit: str = DUCKDB_MEMORY_LIMIT,
     ) -> DuckDBEngine:
         """An engine over one batch: ``tables`` by name; catalog tables not given are empty.
 
@@ -226,7 +261,8 @@ class DuckDBEngine:
                 {
                     name: tables[name] if name in tables else decl.arrow_schema().empty_table()
                     for name, decl in catalog.items()
-                }
+                },
+                memory_limit,
             )
         )
 

@@ -17,6 +17,7 @@ from typing import Any
 from lanner.distribute.base import OUTPUTS
 from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
+from lanner.filter.stream import check_per_batch
 from lanner.filter.users import ensure_local_user
 from lanner.store import Store
 from lanner.store.ddl import quote
@@ -97,6 +98,7 @@ def _check(
     store: Store, sql: str, owner_id: int, active: bool, output: str, output_options: str | None
 ) -> None:
     compiled = compile_for(store, sql, owner_id)
+    check_per_batch(compiled, compiled.context.catalog if compiled.context else {})
     oid = store.object_id_column
     if active and oid not in compiled.columns:
         raise FilterError(

@@ -13,6 +13,7 @@ effects (delivery and recording are the distribute and store stages' job).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,10 +22,13 @@ from typing import Generic, TypeVar
 from sqlglot import exp
 
 from lanner.filter.compile import CompiledFilter
-from lanner.filter.errors import FilterError
-from lanner.filter.execute import STREAMING, FilterEngine, FilterResult, Limits
+from lanner.filter.errors import FilterError, FilterRuntimeError
+from lanner.filter.execute import STREAMING, DuckDBEngine, FilterEngine, FilterResult, Limits
+from lanner.schema.columns import Table
 
 K = TypeVar("K", bound=Hashable)
+
+log = logging.getLogger(__name__)
 
 #: Prefix of the extra output columns :func:`with_why` adds (``why:objects.gmag``).
 WHY_PREFIX = "why:"
@@ -136,5 +140,21 @@ def run_filters(
             run.results[key] = engine.run(compiled, limits, now_mjd=now_mjd)
         except FilterError as err:
             run.errors[key] = err
+        except Exception as err:  # one filter's failure is its owner's notice, not the batch's
+            log.exception("filter %s failed", key)
+            run.errors[key] = FilterRuntimeError(f"the filter failed: {type(err).__name__}: {err}")
     run.elapsed_s = time.perf_counter() - start
     return run
+
+
+def check_per_batch(compiled: CompiledFilter, catalog: Mapping[str, Table]) -> None:
+    """Run ``compiled`` as the filter stage would (with its "why" columns, on DuckDB) over
+    an empty batch, so that what passes when a filter is saved also runs on every batch.
+
+    Raises :class:`~lanner.filter.errors.FilterError` with the engine's message.
+    """
+    engine = DuckDBEngine.for_batch(catalog, {})
+    try:
+        engine.run(with_why(compiled), Limits(timeout_s=5.0, row_cap=1))
+    finally:
+        engine.con.close()

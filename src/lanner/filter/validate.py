@@ -31,6 +31,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from lanner.batch import OBJECT_ID_COLUMN
+from lanner.filter.bounds import check_bounds
 from lanner.filter.errors import FilterRejectedError, allowed_list, did_you_mean
 from lanner.filter.functions import (
     ALLOWED_CAST_TYPES,
@@ -40,7 +41,7 @@ from lanner.filter.functions import (
     function_name,
     json_keys,
 )
-from lanner.filter.language import CHECKED_JOIN, ParsedFilter
+from lanner.filter.language import ParsedFilter
 from lanner.schema.columns import Table
 
 #: Tables whose rows belong to a watchlist/watchmap owner: table -> (id column, kind).
@@ -50,6 +51,10 @@ RESTRICTED: dict[str, tuple[str, str]] = {
     "area_hits": ("ar_id", "watchmap"),
     "watchmaps": ("ar_id", "watchmap"),
 }
+
+#: Lasair-LSST's table of the diaObject pass-throughs (``objects_ext.g_psfFluxSigma``); Lanner
+#: keeps those columns in ``objects``, so the name is read as ``objects AS objects_ext``.
+OBJECTS_EXT = "objects_ext"
 
 _NODE_NAMES = {
     "Union": "UNION",
@@ -168,10 +173,6 @@ class _Checker:
                 )
             if isinstance(node, exp.With) and node.args.get("recursive"):
                 self.reject("WITH RECURSIVE is not allowed", node, "use joins or sub-queries")
-            if isinstance(node, (exp.Limit, exp.Offset)):
-                value = node.expression
-                if not (isinstance(value, exp.Literal) and value.is_int):
-                    self.reject(f"{kind.__name__.upper()} must be a whole number", node)
             if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
                 self.reject(
                     f"schema-qualified table {node.sql()!r}",
@@ -182,6 +183,8 @@ class _Checker:
                 self.reject(
                     f"column name {node.sql()!r} has too many parts", node, "write table.column"
                 )
+
+        check_bounds(self.tree, self.catalog.values(), self.reject)
 
     def reject_function(self, name: str, node: exp.Expr) -> NoReturn:
         if isinstance(node.parent, exp.Table):
@@ -227,6 +230,12 @@ class _Checker:
             if not isinstance(source, exp.Table):
                 continue
             key = source.name.lower()
+            if key == OBJECTS_EXT and self.ctx.survey == "lsst" and key not in self.catalog:
+                # Lasair-LSST keeps the diaObject pass-throughs in a second table; Lanner in
+                # objects: `objects_ext` reads objects, under its own name.
+                if not source.alias:
+                    source.set("alias", exp.TableAlias(this=exp.to_identifier(source.name)))
+                key = "objects"
             if key not in self.catalog:
                 hint = did_you_mean(source.name, self.catalog.values()) or allowed_list(
                     "tables", self.catalog.values()
@@ -340,11 +349,8 @@ class _Checker:
             self.expand_stars(scope)
 
     # -- 3. visibility
-    def visible(self, kind: str) -> set[int]:
-        ids = set(self.ctx.visibility.ids(kind))
-        if kind == "watchlist" and self.ctx.tns_watchlist_id is not None:
-            ids.add(self.ctx.tns_watchlist_id)  # the TNS watchlist is public
-        return ids
+    def visible(self, kind: str) -> frozenset[int]:
+        return visible_ids(self.ctx, kind)
 
     def check_visibility(self) -> None:
         for kind, ids in (
@@ -360,13 +366,12 @@ class _Checker:
                         f"or a public {kind}",
                     )
         for table in list(self.tree.find_all(exp.Table)):
-            restricted = RESTRICTED.get(table.name)
-            if restricted is None or table.meta.get(CHECKED_JOIN):
+            restricted = RESTRICTED.get(table.name.lower())
+            if restricted is None or self.parsed.is_checked_join(table):
                 continue
             id_col, kind = restricted
             visible = sorted(self.visible(kind))
             inner_table = exp.to_table(table.name)
-            inner_table.meta[CHECKED_JOIN] = True
             cond: exp.Expr = (
                 exp.In(
                     this=exp.column(id_col, table=table.name),
@@ -384,6 +389,14 @@ class _Checker:
                     this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
                 )
             )
+
+
+def visible_ids(ctx: FilterContext, kind: str) -> frozenset[int]:
+    """Ids of the watchlists (``kind="watchlist"``) or watchmaps the filter's owner may read."""
+    ids = set(ctx.visibility.ids(kind))
+    if kind == "watchlist" and ctx.tns_watchlist_id is not None:
+        ids.add(ctx.tns_watchlist_id)  # the TNS watchlist is public
+    return frozenset(ids)
 
 
 def _canonical_alias(alias: str, source: exp.Table | Scope) -> str:

@@ -11,6 +11,8 @@ import statistics
 from typing import Any
 
 WAVELENGTH_UM = {"u": 0.3709, "g": 0.4767, "r": 0.6194, "i": 0.7539, "z": 0.8668, "y": 0.9739}
+#: Lasair-LSST's pair-colour wavelengths [µm] (its ``pair`` feature).
+PAIR_WAVELENGTH_UM = {"u": 0.38, "g": 0.50, "r": 0.62, "i": 0.74, "z": 0.88, "y": 1.00}
 EXTINCTION = {"u": 4.145, "g": 3.237, "r": 2.273, "i": 1.684, "z": 1.323, "y": 1.088}
 
 
@@ -61,7 +63,8 @@ def jumps(record: dict[str, Any]) -> tuple[float | None, float | None]:
         if test:
             best.append(max(abs(f - mean) / sd for f in test))
     best.sort(reverse=True)
-    return (best[0] if best else None), (best[1] if len(best) > 1 else None)
+    # Lasair's convention: 0 where no band (or no second band) has a jump.
+    return (best[0] if best else 0.0), (best[1] if len(best) > 1 else 0.0)
 
 
 def planck(lam: float, t_kk: float) -> float:
@@ -86,36 +89,32 @@ def pair_temperature(ratio: float, lam1: float, lam2: float) -> float | None:
 
 
 def pairs(record: dict[str, Any], ebv: float) -> list[dict[str, Any]]:
-    """[latest, penultimate] pair results (dicts; empty dict for none)."""
+    """[latest, penultimate] pair results (dicts; empty dict for none, or for a pair whose
+    fluxes are not both positive), scanning back as Lasair does."""
     src = sources(record)
     found: list[dict[str, Any]] = []
     k = len(src) - 1
     while k >= 1 and len(found) < 2:
         a, b = src[k - 1], src[k]
         dt = b["midpointMjdTai"] - a["midpointMjdTai"]
+        k -= 1
+        if not (a["band"] != b["band"] and 0 < dt < 40 / 1440):
+            continue
         fa, fb = a["psfFlux"], b["psfFlux"]
-        if (
-            a["band"] != b["band"]
-            and 0 < dt < 40 / 1440
-            and fa is not None
-            and fb is not None
-            and fa > 0
-            and fb > 0
-        ):
-            blue, red = (a, b) if WAVELENGTH_UM[a["band"]] < WAVELENGTH_UM[b["band"]] else (b, a)
-            corr = lambda s: 10 ** (0.4 * EXTINCTION[s["band"]] * ebv)  # noqa: E731
-            ratio = blue["psfFlux"] * corr(blue) / (red["psfFlux"] * corr(red))
-            found.append(
-                {
-                    "MJD": b["midpointMjdTai"],
-                    "ColourMag": -2.5 * math.log10(blue["psfFlux"] / red["psfFlux"]),
-                    "ColourBands": f"{blue['band']}-{red['band']}",
-                    "ColourTemp": pair_temperature(
-                        ratio, WAVELENGTH_UM[blue["band"]], WAVELENGTH_UM[red["band"]]
-                    ),
-                }
-            )
-            k -= 2  # the next pair may not share a detection with this one
-        else:
-            k -= 1
+        if fa is None or fb is None or not (fa > 0 and fb > 0):
+            found.append({})
+            continue
+        blue, red = (a, b) if WAVELENGTH_UM[a["band"]] < WAVELENGTH_UM[b["band"]] else (b, a)
+        corr = lambda s: 10 ** (0.4 * EXTINCTION[s["band"]] * ebv)  # noqa: E731
+        ratio = blue["psfFlux"] * corr(blue) / (red["psfFlux"] * corr(red))
+        found.append(
+            {
+                "MJD": b["midpointMjdTai"],
+                "ColourMag": -2.5 * math.log10(ratio),
+                "ColourBands": f"{blue['band']}-{red['band']}",
+                "ColourTemp": pair_temperature(
+                    ratio, PAIR_WAVELENGTH_UM[blue["band"]], PAIR_WAVELENGTH_UM[red["band"]]
+                ),
+            }
+        )
     return found + [{}] * (2 - len(found))

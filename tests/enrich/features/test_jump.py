@@ -34,20 +34,20 @@ def test_worked_example() -> None:
     assert sorted([jump_g, jump_r], reverse=True) == pytest.approx([row["jump1"], row["jump2"]])
 
 
-def test_too_few_baseline_points_gives_null() -> None:
+def test_too_few_baseline_points_gives_zero_as_lasair() -> None:
     lc = [(60000.0 + 5 * k, "g", 100.0 + k, 5.0, 0.9) for k in range(4)] + [
         (60040.0, "g", 500.0, 5.0, 0.9)
     ]
     row = run(synthetic_batch([lc]), [FluxJump()]).to_pylist()[0]
-    assert row["jump1"] is None and row["jump2"] is None
+    assert row["jump1"] == 0.0 and row["jump2"] == 0.0
 
 
-def test_constant_baseline_gives_null() -> None:
+def test_constant_baseline_gives_zero_as_lasair() -> None:
     lc = [(60000.0 + 5 * k, "g", 100.0, 5.0, 0.9) for k in range(6)] + [
         (60045.0, "g", 500.0, 5.0, 0.9)
     ]
     row = run(synthetic_batch([lc]), [FluxJump()]).to_pylist()[0]
-    assert row["jump1"] is None
+    assert row["jump1"] == 0.0 and row["jump2"] == 0.0
 
 
 def _random_records(rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
@@ -80,8 +80,8 @@ def test_matches_reference_on_random_light_curves() -> None:
     for row, rec in zip(got, records, strict=True):
         j1, j2 = reference.jumps(rec)
         for name, want in (("jump1", j1), ("jump2", j2)):
-            if want is None:
-                assert row[name] is None
+            if want == 0.0:
+                assert row[name] == 0.0
             else:
                 computed += 1
                 assert row[name] == pytest.approx(want, rel=1e-6)
@@ -92,7 +92,7 @@ def test_real_alerts_match_reference(
     lsst_sample_batch: AlertBatch, or4_records: list[dict[str, Any]], lasair_record: dict[str, Any]
 ) -> None:
     # The real packets span at most a couple of nights: no 10-70 day baseline exists, and the
-    # reference agrees that every jump is undefined.
+    # reference agrees that every jump is 0 (Lasair's value for "no band qualifies").
     got = run(lsst_sample_batch, [FluxJump()]).to_pylist()
     for row, rec in zip(got, [*or4_records, lasair_record], strict=True):
         assert (row["jump1"], row["jump2"]) == reference.jumps(rec)

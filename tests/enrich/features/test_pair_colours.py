@@ -64,7 +64,7 @@ def test_worked_pair_example() -> None:
     ]
     batch = synthetic_batch([lc], positions=[(150.0, 60.0)])
     ebv = run(batch, [MilkyWay("lsst")])["ebv"].to_pylist()[0]
-    lam_g, lam_r = reference.WAVELENGTH_UM["g"], reference.WAVELENGTH_UM["r"]
+    lam_g, lam_r = reference.PAIR_WAVELENGTH_UM["g"], reference.PAIR_WAVELENGTH_UM["r"]
     f_r = (
         1000.0
         * 10 ** (0.4 * (reference.EXTINCTION["g"] - reference.EXTINCTION["r"]) * ebv)
@@ -75,7 +75,9 @@ def test_worked_pair_example() -> None:
     batch = synthetic_batch([lc], positions=[(150.0, 60.0)])
     row = run(batch, [MilkyWay("lsst"), PairColours()]).to_pylist()[0]
     assert row["latestPairColourBands"] == "g-r"
-    assert row["latestPairColourMag"] == pytest.approx(-2.5 * math.log10(1000.0 / f_r))
+    # The colour is of the extinction-corrected fluxes, as in Lasair.
+    ratio = reference.planck(lam_g, t) / reference.planck(lam_r, t)
+    assert row["latestPairColourMag"] == pytest.approx(-2.5 * math.log10(ratio))
     assert row["latestPairColourTemp"] == pytest.approx(t, rel=1e-6)
     assert row["latestPairMJD"] == pytest.approx(60000.0 + 30 / 1440)
     assert row["penultimatePairMJD"] is None
@@ -96,7 +98,8 @@ def test_same_band_identical_time_and_slow_pairs_are_not_pairs() -> None:
     assert row["latestPairMJD"] is None and row["penultimatePairMJD"] is None
 
 
-def test_penultimate_pair_shares_no_detection() -> None:
+def test_penultimate_pair_is_the_one_before_as_in_lasair() -> None:
+    # g, r, i within 40 minutes: Lasair's backward scan takes r-i, then g-r (sharing the r).
     lc = [
         (60000.0, "g", 100.0, 1.0, 0.9),
         (60000.01, "r", 90.0, 1.0, 0.9),
@@ -104,4 +107,19 @@ def test_penultimate_pair_shares_no_detection() -> None:
     ]
     row = run(synthetic_batch([lc]), [MilkyWay("lsst"), PairColours()]).to_pylist()[0]
     assert row["latestPairColourBands"] == "r-i"
-    assert row["penultimatePairMJD"] is None
+    assert row["penultimatePairColourBands"] == "g-r"
+    assert row["penultimatePairMJD"] == pytest.approx(60000.01)
+
+
+def test_pair_with_a_negative_flux_is_the_latest_pair_with_null_values() -> None:
+    # As Lasair: the latest pair is found, its values are NULL, the pair before is the
+    # penultimate one.
+    lc = [
+        (60000.0, "g", 100.0, 1.0, 0.9),
+        (60000.01, "r", 90.0, 1.0, 0.9),
+        (60001.0, "g", -50.0, 1.0, 0.9),
+        (60001.01, "r", 90.0, 1.0, 0.9),
+    ]
+    row = run(synthetic_batch([lc]), [MilkyWay("lsst"), PairColours()]).to_pylist()[0]
+    assert row["latestPairMJD"] is None and row["latestPairColourMag"] is None
+    assert row["penultimatePairColourBands"] == "g-r"

@@ -53,7 +53,7 @@ def reference_features(history: list[dict[str, Any]]) -> dict[str, Any]:
             a, b = lc[-3], lc[-2]
             dt = b["jd"] - a["jd"]
             if _positive(a) and _positive(b) and dt > 0:
-                out[f"dmdt_{band}_2"] = (a["magpsf"] - b["magpsf"]) / dt
+                out[f"dmdt_{band}_2"] = (b["magpsf"] - a["magpsf"]) / dt
         for c in lc:
             if _positive(c):
                 nights[band][c["nid"]] = (c["magpsf"], c["jd"])
@@ -102,7 +102,7 @@ def test_output_matches_declared_schema(ztf_batch: AlertBatch) -> None:
 def test_hand_worked_dmdt(make_ztf_batch: Any) -> None:
     # g: 19.0 at t=10, 18.6 at t=12, 18.0 at t=13 (all positive): brightening.
     # dmdt_g = (18.6 - 18.0) / 1 = 0.6; err = sqrt(0.1^2 + 0.2^2) / 1 = 0.2236068
-    # dmdt_g_2 = (19.0 - 18.6) / 2 = 0.2
+    # dmdt_g_2 = (18.6 - 19.0) / 2 = -0.2 (Lasair's sign: later minus earlier)
     batch = make_ztf_batch(
         [
             [
@@ -115,7 +115,7 @@ def test_hand_worked_dmdt(make_ztf_batch: Any) -> None:
     row = ZtfMagnitudeFeatures()(batch).to_pylist()[0]
     assert row["dmdt_g"] == pytest.approx(0.6, rel=1e-6)
     assert row["dmdt_g_err"] == pytest.approx(math.sqrt(0.05), rel=1e-6)
-    assert row["dmdt_g_2"] == pytest.approx(0.2, rel=1e-6)
+    assert row["dmdt_g_2"] == pytest.approx(-0.2, rel=1e-6)
     assert row["dmdt_r"] is None
     assert row["ncandgp"] == 3 and row["ncandgp_7"] == 3 and row["ncandgp_14"] == 3
 

@@ -49,12 +49,26 @@ GALAXY_ANGULAR_RADIUS_ARCSEC = 10.0
 #: A transient "within the galaxy" lies within this many semi-major axes (Sherlock's
 #: ``galaxy radius stretch factor``).
 GALAXY_STRETCH = 2.5
+#: Sherlock 3.1.0 shrinks the stretch for galaxies that extend far on the sky (so that a
+#: background transient is not given to a nearby giant): (major axis [arcsec], factor),
+#: largest first; the major axis is twice the semi-major axis.
+GALAXY_STRETCH_SCALING = ((6000.0, 0.5), (600.0, 0.7))
+#: Sherlock skips direct-distance associations farther than this [arcsec]. Lanner's
+#: distance-only association (a galaxy without a size) stops at
+#: ``GALAXY_PHYSICAL_CAP_ARCSEC``, inside this limit, so the rule holds by construction.
+DIRECT_DISTANCE_MAX_ARCSEC = 300.0
 #: Widest galaxy association radius [arcsec] (Sherlock's cap for its "super big" galaxies).
 GALAXY_MAX_RADIUS_ARCSEC = 14000.0
 #: Widest bright-star halo considered [arcsec] (Sirius-like stars would otherwise reach 1.5 deg).
 BRIGHT_STAR_MAX_RADIUS_ARCSEC = 1800.0
 #: Matches of one source in several catalogues are merged when within this [arcsec].
 MERGE_RADIUS_ARCSEC = 1.0
+#: Entries of one galaxy in several catalogues are merged when their centres lie within this
+#: fraction of the winning entry's semi-major axis (catalogues centre a large galaxy
+#: differently by a few arcsec: M100 in SGA, 50MGC and GWGC lie within 3.5 arcsec)...
+GALAXY_MERGE_FRACTION = 0.1
+#: ... but never farther apart than this [arcsec] (so satellites stay separate).
+GALAXY_MERGE_MAX_ARCSEC = 60.0
 
 #: Type order used to break ties between merged catalogue entries (first wins).
 TYPE_ORDER = ("AGN", "CV", "NT", "SN", "VS", "BS")
@@ -115,17 +129,21 @@ def galaxy_radius_arcsec(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Association radius [arcsec] of each galaxy and whether it rests on a size or distance.
 
-    With ``a`` the semi-major axis and ``r50`` the angle of 50 kpc at the galaxy's distance,
-    a transient is associated when it lies within the largest of
+    With ``a`` the semi-major axis, ``s a`` the galaxy's extent (``s`` = 2.5, Sherlock's
+    stretch factor, times 0.7 for a major axis ``2a`` of 10 arcmin or more and 0.5 for 100
+    arcmin or more: :func:`stretch_factor`) and ``r50`` the angle of 50 kpc at the galaxy's
+    distance, a transient is associated when it lies within the largest of
 
-    * ``min(r50, 2.5 a)`` — inside the galaxy's extent and within 50 kpc,
+    * ``min(r50, s a)`` — inside the galaxy's extent and within 50 kpc,
     * ``min(r50, 30)`` — within 50 kpc and 30 arcsec (galaxies of any size),
-    * ``min(10, 2.5 a)`` — within 10 arcsec and inside the extent (no distance),
+    * ``min(10, s a)`` — within 10 arcsec and inside the extent (no distance),
 
     terms needing an unknown quantity being dropped; with neither size nor distance the
     radius is 10 arcsec; no radius exceeds 14,000 arcsec (Sherlock's cap). This is the
     union of Sherlock's NED-D/NED "spec" searches (50 kpc, with and without the
-    semi-major-axis condition) and its "phot" searches (10 arcsec).
+    semi-major-axis condition) and its "phot" searches (10 arcsec). A galaxy without a size
+    is never associated beyond 30 arcsec, so Sherlock's rule that a direct-distance match
+    lies within 300 arcsec (``DIRECT_DISTANCE_MAX_ARCSEC``) always holds.
 
     Returns
     -------
@@ -139,7 +157,7 @@ def galaxy_radius_arcsec(
     has_d = np.isfinite(scale) & (scale > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r50 = np.where(has_d, GALAXY_PHYSICAL_RADIUS_KPC / scale, np.nan)
-    extent = np.where(has_a, GALAXY_STRETCH * a, np.nan)
+    extent = np.where(has_a, stretch_factor(a) * a, np.nan)
     candidates = np.stack(
         [
             np.where(has_a & has_d, np.fmin(r50, extent), 0.0),
@@ -151,6 +169,26 @@ def galaxy_radius_arcsec(
     bare = ~has_a & ~has_d
     radius = np.where(bare, GALAXY_ANGULAR_RADIUS_ARCSEC, radius)
     return np.minimum(radius, GALAXY_MAX_RADIUS_ARCSEC), ~bare
+
+
+def stretch_factor(semi_major_arcsec: np.ndarray) -> np.ndarray:
+    """Sherlock's galaxy stretch factor for each semi-major axis [arcsec]: 2.5, times 0.7 when
+    the major axis is at least 10 arcmin and 0.5 when at least 100 arcmin."""
+    major = 2.0 * np.asarray(semi_major_arcsec, dtype=np.float64)
+    factor = np.full(major.shape, GALAXY_STRETCH)
+    with np.errstate(invalid="ignore"):
+        for limit, scale in reversed(GALAXY_STRETCH_SCALING):
+            factor = np.where(major >= limit, GALAXY_STRETCH * scale, factor)
+    return factor
+
+
+def galaxy_merge_radius_arcsec(semi_major_arcsec: np.ndarray) -> np.ndarray:
+    """Radius [arcsec] within which another catalogue's galaxy is the same galaxy as one of
+    this semi-major axis: ``GALAXY_MERGE_FRACTION`` of it, between 1 and 60 arcsec (1 arcsec
+    without a size)."""
+    a = np.asarray(semi_major_arcsec, dtype=np.float64)
+    r = np.where(np.isfinite(a), GALAXY_MERGE_FRACTION * a, MERGE_RADIUS_ARCSEC)
+    return np.clip(r, MERGE_RADIUS_ARCSEC, GALAXY_MERGE_MAX_ARCSEC)
 
 
 def association_radius_arcsec(

@@ -12,10 +12,15 @@ Steps, all on whole arrays:
 2. positions with any synonym keep only their synonyms (Sherlock's
    ``stop-search-on-synonym-match``);
 3. pairs are ranked by Sherlock's rank score; the best pair wins;
-4. entries of the same source in several catalogues (within 1 arcsec of the winner's
-   position) are merged: the class comes from the most trusted catalogue (``priority``,
-   then the type order AGN > CV > NT > SN > VS > BS), the distance and redshift from the
-   most trusted catalogue that has one, the separation from the closest entry.
+4. entries of the same source in several catalogues are merged: those within 1 arcsec of
+   the winner's position and, when the winner is a galaxy, the other catalogues' galaxies
+   within a tenth of its semi-major axis (1-60 arcsec,
+   :func:`.association_rules.galaxy_merge_radius_arcsec`: catalogues centre a large galaxy
+   differently). The class comes from the most trusted catalogue (``priority``, then the
+   type order AGN > CV > NT > SN > VS > BS); the distance is a direct
+   (redshift-independent) distance when any entry has one, from the most trusted catalogue
+   that has one, else the luminosity distance of the most trusted redshift, as Sherlock's
+   ``best_distance``; the separation is the closest entry's.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from lanner.enrich.context.association_rules import (
     MERGE_RADIUS_ARCSEC,
     SYNONYM_RADIUS_ARCSEC,
     TYPE_ORDER,
+    galaxy_merge_radius_arcsec,
     kpc_per_arcsec,
     rank_score,
 )
@@ -169,7 +175,12 @@ class ContextClassifier:
         # Merge entries of the winning source found in several catalogues.
         t = top[p.alert[order]]
         dsep, _, _ = offsets_arcsec(cat_ra[order], cat_dec[order], cat_ra[t], cat_dec[t])
-        member = order[(order == t) | (dsep <= MERGE_RADIUS_ARCSEC)]
+        galaxy_cat = np.asarray([c.role == "galaxy" for c in self.catalogues] + [False])
+        is_galaxy = galaxy_cat[cat]
+        same_galaxy = (
+            is_galaxy[order] & is_galaxy[t] & (dsep <= galaxy_merge_radius_arcsec(semi[t]))
+        )
+        member = order[(order == t) | (dsep <= MERGE_RADIUS_ARCSEC) | same_galaxy]
         type_rank = np.asarray([TYPE_ORDER.index(c) if c in TYPE_ORDER else 9 for c in CLASSES])
         winner = _best(member, p.alert, (type_rank[p.cls], -prio, p.reliability == 3), n)
         closest = _best(member, p.alert, (p.sep,), n)

@@ -11,8 +11,9 @@ the latest detection and ``Δ = T - mjd``:
 * test points: the detections with ``0 <= Δ <= 10`` days (the latest one included);
 * the band's jump is the largest ``|flux - mean| / σ`` over its test points.
 
-``jump1`` is the largest band jump, ``jump2`` the second largest (another band); NULL when
-fewer bands have one.
+``jump1`` is the largest band jump, ``jump2`` the second largest (another band); 0 when
+fewer bands have one, as Lasair writes it (so ``jump1 > 3`` and ``jump1 < 1`` select the same
+objects as on Lasair); NULL only for an alert without detections.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ COLUMNS: tuple[Column, ...] = (
         "jump1",
         "float",
         "Largest jump, in sigma, of a flux of the last 10 days from its band's mean flux "
-        "10-70 days before the latest diaSource",
+        "10-70 days before the latest diaSource; 0 when no band has a baseline (as Lasair)",
         "sigma",
         NAME,
     ),
     Column(
         "jump2",
         "float",
-        "Second largest jump (another band), in sigma, defined as jump1",
+        "Second largest jump (another band), in sigma, defined as jump1; 0 when no second "
+        "band has one",
         "sigma",
         NAME,
     ),
@@ -93,7 +95,9 @@ def jump_columns(lc: LightCurves) -> dict[str, np.ndarray]:
     per_band = band_jumps(lc)
     # NaN sorts last; largest first after negation.
     ranked = -np.sort(-np.where(np.isnan(per_band), -np.inf, per_band), axis=1)
-    ranked[~np.isfinite(ranked)] = np.nan
+    # Lasair's convention: 0 where no band (or no second band) has a jump.
+    ranked[~np.isfinite(ranked)] = 0.0
+    ranked[lc.counts == 0] = np.nan
     return {"jump1": ranked[:, 0], "jump2": ranked[:, 1]}
 
 

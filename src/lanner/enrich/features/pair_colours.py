@@ -4,17 +4,20 @@ Input: ``batch.detections`` and ``objects.ebv`` (from the Milky Way enricher, wh
 first). Output: the ``latestPair*`` and ``penultimatePair*`` columns of ``objects``. No side
 effects.
 
-A *pair* is two consecutive detections (in time order) of one alert, in different bands,
-``0 < Δt < 40`` minutes apart, both with positive flux (Rubin revisits a field about 33 minutes
-later, often in another filter; Lasair-LSST's ``pair`` feature). The latest pair is the one
-ending last; the penultimate is the latest pair that shares no detection with it. For each:
+Definitions are Lasair-LSST's ``pair`` feature (lsst-uk/lasair-lsst), so a Lasair filter on
+these columns selects the same objects. A *pair* is two consecutive detections (in time order)
+of one alert in different bands, ``0 < Δt < 40`` minutes apart (Rubin revisits a field about
+33 minutes later, often in another filter). The latest pair is the one ending last; the
+penultimate is the pair ending just before it (it may share the latest pair's earlier
+detection, as in Lasair's backward scan). A pair whose fluxes are not both positive is still
+the latest (or penultimate) pair, but its columns are NULL, as in Lasair. For each:
 
 * ``...PairMJD``: MJD of the later detection of the pair;
 * ``...PairColourBands``: the bands, bluer first (``g-r``, ``u-i``, ...);
-* ``...PairColourMag``: ``m_blue - m_red`` [mag], observed (no extinction correction);
-* ``...PairColourTemp``: blackbody temperature [kK] whose flux ratio at the two bands'
-  effective wavelengths equals the extinction-corrected flux ratio; NULL when no temperature in
-  0.5–300 kK does.
+* ``...PairColourMag``: ``m_blue - m_red`` [mag] of the Milky-Way-extinction-corrected fluxes;
+* ``...PairColourTemp``: blackbody temperature [kK] whose flux ratio at Lasair's pair
+  wavelengths (``PAIR_WAVELENGTH_UM``) equals the extinction-corrected flux ratio; NULL when
+  no temperature in 0.5–300 kK does.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from lanner.enrich.base import ObjectFeatureEnricher
 from lanner.enrich.features.blackbody import temperature_from_ratio
 from lanner.enrich.features.light_curve import (
     RUBIN_BANDS,
-    RUBIN_WAVELENGTH_UM,
     LightCurves,
     detections,
     extinction_correction,
@@ -41,6 +43,10 @@ NAME = "pair_colours"
 #: Longest gap between the two detections of a pair [day].
 MAX_PAIR_GAP_DAYS = 40.0 / (24 * 60)
 
+#: Wavelengths [µm] at which Lasair-LSST evaluates the blackbody for the pair temperatures, in
+#: ``RUBIN_BANDS`` order (rounded band centres; the Bazin fit uses ``RUBIN_WAVELENGTH_UM``).
+PAIR_WAVELENGTH_UM = np.array([0.38, 0.50, 0.62, 0.74, 0.88, 1.00])
+
 
 def _pair_columns(prefix: str, label: str) -> tuple[Column, ...]:
     return (
@@ -50,7 +56,7 @@ def _pair_columns(prefix: str, label: str) -> tuple[Column, ...]:
         Column(
             f"{prefix}PairColourMag",
             "float",
-            f"Colour (bluer minus redder magnitude) from the {label} pair",
+            f"Colour (bluer minus redder magnitude) from the {label} pair, extinction corrected",
             "mag",
             NAME,
         ),
@@ -93,7 +99,7 @@ def pair_columns(lc: LightCurves, ebv: np.ndarray) -> dict[str, np.ndarray]:
     """Pair colour columns from the detections ``lc`` and E(B-V) per alert."""
     n = lc.n_alerts
     m = len(lc.mjd)
-    # is_end[k]: detections k-1 and k form a pair.
+    # is_end[k]: detections k-1 and k form a pair (whatever the sign of their fluxes).
     is_end = np.zeros(m, dtype=bool)
     if m > 1:
         dt = lc.mjd[1:] - lc.mjd[:-1]
@@ -104,18 +110,21 @@ def pair_columns(lc: LightCurves, ebv: np.ndarray) -> dict[str, np.ndarray]:
             & (lc.band[:-1] >= 0)
             & (dt > 0)
             & (dt < MAX_PAIR_GAP_DAYS)
-            & (lc.flux[1:] > 0)
-            & (lc.flux[:-1] > 0)
         )
     latest = _last_pair_end(is_end, lc)
-    # The penultimate pair must end before the latest pair starts (at latest - 1).
+    # The penultimate pair ends before the latest one (Lasair scans back from its start).
     before = latest[lc.row]
-    penultimate = _last_pair_end(is_end & (np.arange(m) < before - 1), lc)
+    penultimate = _last_pair_end(is_end & (np.arange(m) < before), lc)
+    positive = np.zeros(m, dtype=bool)
+    if m > 1:
+        with np.errstate(invalid="ignore"):
+            positive[1:] = (lc.flux[1:] > 0) & (lc.flux[:-1] > 0)
 
     corr = extinction_correction(lc.band, ebv[lc.row]) if m else np.ones(0)
     out: dict[str, np.ndarray] = {}
     for prefix, end in (("latest", latest), ("penultimate", penultimate)):
         has = end >= 1
+        has[has] = positive[end[has]]
         k = end[has]
         b1, b2 = lc.band[k - 1].astype(np.int64), lc.band[k].astype(np.int64)
         f1, f2 = lc.flux[k - 1], lc.flux[k]
@@ -131,10 +140,9 @@ def pair_columns(lc: LightCurves, ebv: np.ndarray) -> dict[str, np.ndarray]:
         temp = np.full(n, np.nan)
         bands = np.full(n, None, dtype=object)
         mjd[has] = lc.mjd[k]
-        mag[has] = -2.5 * np.log10(fb / fr)
-        temp[has] = temperature_from_ratio(
-            fb * cb / (fr * cr), RUBIN_WAVELENGTH_UM[bb], RUBIN_WAVELENGTH_UM[br]
-        )
+        ratio = fb * cb / (fr * cr)
+        mag[has] = -2.5 * np.log10(ratio)
+        temp[has] = temperature_from_ratio(ratio, PAIR_WAVELENGTH_UM[bb], PAIR_WAVELENGTH_UM[br])
         bands[has] = _BAND_PAIR_LABELS[b1 * 6 + b2]
         out[f"{prefix}PairMJD"] = mjd
         out[f"{prefix}PairColourMag"] = mag

@@ -7,8 +7,10 @@ effects.
 Definitions follow Lasair-ZTF's object features (lsst-uk/lasair4), computed here for the
 whole batch at once. Where Lanner departs from Lasair it says so in the column description
 and in ``docs/features-ztf.md``: the i band is left out of the r-band columns, ``dmdt_*_2``
-has the documented sign (brightening positive), "good" detections use the packet's one
+has Lasair's sign (see below), "good" detections use the packet's one
 reliability score, and nights are grouped by Palomar local noon instead of ZTF's ``nid``.
+``dmdt_*_2`` keeps Lasair's sign (later minus earlier magnitude, so brightening is negative,
+the opposite of ``dmdt_*``).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def _columns() -> tuple[Column, ...]:
                 f"dmdt_{band}_2",
                 "float",
                 f"Change of {band} magnitude per day between the "
-                "second- and third-last detections, both positive (brightening = positive)",
+                "second- and third-last detections, both positive: later minus earlier magnitude "
+                "(brightening = negative, as Lasair)",
                 "mag/day",
             ),
         ]
@@ -178,7 +181,8 @@ def _magnitude_stats(det: Detections, segs: BandSegments) -> dict[str, np.ndarra
     i2 = i3 + 1
     dt = mjd[i2] - mjd[i3]
     ok = pos[i2] & pos[i3] & (dt > 0)
-    dmdt_2[s3[ok]] = (mag[i3[ok]] - mag[i2[ok]]) / dt[ok]
+    # Lasair-ZTF's sign: later minus earlier magnitude (the opposite of dmdt_*).
+    dmdt_2[s3[ok]] = (mag[i2[ok]] - mag[i3[ok]]) / dt[ok]
 
     out: dict[str, np.ndarray] = {}
     for name, values in (("min", lo), ("max", hi), ("mean", mean)):
