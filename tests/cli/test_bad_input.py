@@ -46,7 +46,7 @@ def test_a_database_that_does_not_exist_on_the_server() -> None:
         ("filter", "show", "bright"),
         ("filter", "backtest", "bright", "--since", "2020-01-01"),
         ("filter", "matches", "bright"),
-        ("user", "add", "alice"),
+        ("user", "add", "alice", "--operator"),
         ("context", "--object", "ZTF18aaaaaaa"),
         ("query", "SELECT 1"),
     ],
@@ -108,7 +108,7 @@ def test_an_explicit_survey_mismatch_fails_with_its_reasons(
 def test_copy_another_users_public_filter_by_name(lanner_home: Path) -> None:
     assert lanner("run", "--survey", "lsst").exit_code == 0
     for user in ("alice", "bob"):
-        assert lanner("user", "add", user).exit_code == 0
+        assert lanner("user", "add", user, "--operator").exit_code == 0
     assert lanner("filter", "add", "shared", BRIGHT, "--user", "alice", "--public").exit_code == 0
     assert lanner("filter", "add", "secret", BRIGHT, "--user", "alice").exit_code == 0
     out = lanner("filter", "copy", "shared", "mine", "--user", "bob").output
@@ -116,7 +116,10 @@ def test_copy_another_users_public_filter_by_name(lanner_home: Path) -> None:
     assert "mine" in lanner("filter", "list", "--user", "bob").output
     result = lanner("filter", "copy", "secret", "x", "--user", "bob")
     assert result.exit_code == 1 and "no filter named 'secret'" in result.output
-    names = [line.split()[1] for line in lanner("filter", "list", "--all").output.splitlines()[1:]]
+    names = [
+        line.split()[1]
+        for line in lanner("filter", "list", "--all", "--operator").output.splitlines()[1:]
+    ]
     assert names == ["shared", "secret", "mine"]
 
 
