@@ -306,11 +306,19 @@ class Store:
         return found
 
     def delivery_counts(self) -> dict[str, int]:
-        """Matches by delivery state. A match is recorded once every channel took it, so
-        every recorded match is ``sent``."""
-        n = self._count("filter_matches")
+        """Matches by delivery state (``sent``, ``pending``, ``failed``, …): the declared
+        ``state`` column of ``filter_matches``; without one, a match is recorded once every
+        channel took it, so every recorded match is ``sent``."""
+        counts = {"sent": 0, "pending": 0, "failed": 0}
+        if "state" in self.tables["filter_matches"].column_names:
+            rows = self.con.execute(
+                "SELECT state, count(*) FROM filter_matches GROUP BY state"
+            ).fetchall()
+            counts.update({str(state): int(n) for state, n in rows})
+        else:
+            counts["sent"] = self._count("filter_matches")
         self.con.commit()  # end the read transaction (PostgreSQL)
-        return {"sent": n, "pending": 0, "failed": 0}
+        return counts
 
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
