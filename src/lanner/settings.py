@@ -182,6 +182,27 @@ class Settings:
         "Folder of the full SFD dust maps (lanner data); none: the bundled map.",
         Path,
     )
+    max_packet_bytes: int = _setting(
+        "LANNER_MAX_PACKET_BYTES",
+        64 * 2**20,
+        "Largest packet held in memory, inflated (bytes).",
+        int,
+    )
+    max_file_bytes: int = _setting(
+        "LANNER_MAX_FILE_BYTES",
+        16 * 2**30,
+        "Most inflated bytes read from one file or tarball.",
+        int,
+    )
+    max_packet_alerts: int = _setting(
+        "LANNER_MAX_PACKET_ALERTS", 100000, "Most alerts (records, rows) in one packet.", int
+    )
+    max_nesting: int = _setting(
+        "LANNER_MAX_NESTING", 64, "Deepest nesting of a JSON packet or an Avro schema.", int
+    )
+    max_cutout_bytes: int = _setting(
+        "LANNER_MAX_CUTOUT_BYTES", 16 * 2**20, "Largest cutout of an alert (bytes).", int
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

@@ -101,7 +101,7 @@ def test_an_explicit_survey_mismatch_fails_with_its_reasons(
     assert "alerts ingested : 0" in result.output
     n = len(list((lanner_home / "deadletter").glob("*.json")))
     assert n > 0
-    assert f"dead letters by reason: survey mismatch: {n}" in result.output
+    assert f"{n} × survey mismatch: a ztf alert in a lsst database" in result.output
     assert f"{n} alerts are not lsst alerts" in result.output
 
 

@@ -24,6 +24,8 @@ from lanner.filter.access import mask_url
 from lanner.filter.errors import FilterError
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
+from lanner.ingest.files import SkippedFile
+from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings, option_help
@@ -39,6 +41,9 @@ def sample_alerts(survey: Survey) -> Path:
     return Path(str(resources.files("lanner") / "data" / "alerts" / survey))
 
 
+#: Reasons and skipped files listed in the run summary (the rest are counted).
+SHOWN = 20
+
 #: How ingest shows progress: a bar (known total), a running count, or nothing.
 Progress = Literal["bar", "lines", "none"]
 
@@ -50,6 +55,7 @@ def ingest_paths(
     progress: Progress = "none",
     total: int | None = None,
     metrics: Metrics | None = None,
+    sink: FolderDeadLetters | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
     batches need them, so a night's folder never sits in memory.
@@ -61,7 +67,7 @@ def ingest_paths(
     if survey is None:
         survey, stream = _peek_survey(stream)
     store = open_store(settings.db_url, survey)
-    sink = FolderDeadLetters(settings.dead_letter_dir)
+    sink = sink or FolderDeadLetters(settings.dead_letter_dir)
     pipeline = Pipeline(
         store, sink, filter_timeout=settings.filter_timeout, max_rows=settings.max_rows
     )
@@ -112,15 +118,29 @@ def _peek_survey(packets: Iterator[RawPacket]) -> tuple[Survey | None, Iterator[
     return None, iter(seen)
 
 
-def print_summary(summary: RunSummary, settings: Settings, metrics: Metrics | None = None) -> None:
+def print_summary(
+    summary: RunSummary,
+    settings: Settings,
+    sink: FolderDeadLetters | None = None,
+    skipped: list[SkippedFile] | None = None,
+    metrics: Metrics | None = None,
+) -> None:
     click.echo(f"alerts ingested : {summary.alerts}")
     click.echo(
         f"rejected        : {summary.dead_letters}"
         + (f" (dead letters in {settings.dead_letter_dir})" if summary.dead_letters else "")
     )
-    store = open_store(settings.db_url, create=False)
+    for reason, n in sink.reasons.most_common(SHOWN) if sink else []:
+        click.echo(f"  {n} × {reason}")
+    if skipped is not None:
+        click.echo(f"files not read  : {len(skipped)}")
+        for item in skipped[:SHOWN]:
+            click.echo(f"  {item.path}: {item.reason}")
+        if len(skipped) > SHOWN:
+            click.echo(f"  … and {len(skipped) - SHOWN} more")
+    store = open_store(settings.db_url)
     try:
-        counts = store.counts()
+        counts = store.counts() if store.survey else {}
     finally:
         store.close()
     click.echo(f"objects         : {counts.get('objects', 0)}")
@@ -128,7 +148,7 @@ def print_summary(summary: RunSummary, settings: Settings, metrics: Metrics | No
         f"filter matches  : {sum(summary.matches.values())}"
         + "".join(f"\n  {name}: {n}" for name, n in summary.matches.items())
     )
-    print_run_metrics(summary, metrics)
+    print_run_metrics(summary, metrics, reasons=sink is None)
     click.echo(f"database        : {mask_url(settings.db_url)}")
 
 
@@ -159,7 +179,7 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
     finally:
         if server is not None:
             server.stop()
-    print_summary(summary, settings, metrics)
+    print_summary(summary, settings, metrics=metrics)
 
 
 @click.command()
@@ -174,13 +194,16 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
 def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
     settings = Settings.for_db(db_url)
+    skipped: list[SkippedFile] = []
+    sink = FolderDeadLetters(settings.dead_letter_dir)
     summary = ingest_paths(
-        iter_packets(paths),
+        iter_packets(paths, skipped, IngestLimits.from_settings(settings)),
         settings,
         cast(Survey | None, survey),
         "lines" if sys.stderr.isatty() else "none",
+        sink=sink,
     )
-    print_summary(summary, settings)
+    print_summary(summary, settings, sink, skipped)
     mismatched = summary.dead_letter_reasons.get("survey mismatch", 0)
     if survey is not None and mismatched:
         raise click.ClickException(

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     from lanner.pipeline import RunSummary
 
 
-def print_run_metrics(summary: RunSummary, metrics: Metrics | None = None) -> None:
-    """Print what a run counted beyond alerts and matches."""
-    if summary.dead_letter_reasons:
+def print_run_metrics(
+    summary: RunSummary, metrics: Metrics | None = None, reasons: bool = True
+) -> None:
+    """Print what a run counted beyond alerts and matches; ``reasons``: the dead letters
+    by kind of reason (when the caller has not listed them already)."""
+    if reasons and summary.dead_letter_reasons:
         click.echo(
             "dead letters by reason: "
             + ", ".join(f"{k}: {n}" for k, n in sorted(summary.dead_letter_reasons.items()))

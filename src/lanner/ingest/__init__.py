@@ -1,10 +1,12 @@
 """Ingest: alert packets in, columnar batches out.
 
-Sources are files, folders and tarballs (:mod:`lanner.ingest.files`) or Kafka topics
-(:mod:`lanner.ingest.kafka`); :mod:`lanner.ingest.decode` turns bytes into records whatever
-the container; one adapter per survey family (:mod:`lanner.ingest.ztf`,
-:mod:`lanner.ingest.lsst`) maps them onto the batch model; :mod:`lanner.ingest.assemble`
-builds the :class:`~lanner.batch.AlertBatch` and collects dead letters.
+Sources are files, folders, tarballs and compressed files (:mod:`lanner.ingest.files`) or
+Kafka topics (:mod:`lanner.ingest.kafka`); :mod:`lanner.ingest.decode` turns bytes into
+records whatever the container, within the bounds of :mod:`lanner.ingest.limits`; one
+adapter per survey family (:mod:`lanner.ingest.ztf`, :mod:`lanner.ingest.lsst`) maps them
+onto the batch model; :mod:`lanner.ingest.history` turns histories into columns,
+:mod:`lanner.ingest.validate` checks the batch, and :mod:`lanner.ingest.assemble` builds the
+:class:`~lanner.batch.AlertBatch` and collects dead letters.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ decides). Output: an :class:`Assembled` holding the batch and the dead letters (
 bytes, unknown schemas, missing required fields, alerts of the other survey), each with its
 reason and origin. No side effects: the caller sends dead letters to a sink.
 
-After the per-alert appends, every derived column is computed on whole arrays: nJy fluxes
-from ZTF magnitudes (and magnitudes from Rubin fluxes), sorting by (row, mjd) and removal of
-duplicate history entries.
+Per alert, only the adapter's few appends run in Python; histories become columns in one
+pyarrow conversion per kind (:mod:`lanner.ingest.history`), the batch is checked on whole
+columns (:mod:`lanner.ingest.validate`: refused alerts are dropped and dead-lettered), and
+every derived column is computed on arrays: nJy fluxes from ZTF magnitudes (and magnitudes
+from Rubin fluxes), sorting by (row, mjd) and removal of duplicate history entries.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lanner.batch import (
     CUTOUT_KINDS,
@@ -29,9 +32,12 @@ from lanner.batch import (
     mag_from_flux,
 )
 from lanner.ingest import lsst, ztf
-from lanner.ingest.columns import AdapterError, BatchColumns, LightCurveColumns
+from lanner.ingest.columns import AdapterError, BatchColumns, Measurements
 from lanner.ingest.decode import DecodedRecord, DecodeError, decode_packet
+from lanner.ingest.history import CONVERSION_ERRORS, light_curves
+from lanner.ingest.limits import IngestLimits, default_limits
 from lanner.ingest.packets import DeadLetter, RawPacket
+from lanner.ingest.validate import check
 from lanner.schema.tables import ALERT_COLUMNS, SURVEY_ALERT_COLUMNS
 
 #: d(mag)/d(ln flux): converts a magnitude error into a relative flux error.
@@ -59,13 +65,22 @@ def survey_of(record: DecodedRecord) -> Survey | None:
     return None
 
 
-def assemble(packets: Iterable[RawPacket], survey: Survey | None = None) -> Assembled:
+def assemble(
+    packets: Iterable[RawPacket],
+    survey: Survey | None = None,
+    limits: IngestLimits | None = None,
+) -> Assembled:
     """Decode ``packets`` and build one batch of the given (or first seen) survey."""
+    limits = limits or default_limits()
     out = BatchColumns()
     dead: list[DeadLetter] = []
+    sources: list[tuple[bytes, str]] = []  # per alert row: the packet bytes and origin
     for packet in packets:
+        if packet.error is not None:
+            dead.append(DeadLetter(packet.data, packet.origin, packet.error))
+            continue
         try:
-            records = decode_packet(packet)
+            records = decode_packet(packet, limits)
         except DecodeError as exc:
             dead.append(DeadLetter(packet.data, packet.origin, str(exc)))
             continue
@@ -75,7 +90,7 @@ def assemble(packets: Iterable[RawPacket], survey: Survey | None = None) -> Asse
                 fields = ", ".join(sorted(rec.record)[:8])
                 dead.append(
                     DeadLetter(
-                        _bytes_of(packet, records),
+                        packet.data,
                         rec.origin,
                         f"unknown alert schema {rec.schema_name or ''} "
                         f"(top-level fields: {fields})".replace("  ", " "),
@@ -86,54 +101,122 @@ def assemble(packets: Iterable[RawPacket], survey: Survey | None = None) -> Asse
             if family != survey:
                 dead.append(
                     DeadLetter(
-                        _bytes_of(packet, records),
+                        packet.data,
                         rec.origin,
                         f"survey mismatch: a {family} alert in a {survey} database",
                     )
                 )
                 continue
             row = len(out.packets)
-            sizes = out.sizes()
+            mark = out.mark()
             try:
                 if family == "ztf":
                     ztf.append(rec.record, row, rec.origin, out)
                 else:
                     lsst.append(rec.record, rec.schema_name, row, rec.origin, out)
-            except (AdapterError, KeyError, TypeError, ValueError) as exc:
-                out.rollback(row, sizes)
+            except (AdapterError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                out.rollback(mark)
                 reason = (
                     str(exc)
                     if isinstance(exc, AdapterError)
                     else (f"malformed alert: {type(exc).__name__}: {exc}")
                 )
-                dead.append(DeadLetter(_bytes_of(packet, records), rec.origin, reason))
-    return Assembled(build_batch(out, survey or "ztf"), dead)
+                dead.append(DeadLetter(packet.data, rec.origin, reason))
+                continue
+            # A bad record inside a many-alert file keeps the whole file's bytes with the
+            # record's origin (path#index), so the letter can be replayed and the record found.
+            sources.append((packet.data, rec.origin))
+    batch, refused = build_batch(out, survey or "ztf", limits.max_cutout_bytes)
+    for row, reason in sorted(refused.items()):
+        data, origin = sources[row]
+        dead.append(DeadLetter(data, origin, reason))
+    return Assembled(batch, dead)
 
 
-def _bytes_of(packet: RawPacket, records: list[DecodedRecord]) -> bytes:
-    # A bad record inside a many-alert file: keep the whole file's bytes with the record's
-    # origin (path#index), so the letter can be replayed and the record found.
-    return packet.data
-
-
-def build_batch(cols: BatchColumns, survey: Survey) -> AlertBatch:
-    """Turn appended lists into Arrow tables, deriving fluxes/magnitudes on whole columns."""
+def build_batch(
+    cols: BatchColumns, survey: Survey, max_cutout_bytes: int
+) -> tuple[AlertBatch, dict[int, str]]:
+    """Turn the adapters' lists into Arrow tables, deriving fluxes/magnitudes on whole
+    columns; alerts that fail conversion or :func:`lanner.ingest.validate.check` are left
+    out and returned (row → reason)."""
     n = len(cols.packets)
-    alerts = _alerts_table(cols.alerts, survey, n)
+    arrays, refused = _alert_arrays(cols.alerts, survey)
+    tables, bad_history = light_curves(cols.histories)
+    for row, reason in bad_history.items():
+        refused.setdefault(row, reason)
+    if n:
+        for row, reason in check(survey, arrays, tables, cols.cutouts, max_cutout_bytes).items():
+            refused.setdefault(row, reason)
+    keep = np.ones(n, dtype=bool)
+    keep[list(refused)] = False
+    new_row = (np.cumsum(keep) - 1).astype(np.int32)
+    if not keep.all():
+        mask = pa.array(keep)
+        arrays = {k: v.filter(mask) for k, v in arrays.items()}
+        tables = {k: _kept(m, keep, new_row) for k, m in tables.items()}
+    alerts = _alerts_table(arrays, survey)
     object_ids = alerts["object_id"]
+    cut_rows = np.asarray(cols.cutouts["row"], dtype=np.int64)
+    cut_keep = keep[cut_rows] if len(cut_rows) else np.zeros(0, bool)
     return AlertBatch(
         survey=survey,
         alerts=alerts,
-        detections=_light_curve(cols.detections, survey, object_ids, "detections"),
-        forced=_light_curve(cols.forced, survey, object_ids, "forced"),
-        upper_limits=_light_curve(cols.upper_limits, survey, object_ids, "upper_limits"),
-        cutouts=_cutouts(cols.cutouts, alerts),
-        packets=cols.packets,
-    )
+        detections=_light_curve(tables.get("detections"), survey, object_ids, "detections"),
+        forced=_light_curve(tables.get("forced"), survey, object_ids, "forced"),
+        upper_limits=_light_curve(tables.get("upper_limits"), survey, object_ids, "upper_limits"),
+        cutouts=_cutouts(
+            new_row[cut_rows[cut_keep]],
+            [k for k, ok in zip(cols.cutouts["kind"], cut_keep, strict=True) if ok],
+            [d for d, ok in zip(cols.cutouts["data"], cut_keep, strict=True) if ok],
+            alerts,
+        ),
+        packets=[p for p, ok in zip(cols.packets, keep, strict=True) if ok],
+    ), refused
 
 
-def _alerts_table(values: dict[str, list[object]], survey: Survey, n: int) -> pa.Table:
-    if n == 0:
+def _kept(m: Measurements, keep: np.ndarray, new_row: np.ndarray) -> Measurements:
+    """``m`` without the entries of refused alerts, rows renumbered."""
+    mask = keep[m.row]
+    arrow_mask = pa.array(mask)
+    values = {
+        k: (v.filter(arrow_mask) if isinstance(v, pa.Array) else v[mask])
+        for k, v in vars(m).items()
+    }
+    values["row"] = new_row[values["row"]]
+    return Measurements(**values)
+
+
+def _alert_arrays(
+    values: dict[str, list[object]], survey: Survey
+) -> tuple[dict[str, pa.Array], dict[int, str]]:
+    """Each alert column as an Arrow array; a value of the wrong type refuses its alert."""
+    arrays: dict[str, pa.Array] = {}
+    refused: dict[int, str] = {}
+    for key, column in values.items():
+        typ = (
+            pa.float64()
+            if key == "sign"
+            else OBJECT_ID_TYPE[survey]
+            if key == "object_id"
+            else ALERT_TYPES[key]
+        )
+        try:
+            arrays[key] = pa.array(column, type=typ, from_pandas=True)
+        except CONVERSION_ERRORS:
+            fixed: list[object] = []
+            for row, value in enumerate(column):
+                try:
+                    pa.array([value], type=typ, from_pandas=True)
+                    fixed.append(value)
+                except CONVERSION_ERRORS as exc:
+                    refused.setdefault(row, f"malformed alert: {key}={value!r:.60}: {exc}")
+                    fixed.append(None)
+            arrays[key] = pa.array(fixed, type=typ, from_pandas=True)
+    return arrays, refused
+
+
+def _alerts_table(arrays: dict[str, pa.Array], survey: Survey) -> pa.Table:
+    if not arrays:
         return pa.table(
             {
                 "alert_id": pa.array([], pa.int64()),
@@ -148,21 +231,17 @@ def _alerts_table(values: dict[str, list[object]], survey: Survey, n: int) -> pa
                 "mag_err": pa.array([], pa.float64()),
             }
         )
-    arrays: dict[str, pa.Array] = {}
-    for key, column in values.items():
-        if key == "sign":
-            continue
-        typ = OBJECT_ID_TYPE[survey] if key == "object_id" else ALERT_TYPES[key]
-        arrays[key] = pa.array(column, type=typ, from_pandas=True)
+    arrays = dict(arrays)
+    sign = arrays.pop("sign", None)
     if survey == "ztf":
-        mag = np.asarray(values["mag"], dtype=np.float64)
-        mag_err = np.asarray(values["mag_err"], dtype=np.float64)
-        flux = np.asarray(values["sign"], dtype=np.float64) * flux_from_mag(mag)
+        mag = _numbers(arrays["mag"])
+        mag_err = _numbers(arrays["mag_err"])
+        flux = _numbers(sign) * flux_from_mag(mag)
         arrays["flux"] = pa.array(flux)
         arrays["flux_err"] = pa.array(np.abs(flux) * mag_err / MAG_PER_LN)
     else:
-        flux = np.asarray(values["flux"], dtype=np.float64)
-        err = np.asarray(values["flux_err"], dtype=np.float64)
+        flux = _numbers(arrays["flux"])
+        err = _numbers(arrays["flux_err"])
         arrays["mag"] = pa.array(mag_from_flux(flux), from_pandas=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             arrays["mag_err"] = pa.array(MAG_PER_LN * err / np.abs(flux), from_pandas=True)
@@ -182,35 +261,37 @@ def _alerts_table(values: dict[str, list[object]], survey: Survey, n: int) -> pa
     return pa.table({k: arrays[k] for k in names})
 
 
+def _numbers(array: pa.Array | None) -> np.ndarray:
+    """A numeric column as float64, nulls as NaN."""
+    assert array is not None
+    return pc.fill_null(array.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+
 def _light_curve(
-    lc: LightCurveColumns, survey: Survey, object_ids: pa.ChunkedArray, kind: str
+    lc: Measurements | None, survey: Survey, object_ids: pa.ChunkedArray, kind: str
 ) -> pa.Table:
-    row = np.asarray(lc.row, dtype=np.int32)
-    mjd = np.asarray(lc.mjd, dtype=np.float64)
-    value = np.asarray(lc.value, dtype=np.float64)  # None -> nan
-    error = np.asarray(lc.error, dtype=np.float64)
-    band = np.asarray(lc.band, dtype=object)
+    lc = lc if lc is not None else Measurements.empty()
     # Sort by (row, mjd) and drop repeats of the same measurement within an alert.
-    order = np.lexsort((mjd, row))
-    row, mjd, value, error, band = row[order], mjd[order], value[order], error[order], band[order]
-    # Ids may be missing (None) and ZTF's early test packets have negative candids: keep a
-    # separate mask rather than a sentinel value.
-    missing_id = np.fromiter(
-        (s is None for s in lc.source_id), dtype=bool, count=len(lc.source_id)
-    )[order]
-    key = np.asarray([0 if s is None else s for s in lc.source_id], dtype=np.int64)[order]
+    order = np.lexsort((lc.mjd, lc.row))
+    row, mjd, value, error = lc.row[order], lc.mjd[order], lc.value[order], lc.error[order]
+    band_strings = lc.band.take(pa.array(order, pa.int64()))
+    band = pc.dictionary_encode(band_strings).indices.to_numpy(zero_copy_only=False)
+    # Ids may be missing and ZTF's early test packets have negative candids: keep a separate
+    # mask rather than a sentinel value.
+    missing_id, key = lc.source_missing[order], lc.source_id[order]
     # The same object, time and band is one measurement (the archive's key too); when a
     # packet repeats it, the detection with the smallest id is kept.
     tiebreak = np.where(missing_id, np.iinfo(np.int64).max, key)
     keep = _first_of_runs(row, mjd, band, tiebreak)
-    row, mjd, value, error, band = row[keep], mjd[keep], value[keep], error[keep], band[keep]
+    row, mjd, value, error = row[keep], mjd[keep], value[keep], error[keep]
+    taken = pa.array(row, pa.int32())
     table: dict[str, pa.Array] = {
-        "row": pa.array(row, pa.int32()),
-        "object_id": object_ids.take(pa.array(row, pa.int32())).combine_chunks()
+        "row": taken,
+        "object_id": object_ids.take(taken).combine_chunks()
         if len(object_ids)
         else pa.array([], object_ids.type),
         "mjd": pa.array(mjd),
-        "band": pa.array(band.tolist(), pa.string()),
+        "band": band_strings.filter(pa.array(keep)),
     }
     if kind == "upper_limits":
         if survey == "ztf":
@@ -220,7 +301,7 @@ def _light_curve(
         table["limit_mag"] = pa.array(limit_mag, from_pandas=True)
         table["limit_flux"] = pa.array(limit_flux, from_pandas=True)
         return pa.table(table)
-    aux = np.asarray(lc.aux, dtype=np.float64)[order][keep]
+    aux = lc.aux[order][keep]
     if survey == "ztf" and kind == "detections":
         mag, mag_err = value, error
         flux = aux * flux_from_mag(mag)
@@ -240,13 +321,11 @@ def _light_curve(
     table["flux_err"] = pa.array(flux_err, from_pandas=True)
     if kind == "detections":
         table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
-        table["ra"] = pa.array(np.asarray(lc.ra, dtype=np.float64)[order][keep], from_pandas=True)
-        table["dec"] = pa.array(np.asarray(lc.dec, dtype=np.float64)[order][keep], from_pandas=True)
+        table["ra"] = pa.array(lc.ra[order][keep], from_pandas=True)
+        table["dec"] = pa.array(lc.dec[order][keep], from_pandas=True)
         table["mag"] = pa.array(mag, from_pandas=True)
         table["mag_err"] = pa.array(mag_err, from_pandas=True)
-        table["reliability"] = pa.array(
-            np.asarray(lc.reliability, dtype=np.float64)[order][keep], from_pandas=True
-        )
+        table["reliability"] = pa.array(lc.reliability[order][keep], from_pandas=True)
         table["is_positive"] = pa.array(flux > 0)
     return pa.table(table)
 
@@ -266,9 +345,10 @@ def _first_of_runs(
     return keep
 
 
-def _cutouts(values: dict[str, list[object]], alerts: pa.Table) -> pa.Table:
-    row = pa.array(values["row"], pa.int32())
-    kinds = values["kind"]
+def _cutouts(
+    row_numbers: np.ndarray, kinds: list[object], data: list[object], alerts: pa.Table
+) -> pa.Table:
+    row = pa.array(row_numbers, pa.int32())
     unknown = set(kinds) - set(CUTOUT_KINDS)
     if unknown:
         raise ValueError(f"unknown cutout kinds {unknown}")
@@ -284,6 +364,6 @@ def _cutouts(values: dict[str, list[object]], alerts: pa.Table) -> pa.Table:
             "object_id": object_id,
             "alert_id": alert_id,
             "kind": pa.array(kinds, pa.string()),
-            "data": pa.array(values["data"], pa.binary()),
+            "data": pa.array(data, pa.binary()),
         }
     )

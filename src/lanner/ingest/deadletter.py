@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 
@@ -19,6 +20,8 @@ class FolderDeadLetters:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.count = 0
+        #: Letters put, by reason (the run summary shows the commonest).
+        self.reasons: Counter[str] = Counter()
 
     def put(self, data: bytes, origin: str, reason: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -32,6 +35,7 @@ class FolderDeadLetters:
         }
         (self.folder / f"{digest}.json").write_text(json.dumps(note, indent=1))
         self.count += 1
+        self.reasons[reason] += 1
 
     def flush(self) -> None:
         """Letters are written synchronously by :meth:`put`: nothing is pending."""

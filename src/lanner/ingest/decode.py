@@ -12,6 +12,11 @@ Formats are recognised by content, not by file name:
   ``lsst-alert-packet`` package;
 * Parquet (``PAR1``): alert dumps written by brokers (one row per alert);
 * JSON (an object or an array of objects): alert dumps.
+
+Every packet is bounded (:class:`~lanner.ingest.limits.IngestLimits`): its size, the bytes
+its Avro blocks inflate to, its number of alerts (container records, Parquet rows, JSON
+items) and its nesting (JSON, an Avro container's schema); beyond a bound it is refused with
+a reason naming the setting, before the work is done.
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ import pyarrow.parquet as pq
 
 from lanner.ingest.avro_container import read_container
 from lanner.ingest.confluent_wire import parse_schema_id
+from lanner.ingest.limits import (
+    BoundError,
+    IngestLimits,
+    check_nesting,
+    default_limits,
+    too_many_alerts,
+)
 from lanner.ingest.packets import RawPacket
 
 AVRO_MAGIC = b"Obj\x01"
@@ -78,29 +90,40 @@ def _schema_path(major: int, minor: int) -> str:
     return str(path)
 
 
-def decode_packet(packet: RawPacket) -> list[DecodedRecord]:
+def decode_packet(packet: RawPacket, limits: IngestLimits | None = None) -> list[DecodedRecord]:
     """Decode every alert a packet holds.
 
     Raises
     ------
     DecodeError
-        If the bytes are not a known container or do not decode; the message says why.
+        If the bytes are not a known container, do not decode or exceed a bound; the message
+        says why.
     """
+    limits = limits or default_limits()
     data = packet.data
     if not data:
         raise DecodeError("empty packet")
+    if len(data) > limits.max_packet_bytes:
+        raise DecodeError(
+            f"packet of {len(data)} bytes exceeds LANNER_MAX_PACKET_BYTES "
+            f"({limits.max_packet_bytes})"
+        )
     try:
         if data.startswith(AVRO_MAGIC):
-            return _decode_container(data, packet.origin)
+            return _decode_container(data, packet.origin, limits)
         if data[0] == 0 and len(data) > 5:
             return _decode_confluent(data, packet.origin)
         if data.startswith(PARQUET_MAGIC):
-            return _decode_parquet(data, packet.origin)
+            return _decode_parquet(data, packet.origin, limits)
         head = data.lstrip()[:1]
         if head in (b"{", b"["):
-            return _decode_json(data, packet.origin)
+            return _decode_json(data, packet.origin, limits)
     except DecodeError:
         raise
+    except BoundError as exc:
+        raise DecodeError(str(exc)) from exc
+    except RecursionError as exc:
+        raise DecodeError(f"packet nested too deeply to decode: {exc}") from exc
     except (ValueError, EOFError, TypeError, KeyError, IndexError, OSError, zlib.error) as exc:
         raise DecodeError(f"corrupt packet: {type(exc).__name__}: {exc}") from exc
     raise DecodeError(
@@ -109,8 +132,8 @@ def decode_packet(packet: RawPacket) -> list[DecodedRecord]:
     )
 
 
-def _decode_container(data: bytes, origin: str) -> list[DecodedRecord]:
-    records, name = read_container(data)
+def _decode_container(data: bytes, origin: str, limits: IngestLimits) -> list[DecodedRecord]:
+    records, name = read_container(data, limits)
     if not records:
         raise DecodeError("Avro container holds no records")
     if len(records) == 1:
@@ -128,15 +151,28 @@ def _decode_confluent(data: bytes, origin: str) -> list[DecodedRecord]:
     return [DecodedRecord(record, f"lsst.v{major}_{minor}.alert", origin)]
 
 
-def _decode_parquet(data: bytes, origin: str) -> list[DecodedRecord]:
-    rows = pq.read_table(io.BytesIO(data)).to_pylist()
+def _decode_parquet(data: bytes, origin: str, limits: IngestLimits) -> list[DecodedRecord]:
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    meta = parquet.metadata
+    if meta.num_rows > limits.max_packet_alerts:
+        raise too_many_alerts(meta.num_rows, limits)
+    inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if inflated > limits.max_packet_bytes:
+        raise BoundError(
+            f"Parquet data inflates to {inflated} bytes, more than LANNER_MAX_PACKET_BYTES "
+            f"({limits.max_packet_bytes})"
+        )
+    rows = parquet.read().to_pylist()
     return [DecodedRecord(r, None, f"{origin}#{i}") for i, r in enumerate(rows)]
 
 
-def _decode_json(data: bytes, origin: str) -> list[DecodedRecord]:
+def _decode_json(data: bytes, origin: str, limits: IngestLimits) -> list[DecodedRecord]:
+    check_nesting(data, "JSON packet", limits)
     doc = json.loads(data)
     if isinstance(doc, dict):
         return [DecodedRecord(doc, None, origin)]
+    if isinstance(doc, list) and len(doc) > limits.max_packet_alerts:
+        raise too_many_alerts(len(doc), limits)
     if isinstance(doc, list) and all(isinstance(d, dict) for d in doc):
         return [DecodedRecord(d, None, f"{origin}#{i}") for i, d in enumerate(doc)]
     raise DecodeError("JSON is neither an alert object nor an array of alert objects")

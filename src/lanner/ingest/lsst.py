@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lanner.ingest.columns import AdapterError, BatchColumns, require
+from lanner.ingest.columns import AdapterError, BatchColumns, entries_of, require
 
 REQUIRED = ("diaSourceId", "midpointMjdTai", "band", "ra", "dec")
 CUTOUTS = (
@@ -33,8 +33,6 @@ CUTOUTS = (
     ("difference", "cutoutDifference"),
 )
 EXTRA_COLUMNS = ("ssObjectId", "nDiaSources", "diaObject_ra", "diaObject_dec")
-#: diaNoise is a 1-sigma flux error; limits are quoted at 5 sigma, as ZTF's diffmaglim.
-LIMIT_SIGMA = 5.0
 #: The pre-versioned ``lsst.alert`` schema's source field names and their current names.
 PRE_V5_NAMES = {
     "midPointTai": "midpointMjdTai",
@@ -117,7 +115,7 @@ def append(
         record = {
             **record,
             "diaSource": _current_names(record["diaSource"]),
-            "prvDiaSources": [_current_names(p) for p in record.get("prvDiaSources") or ()],
+            "prvDiaSources": [_current_names(p) for p in entries_of(record, "prvDiaSources")],
         }
     src = record["diaSource"]
     require(src, REQUIRED, "diaSource.")
@@ -151,61 +149,9 @@ def append(
             "diaObject_dec": obj.get("dec", obj.get("decl")),
         }
     )
-    det = out.detections
-    det.add(
-        row,
-        src["diaSourceId"],
-        src["midpointMjdTai"],
-        src["band"],
-        src["ra"],
-        src["dec"],
-        flux,
-        err,
-        None,
-        src.get("reliability"),
-    )
-    for prv in record.get("prvDiaSources") or ():
-        if prv.get("midpointMjdTai") is None or prv.get("band") is None:
-            continue  # a history entry with no time or band carries nothing usable
-        det.add(
-            row,
-            prv.get("diaSourceId"),
-            prv["midpointMjdTai"],
-            prv["band"],
-            prv.get("ra"),
-            prv.get("dec"),
-            prv.get("psfFlux"),
-            prv.get("psfFluxErr"),
-            None,
-            prv.get("reliability"),
-        )
-    for fp in record.get("prvDiaForcedSources") or ():
-        if fp.get("midpointMjdTai") is None or fp.get("band") is None:
-            continue
-        out.forced.add(
-            row,
-            fp.get("diaForcedSourceId"),
-            fp["midpointMjdTai"],
-            fp["band"],
-            fp.get("ra"),
-            fp.get("dec"),
-            fp.get("psfFlux"),
-            fp.get("psfFluxErr"),
-        )
-    for nd in record.get("prvDiaNondetectionLimits") or ():
-        if nd.get("midpointMjdTai") is None or nd.get("band") is None:
-            continue
-        noise = nd.get("diaNoise")
-        out.upper_limits.add(
-            row,
-            None,
-            nd["midpointMjdTai"],
-            nd["band"],
-            None,
-            None,
-            None if noise is None else LIMIT_SIGMA * noise,
-            None,
-        )
+    out.history("lsst.sources", row, [src, *entries_of(record, "prvDiaSources")])
+    out.history("lsst.forced", row, entries_of(record, "prvDiaForcedSources"))
+    out.history("lsst.limits", row, entries_of(record, "prvDiaNondetectionLimits"))
     for kind, key in CUTOUTS:
         data = _cutout_bytes(record.get(key))
         if data is not None:

@@ -15,10 +15,16 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class RawPacket:
-    """Bytes of one or more alerts exactly as received, and where they came from."""
+    """Bytes of one or more alerts exactly as received, and where they came from.
+
+    ``error`` is set when the source could not be read whole (a truncated archive, a member
+    beyond a size bound, a link in a tarball): the packet then goes straight to the dead
+    letters with that reason, ``data`` holding whatever bytes were read.
+    """
 
     data: bytes
     origin: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)

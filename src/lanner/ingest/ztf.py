@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanner.ingest.columns import AdapterError, BatchColumns, require
+from lanner.ingest.columns import AdapterError, BatchColumns, entries_of, require
 
 JD_TO_MJD = 2400000.5
 BANDS = {1: "g", 2: "r", 3: "i"}
@@ -102,56 +102,8 @@ def append(record: dict[str, Any], row: int, origin: str, out: BatchColumns) -> 
             "drb": cand.get("drb"),
         }
     )
-    det = out.detections
-    det.add(
-        row,
-        cand["candid"],
-        mjd,
-        band,
-        cand["ra"],
-        cand["dec"],
-        cand["magpsf"],
-        cand["sigmapsf"],
-        1.0 if positive else -1.0,
-        reliability,
-    )
-    for prv in record.get("prv_candidates") or ():
-        fid, jd = prv.get("fid"), prv.get("jd")
-        if jd is None or fid not in BANDS:
-            continue  # a history entry with no time or band carries nothing usable
-        if prv.get("candid") is not None and prv.get("magpsf") is not None:
-            rel = prv.get("drb") if prv.get("drb") is not None else prv.get("rb")
-            det.add(
-                row,
-                prv["candid"],
-                jd - JD_TO_MJD,
-                BANDS[fid],
-                prv.get("ra"),
-                prv.get("dec"),
-                prv["magpsf"],
-                prv.get("sigmapsf"),
-                1.0 if _positive(prv.get("isdiffpos")) else -1.0,
-                rel,
-            )
-        elif prv.get("diffmaglim") is not None:
-            out.upper_limits.add(
-                row, None, jd - JD_TO_MJD, BANDS[fid], None, None, prv["diffmaglim"], None
-            )
-    for fp in record.get("fp_hists") or ():
-        flux, err, zp = fp.get("forcediffimflux"), fp.get("forcediffimfluxunc"), fp.get("magzpsci")
-        if flux in (None, MISSING) or zp in (None, MISSING) or fp.get("fid") not in BANDS:
-            continue  # ZTF marks failed forced photometry with -99999: no measurement
-        out.forced.add(
-            row,
-            None,
-            fp["jd"] - JD_TO_MJD,
-            BANDS[fp["fid"]],
-            None,
-            None,
-            flux,
-            None if err in (None, MISSING) else err,
-            zp,
-        )
+    out.history("ztf.candidates", row, [cand, *entries_of(record, "prv_candidates")])
+    out.history("ztf.fp_hists", row, entries_of(record, "fp_hists"))
     for kind, key in CUTOUTS:
         stamp = record.get(key)
         if isinstance(stamp, dict) and stamp.get("stampData"):
