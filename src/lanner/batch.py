@@ -104,6 +104,9 @@ class AlertBatch:
     packets: list[dict[str, Any]] = field(default_factory=list)
     #: Tables added by enrichers, each with one row per alert (aligned with ``alerts``).
     enriched: dict[str, pa.Table] = field(default_factory=dict)
+    #: Kit tables of this batch with any number of rows per object (the watchlist,
+    #: watchmap and sky-map hits of :mod:`lanner.sky_areas.stage`), for the filters.
+    kit: dict[str, pa.Table] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.alerts.num_rows

@@ -147,10 +147,12 @@ def _stage_benches(packets: list[RawPacket], survey: Survey | None) -> dict[str,
     alerts, warm and cold."""
     from lanner.enrich.context.bench import bench_context
     from lanner.filter.bench import bench_filters
+    from lanner.sky_areas.bench import bench_for_cli
 
     batch = assemble(packets[:5000], survey).batch
     context = bench_context(batch=batch, repeats=3) if len(batch) else None
     return {
         "filters_100_on_10000": bench_filters(n_filters=100, n_rows=10_000, repeat=3),
         "context": None if context is None else asdict(context),
+        "watchlists": bench_for_cli(),
     }

@@ -1,6 +1,7 @@
 """The pipeline: the one place the stages are wired together, and the only main loop.
 
     packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ store.write_batch
+            ─▶ sky areas (watchlist, watchmap, sky-map hits)
             ─▶ filter (active filters on the batch) ─▶ distribute (+ filter_matches)
 
 Each stage gets what it needs through the constructor (store, enrichers, dead-letter sink,
@@ -30,11 +31,12 @@ from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetterSink, RawPacket, reason_kind
+from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "enrich", "store", "filter", "distribute")
+STAGES = ("decode", "enrich", "store", "sky_areas", "filter", "distribute")
 
 
 @dataclass
@@ -45,6 +47,8 @@ class BatchReport:
     dead_letters: int = 0
     objects_updated: int = 0
     matches: dict[str, int] = field(default_factory=dict)
+    #: Watchlist, watchmap and sky-map hits of the batch, per hits table.
+    sky_hits: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
     #: Filters that ran out of time (also in ``filter_errors``).
     filter_timeouts: list[str] = field(default_factory=list)
@@ -70,6 +74,8 @@ class RunSummary(BatchReport):
         self.objects_updated += report.objects_updated
         for name, n in report.matches.items():
             self.matches[name] = self.matches.get(name, 0) + n
+        for name, n in report.sky_hits.items():
+            self.sky_hits[name] = self.sky_hits.get(name, 0) + n
         self.filter_errors.update(report.filter_errors)
         self.filter_timeouts.extend(report.filter_timeouts)
         for name, n in report.truncated.items():
@@ -115,6 +121,7 @@ class Pipeline:
         self.enrichers = list(default_enrichers() if enrichers is None else enrichers)
         self.deliveries = list(deliveries)
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
+        self.sky_areas = SkyAreaStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, filter and distribute."""
@@ -151,6 +158,10 @@ class Pipeline:
         clock = _lap(report, "enrich", clock)
         report.objects_updated = self.store.write_batch(batch).objects_updated
         clock = _lap(report, "store", clock)
+        # After the store (retro-matches see these objects), before the filters (which
+        # see this batch's hits).
+        report.sky_hits = self.sky_areas.run(batch)
+        clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
         clock = _lap(report, "filter", clock)
         self.distribute(matches)

@@ -203,6 +203,33 @@ class Settings:
     max_cutout_bytes: int = _setting(
         "LANNER_MAX_CUTOUT_BYTES", 16 * 2**20, "Largest cutout of an alert (bytes).", int
     )
+    gcn_kafka: str | None = _setting(
+        "LANNER_GCN_KAFKA", None, "Bootstrap servers of the GCN notices (none: GCN's own)."
+    )
+    gcn_security: str | None = _setting(
+        "LANNER_GCN_SECURITY",
+        None,
+        "security.protocol of the GCN connection.",
+        shown="GCN's (sasl_ssl)",
+    )
+    gcn_client_id: str | None = _setting("LANNER_GCN_CLIENT_ID", None, "GCN client id.")
+    gcn_client_secret: str | None = _setting(
+        "LANNER_GCN_CLIENT_SECRET", None, "GCN client secret.", secret=True
+    )
+    gcn_topic: str = _setting("LANNER_GCN_TOPIC", "igwn.gwalert", "Topic of the LVK notices.")
+    gw_max_area: float = _setting(
+        "LANNER_GW_MAX_AREA",
+        1000.0,
+        "90% area cap (deg²) of the sky maps not classed as one of LANNER_GW_CLASSES.",
+        float,
+    )
+    gw_classes: tuple[str, ...] = _setting(
+        "LANNER_GW_CLASSES",
+        ("BNS", "NSBH"),
+        "Classes whose sky maps are always kept, comma-separated.",
+        lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
+        shown="BNS,NSBH",
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

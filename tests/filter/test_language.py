@@ -141,12 +141,18 @@ def test_kit_tables_follow_survey_object_id() -> None:
             "area_hits",
             "annotations",
             "watchlists",
+            "watchlist_cones",
             "watchmaps",
+            "mma_areas",
+            "mma_skymaps",
+            "mma_notices",
+            "mma_area_hits",
         }
-        for name in ("watchlist_hits", "area_hits", "annotations"):
+        for name in ("watchlist_hits", "area_hits", "annotations", "mma_area_hits"):
             assert tables[name].column(oid).type == kind
         assert "crossmatch_tns" in filterable_kit_tables(survey)
         assert "watchlists" not in filterable_kit_tables(survey)
+        assert {"mma_areas", "mma_area_hits"} <= set(filterable_kit_tables(survey))
 
 
 def test_lsst_64bit_ids_stay_exact() -> None:

@@ -36,6 +36,9 @@ COMMANDS = {
     "context": "lanner.cli.context:context_command",
     "catalog": "lanner.cli.context:catalog_group",
     "data": "lanner.cli.data:data",
+    "watchlist": "lanner.cli.watchlists:watchlist_group",
+    "watchmap": "lanner.cli.watchlists:watchmap_group",
+    "skymap": "lanner.cli.skymaps:skymap_group",
 }
 
 

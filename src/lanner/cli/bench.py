@@ -56,3 +56,10 @@ def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str |
             f"{context['library_load_s']:.2f} s; cold partition read "
             f"{1000 * context['cold_partition_load_s']:.1f} ms"
         )
+    sky = result.extra.get("watchlists")
+    if isinstance(sky, dict):
+        click.echo(
+            f"watchlists: {sky['cones']} cones x {sky['alerts']} alerts in "
+            f"{sky['batch_match_s']} s ({sky['cone_alert_pairs_per_s']:.3g} pairs/s); retro-match "
+            f"over {sky['archive_objects']} objects {sky['watchlist_add_and_retro_match_s']} s"
+        )

@@ -46,9 +46,10 @@ def batch_tables(batch: AlertBatch, recency_column: str) -> BatchTables:
         if oid not in table.column_names:
             table = table.add_column(0, oid, batch.alerts["object_id"])
         tables[name] = table.take(take)
+    tables.update(batch.kit)  # this batch's watchlist, watchmap and sky-map hits
     # Kit tables the batch does not fill yet exist empty, so filters naming them still run.
     for name, decl in filterable_tables(batch.survey).items():
-        if name not in batch.enriched:
+        if name not in tables:
             tables[name] = decl.arrow_schema().empty_table()
     # Users' SQL runs here: no file, network or extension access, configuration locked.
     con = sandboxed_duckdb(tables)

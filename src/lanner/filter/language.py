@@ -273,9 +273,22 @@ def parse_lasair(
     for name in others:
         if not _IDENT.match(name):
             raise FilterRejectedError(f"{name!r} is not a table name", "tables")
+        if name.lower() == "mma_areas":
+            continue  # joined through its hits below
         tree = tree.join(
             exp.Join(this=exp.to_table(name), on=_object_id_eq(base, name, object_id)), copy=False
         )
+    if "mma_areas" in (n.lower() for n in others):
+        # A sky map's attributes reach an object through that map's hits.
+        if "mma_area_hits" not in (n.lower() for n in others):
+            raise FilterRejectedError(
+                "mma_areas is joined through mma_area_hits", "tables", "add mma_area_hits"
+            )
+        through = exp.EQ(
+            this=exp.column("mw_id", table="mma_areas"),
+            expression=exp.column("mw_id", table="mma_area_hits"),
+        )
+        tree = tree.join(exp.Join(this=exp.to_table("mma_areas"), on=through), copy=False)
     many = len(parsed.watchlists) > 1
     for i, wl in enumerate(parsed.watchlists):
         tree = tree.join(

@@ -164,8 +164,31 @@ def watchlists_table(survey: str) -> Table:
         Column("active", "bool", "Matched against incoming alerts", producer=p, nullable=False),
         Column("radius", "double", "Default cone radius", "arcsec", p),
         Column("created", "timestamp", "Creation time (UTC)", producer=p),
+        Column("modified", "timestamp", "Last change of the cones or flags (UTC)", producer=p),
+        Column("expires", "timestamp", "When an active watchlist stops (UTC)", producer=p),
+        Column("ncones", "int", "Number of cones", producer=p),
     )
     return Table("watchlists", "Watchlists of cones", cols, primary_key=("wl_id",))
+
+
+def watchlist_cones_table(survey: str) -> Table:
+    """The cones of every watchlist (Lasair's ``watchlist_cones``)."""
+    p = WATCHLIST_PRODUCER
+    cols = (
+        Column("wl_id", "int", "Watchlist identifier", producer=p, nullable=False),
+        Column(
+            "cone_id",
+            "bigint",
+            "Cone number within the watchlist (1, 2, ...)",
+            producer=p,
+            nullable=False,
+        ),
+        Column("name", "text", "Name of the cone", producer=p),
+        Column("ra", "double", "Right ascension of the cone centre", "deg", p, nullable=False),
+        Column("decl", "double", "Declination of the cone centre", "deg", p, nullable=False),
+        Column("radius", "double", "Cone radius (NULL: the watchlist's default)", "arcsec", p),
+    )
+    return Table("watchlist_cones", "Cones of watchlists", cols, primary_key=("wl_id", "cone_id"))
 
 
 def watchmaps_table(survey: str) -> Table:
@@ -179,19 +202,27 @@ def watchmaps_table(survey: str) -> Table:
         Column("public", "bool", "Visible to every user's filters", producer=p, nullable=False),
         Column("active", "bool", "Matched against incoming alerts", producer=p, nullable=False),
         Column("created", "timestamp", "Creation time (UTC)", producer=p),
+        Column("modified", "timestamp", "Last change of the area or flags (UTC)", producer=p),
+        Column("expires", "timestamp", "When an active watchmap stops (UTC)", producer=p),
+        Column("area", "double", "Area of the MOC", "deg2", p),
+        Column("moc", "text", "The sky area, a MOC in ASCII serialisation", producer=p),
     )
     return Table("watchmaps", "Watchmaps: sky areas given as MOCs", cols, primary_key=("ar_id",))
 
 
 def kit_tables(survey: str) -> dict[str, Table]:
     """All kit tables of ``survey`` by name (filterable and bookkeeping ones)."""
+    from lanner.schema.mma import mma_tables
+
     tables = [
         crossmatch_tns_table(survey),
         watchlist_hits_table(survey),
         area_hits_table(survey),
         annotations_table(survey),
         watchlists_table(survey),
+        watchlist_cones_table(survey),
         watchmaps_table(survey),
+        *mma_tables(survey),
     ]
     return {t.name: t for t in tables}
 
