@@ -1,10 +1,13 @@
 """``lanner bench``: throughput of every stage on real alerts, in one process.
 
-Replays alert files (default: the shared ZTF set) through the whole pipeline into a fresh
-SQLite database in a temporary folder, with a set of realistic active filters, and reports
-alerts per second for decoding alone (the ceiling), for each stage and each enricher, and end
-to end, plus the peak resident memory. Packets are read into memory first, so disk reads are
-not counted. Measure on an idle machine; the figures are per process (one core).
+Replays alert files (default: the shared ZTF set; ``--rubin``: the shared on-sky Rubin
+``lsst.v10_0`` alerts) through the whole pipeline into a fresh SQLite database in a temporary
+folder, with a set of realistic active filters, and reports alerts per second and megabytes
+per second (of packets as received) for decoding alone (the ceiling), for each stage and each
+enricher, and end to end, each also as a ratio to the decode ceiling of the same run, plus the
+peak resident memory. Packets are read into memory first, so disk reads are not counted.
+Measure on an idle machine; the figures are per process (one core). The batch-size scaling
+of the enrichers is :mod:`lanner.bench_scaling`, the Kafka visit :mod:`lanner.bench_visit`.
 """
 
 from __future__ import annotations
@@ -42,18 +45,25 @@ BENCH_FILTERS: dict[str, list[str]] = {
 }
 
 
-def default_alerts() -> Path:
-    """The shared ZTF alerts (``$LANNER_SHARED`` or ``../shared`` from here) in a checkout,
-    else the ZTF sample shipped inside the package (after ``pip install .``)."""
+def shared_dir() -> Path:
+    """The shared data folder (``$LANNER_SHARED`` or ``../shared`` or ``./shared``)."""
     env = os.environ.get("LANNER_SHARED")
     for base in ([Path(env)] if env else []) + [
         Path.cwd().parent / "shared",
         Path.cwd() / "shared",
     ]:
-        path = base / "data" / "alerts" / "ztf"
-        if path.is_dir():
-            return path
-    return Path(str(resources.files("lanner") / "data" / "alerts" / "ztf"))
+        if (base / "data" / "alerts").is_dir():
+            return base
+    raise FileNotFoundError("the shared alerts were not found: pass PATHS or set LANNER_SHARED")
+
+
+def default_alerts() -> Path:
+    """The shared ZTF alerts in a checkout, else the ZTF sample shipped inside the package
+    (after ``pip install .``)."""
+    try:
+        return shared_dir() / "data" / "alerts" / "ztf"
+    except FileNotFoundError:
+        return Path(str(resources.files("lanner") / "data" / "alerts" / "ztf"))
 
 
 class BenchError(Exception):
@@ -72,7 +82,24 @@ class BenchResult:
     enrichers: dict[str, float] = field(default_factory=dict)
     end_to_end: float = 0.0
     peak_memory_mb: float = 0.0
+    #: Size of the packets as received [MB]; the same figures in MB/s and as ratios to
+    #: decode_only, keyed ``decode_only``, ``stage:NAME``, ``enricher:NAME``, ``end_to_end``.
+    input_mb: float = 0.0
+    mb_per_s: dict[str, float] = field(default_factory=dict)
+    vs_decode: dict[str, float] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+
+    def fill_derived(self) -> None:
+        """``mb_per_s`` and ``vs_decode`` from the alerts/s figures."""
+        rates = {"decode_only": self.decode_only}
+        rates |= {f"stage:{k}": v for k, v in self.stages.items()}
+        rates |= {f"enricher:{k}": v for k, v in self.enrichers.items()}
+        rates["end_to_end"] = self.end_to_end
+        mb_per_alert = self.input_mb / self.alerts if self.alerts else 0.0
+        self.mb_per_s = {k: round(v * mb_per_alert, 3) for k, v in rates.items()}
+        self.vs_decode = {
+            k: round(v / self.decode_only, 3) if self.decode_only else 0.0 for k, v in rates.items()
+        }
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -120,6 +147,7 @@ def run_bench(
         summary_rest = pipeline.run(batches[1:])
         wall = time.perf_counter() - start
         store.close()
+    input_mb = sum(len(p.data) for p in packets) / 1e6
     for stage, s in summary_rest.seconds.items():
         summary.seconds[stage] += s
     for name, s in summary_rest.enricher_seconds.items():
@@ -128,7 +156,7 @@ def run_bench(
     extra: dict[str, object] = {}
     if stage_benches:
         extra = _stage_benches(packets, survey)
-    return BenchResult(
+    result = BenchResult(
         alerts=alerts,
         dead_letters=summary.dead_letters + summary_rest.dead_letters,
         batch_size=batch_size,
@@ -137,8 +165,11 @@ def run_bench(
         enrichers={k: _rate(alerts, s) for k, s in summary.enricher_seconds.items()},
         end_to_end=_rate(alerts, wall),
         peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        input_mb=round(input_mb, 3),
         extra=extra,
     )
+    result.fill_derived()
+    return result
 
 
 def _stage_benches(packets: list[RawPacket], survey: Survey | None) -> dict[str, object]:

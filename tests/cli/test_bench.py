@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from lanner.bench_alerts import onsky_v10_paths
+from lanner.bench_scaling import NOT_LINEAR_RATIO, enricher_scaling
 from lanner.cli import build_cli
+from lanner.ingest import read_alerts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "ztf"
 
@@ -37,3 +41,58 @@ def test_bench_reports_each_stage_as_json(monkeypatch: pytest.MonkeyPatch) -> No
     assert figures["extra"]["filters_100_on_10000"]["n_filters"] == 100
     assert figures["extra"]["context"]["alerts"] == 60
     assert figures["extra"]["watchlists"]["cones"] == 20_000
+
+
+def test_bench_reports_megabytes_and_ratios_to_decode() -> None:
+    result = CliRunner().invoke(
+        build_cli(), ["bench", str(SAMPLE), "--json"], catch_exceptions=False
+    )
+    figures = json.loads(result.output)
+    size_mb = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file()) / 1e6
+    assert figures["input_mb"] == pytest.approx(size_mb, rel=0.01)
+    mb, ratio = figures["mb_per_s"], figures["vs_decode"]
+    assert set(mb) == set(ratio)
+    assert {"decode_only", "end_to_end", "stage:store", "enricher:sherlock"} <= set(mb)
+    assert ratio["decode_only"] == 1.0
+    per_alert = figures["input_mb"] / figures["alerts"]
+    assert mb["end_to_end"] == pytest.approx(figures["end_to_end"] * per_alert, rel=0.01)
+    assert ratio["end_to_end"] == pytest.approx(
+        figures["end_to_end"] / figures["decode_only"], rel=0.01
+    )
+
+
+def test_enricher_scaling_reports_every_enricher(shared_dir: Path) -> None:
+    batch = read_alerts(onsky_v10_paths(shared_dir), survey="lsst")
+    result = enricher_scaling(batch, sizes=(40, 400))
+    assert result.sizes == [40, 400]
+    assert {"bazin_blackbody", "pair_colours", "sherlock", "all enrichers"} <= set(
+        result.us_per_alert
+    )
+    for name, per_alert in result.us_per_alert.items():
+        assert len(per_alert) == 2 and all(v > 0 for v in per_alert), name
+        assert result.ratio[name] == pytest.approx(per_alert[1] / per_alert[0], abs=0.01)
+    assert result.not_linear == [n for n, r in result.ratio.items() if r > NOT_LINEAR_RATIO]
+
+
+@pytest.mark.kafka
+def test_visit_delivers_every_alert(shared_dir: Path, pg_url: str) -> None:
+    result = CliRunner().invoke(
+        build_cli(),
+        ["bench", "--visit", "200", "--db", pg_url, "--json"],
+        catch_exceptions=False,
+        env={"LANNER_SHARED": str(shared_dir)},
+    )
+    assert result.exit_code == 0, result.output
+    visit = json.loads(result.output)
+    assert visit["alerts"] == visit["stored_alerts"] == 200  # every alert arrived
+    assert visit["workers"] == 2 and visit["filters"] == 10
+    # The catch-all filter alone matches every object.
+    assert visit["matches"] >= 200 and visit["matches_on_kafka"] > 0
+    assert visit["seconds"] > 0 and visit["alerts_per_s"] == pytest.approx(
+        200 / visit["seconds"], rel=0.01
+    )
+    assert visit["mb_per_s"] == pytest.approx(visit["input_mb"] / visit["seconds"], rel=0.05)
+    per_core = visit["alerts_per_s"] / 2  # rounded: the counts may differ by one
+    assert abs(visit["cores_for_night"] - math.ceil(10_000_000 / 36_000 / per_core)) <= 1
+    assert abs(visit["cores_for_visit_in_60s"] - math.ceil(40_000 / 60 / per_core)) <= 1
+    assert visit["decode_only_per_core"] > 0 and visit["peak_worker_memory_mb"] > 0

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lanner.bench import BenchResult
+
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -16,14 +18,52 @@ import click
     "--db",
     "db_url",
     default=None,
-    help="An empty database to store into (e.g. postgresql://…); default: a temporary SQLite file.",
+    help="An empty database to store into (e.g. postgresql://…); default: a temporary SQLite "
+    "file. With --visit: the PostgreSQL server to use (a fresh schema is made and dropped).",
 )
-def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str | None) -> None:
-    """Measure alerts/s of decoding, each stage and end to end on real alerts (default:
-    the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
-    from lanner.bench import BenchError, default_alerts, run_bench
+@click.option("--rubin", is_flag=True, help="Run on the shared on-sky Rubin lsst.v10_0 alerts.")
+@click.option(
+    "--scaling",
+    is_flag=True,
+    help="Time each enricher at batches of 1,000 and 40,000 on-sky Rubin alerts (linearity).",
+)
+@click.option(
+    "--visit",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=40_000,
+    help="Replay a synthetic Rubin visit of N alerts (default 40,000) through Kafka into "
+    "2 lanner consume workers on PostgreSQL (--db) with 10 active filters.",
+)
+def bench(
+    paths: tuple[Path, ...],
+    batch_size: int,
+    as_json: bool,
+    db_url: str | None,
+    rubin: bool,
+    scaling: bool,
+    visit: int | None,
+) -> None:
+    """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
+    (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
+    from lanner.bench import BenchError, default_alerts, run_bench, shared_dir
 
-    targets = list(paths) or [default_alerts()]
+    try:
+        if visit is not None:
+            _visit(shared_dir(), db_url, visit, batch_size, as_json)
+            return
+        if scaling:
+            _scaling(shared_dir(), as_json)
+            return
+        if rubin:
+            from lanner.bench_alerts import onsky_v10_paths
+
+            targets = onsky_v10_paths(shared_dir())
+        else:
+            targets = list(paths) or [default_alerts()]
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         result = run_bench(targets, batch_size, db_url=db_url)
     except BenchError as exc:
@@ -31,17 +71,28 @@ def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str |
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=1))
         return
+    _print(result)
+
+
+def _line(label: str, result: BenchResult, key: str, rate: float) -> None:
     click.echo(
-        f"alerts {result.alerts} (dead letters {result.dead_letters}), "
+        f"{label:<32} {rate:>10} alerts/s {result.mb_per_s[key]:>9} MB/s "
+        f"{result.vs_decode[key]:>7}× decode"
+    )
+
+
+def _print(result: BenchResult) -> None:
+    click.echo(
+        f"alerts {result.alerts} (dead letters {result.dead_letters}, {result.input_mb} MB), "
         f"batches of {result.batch_size}"
     )
-    click.echo(f"decode only      {result.decode_only:>10} alerts/s")
+    _line("decode only", result, "decode_only", result.decode_only)
     for stage, rate in result.stages.items():
-        click.echo(f"stage {stage:<10} {rate:>10} alerts/s")
+        _line(f"stage {stage}", result, f"stage:{stage}", rate)
     for name, rate in result.enrichers.items():
-        click.echo(f"  enricher {name:<20} {rate:>10} alerts/s")
-    click.echo(f"end to end       {result.end_to_end:>10} alerts/s")
-    click.echo(f"peak memory      {result.peak_memory_mb:>10} MB")
+        _line(f"  enricher {name}", result, f"enricher:{name}", rate)
+    _line("end to end", result, "end_to_end", result.end_to_end)
+    click.echo(f"peak memory {result.peak_memory_mb} MB")
     filters = result.extra.get("filters_100_on_10000")
     if isinstance(filters, dict):
         click.echo(
@@ -63,3 +114,50 @@ def bench(paths: tuple[Path, ...], batch_size: int, as_json: bool, db_url: str |
             f"{sky['batch_match_s']} s ({sky['cone_alert_pairs_per_s']:.3g} pairs/s); retro-match "
             f"over {sky['archive_objects']} objects {sky['watchlist_add_and_retro_match_s']} s"
         )
+
+
+def _scaling(shared: Path, as_json: bool) -> None:
+    from lanner.bench_alerts import onsky_v10_paths
+    from lanner.bench_scaling import enricher_scaling
+    from lanner.ingest import read_alerts
+
+    result = enricher_scaling(read_alerts(onsky_v10_paths(shared), survey="lsst"))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    sizes = " / ".join(f"{s:,}" for s in result.sizes)
+    click.echo(f"µs per alert at batches of {sizes} (ratio: last / first)")
+    for name, per_alert in result.us_per_alert.items():
+        values = " / ".join(f"{v:.2f}" for v in per_alert)
+        click.echo(f"  {name:<26} {values:>20}   {result.ratio[name]:>5}")
+    click.echo(f"not linear: {', '.join(result.not_linear) or 'none'}")
+    click.echo(f"peak memory {result.peak_memory_mb} MB")
+
+
+def _visit(shared: Path, db_url: str | None, n: int, batch_size: int, as_json: bool) -> None:
+    from lanner.bench_visit import VisitError, run_visit
+
+    if db_url is None:
+        raise click.ClickException("--visit needs --db postgresql://…")
+    try:
+        result = run_visit(shared, db_url, n, batch_size)
+    except VisitError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    click.echo(
+        f"visit: {result.alerts} alerts ({result.input_mb} MB) through Kafka into "
+        f"{result.workers} workers, {result.filters} filters; {result.stored_alerts} stored, "
+        f"{result.matches} matches recorded, {result.matches_on_kafka} on the filters' topics"
+    )
+    click.echo(
+        f"{result.seconds} s from the workers' start to the last delivered match: "
+        f"{result.alerts_per_s} alerts/s, {result.mb_per_s} MB/s "
+        f"({result.vs_decode}× decode-only per core, {result.decode_only_per_core} alerts/s)"
+    )
+    click.echo(
+        f"cores needed at this rate: {result.cores_for_night} for 10 million alerts in a "
+        f"10-hour night; {result.cores_for_visit_in_60s} for a 40,000-alert visit in 60 s"
+    )
+    click.echo(f"peak worker memory {result.peak_worker_memory_mb} MB")

@@ -39,7 +39,7 @@ def test_registry_runs_on_every_real_rubin_alert(all_rubin_batch: AlertBatch) ->
 
     reasons = Counter(objects["BBBNoFitReason"].to_pylist())
     models = Counter(objects["BBBModel"].to_pylist())
-    assert reasons[None] == len(batch) - models[None] and reasons[None] >= 3
+    assert reasons[None] == len(batch) - models[None] and reasons[None] >= 1
 
 
 def test_every_feature_column_is_in_the_stored_schema() -> None:

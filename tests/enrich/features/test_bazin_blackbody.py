@@ -1,10 +1,10 @@
-"""Bazin / exponential × blackbody fits: parameter recovery on simulated light curves, and
-sensible results or stated reasons on real alerts."""
+"""Bazin / exponential × blackbody fits: parameter recovery on simulated light curves,
+sensible results or stated reasons on real alerts, and columns that do not depend on the
+batch nor on the machine's load."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -31,6 +31,10 @@ def _cadence(rng: np.random.Generator, n: int, span: float) -> tuple[np.ndarray,
     return t, [str(b) for b in rng.choice(list("ugrizy"), n)]
 
 
+def _bands(band: list[str]) -> np.ndarray:
+    return np.array(["ugrizy".index(b) for b in band])
+
+
 def test_bazin_parameters_recovered() -> None:
     rng = np.random.default_rng(11)
     truth = {"a": 20000.0, "temp": 12.0, "t0": 12.0, "kr": 0.35, "kf": 0.04}
@@ -38,8 +42,7 @@ def test_bazin_parameters_recovered() -> None:
     clean = bazin(t, band, **truth)
     err = np.full(t.size, 0.02 * clean.max())
     flux = clean + rng.normal(0, err)
-    lam = np.array([reference.WAVELENGTH_UM[b] for b in band])
-    fit = fit_light_curve(t, lam, flux, err)
+    fit = fit_light_curve(t, _bands(band), flux, err)
     assert fit.model == "bazin", fit
     a, temp, _, kr, kf = fit.params
     assert math.exp(a) == pytest.approx(truth["a"], rel=0.15)
@@ -64,17 +67,28 @@ def test_exponential_rise_recovered_through_the_enricher() -> None:
     err = 0.02 * intrinsic * dim + 20
     observed = intrinsic * dim + rng.normal(0, err)
     lc = [(60000.0 + ti, b, f, e, 0.9) for ti, b, f, e in zip(t, band, observed, err, strict=True)]
-    forced = [(60000.0 - 3 * j - 1, "r", rng.normal(0, 20), 20.0) for j in range(6)]
+    # Forced points after discovery are not prepended; the ones before are.
+    forced = [(60000.0 + 3 * j + 1, "r", rng.normal(0, 20), 20.0) for j in range(3)]
     batch = synthetic_batch([lc], forced=[forced], positions=[pos])
     row = run(batch, [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()[0]
-    assert row["BBBNoFitReason"] is None
-    assert row["BBBNdata"] == 25 + 4  # four forced points before discovery
-    if row["BBBModel"] == "exp":
-        assert row["BBBRiseRate"] == pytest.approx(k, rel=0.1)
-        assert row["BBBFallRate"] is None and row["BBBPeakMJD"] is None
-    else:  # a still-rising Bazin: the fall must be negligible over the data
-        assert row["BBBFallRate"] < 0.02
+    assert row["BBBNoFitReason"] is None and row["BBBModel"] == "exp"
+    assert row["BBBNdata"] == 25
+    assert row["BBBRiseRate"] == pytest.approx(k, rel=0.1)
+    assert row["BBBFallRate"] is None and row["BBBPeakMJD"] is None
     assert row["BBBTemp"] == pytest.approx(temp, rel=0.1)
+
+
+def test_forced_points_before_discovery_are_prepended() -> None:
+    rng = np.random.default_rng(8)
+    truth = {"a": 20000.0, "temp": 10.0, "t0": 8.0, "kr": 0.4, "kf": 0.05}
+    t, band = _cadence(rng, 40, 60.0)
+    clean = bazin(t, band, **truth)
+    lc = [(60010.0 + ti, b, f, 200.0, 0.9) for ti, b, f in zip(t, band, clean, strict=True)]
+    forced = [(60010.0 - 2 * j - 1, "g", rng.normal(0, 200), 200.0) for j in range(6)]
+    batch = synthetic_batch([lc], forced=[forced], positions=[(190.0, 27.0)])
+    row = run(batch, [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()[0]
+    assert row["BBBNdata"] == 40 + 4  # the last four forced points before discovery
+    assert row["BBBModel"] == "bazin", row
 
 
 def test_peak_time_and_flux_of_a_bazin_fit() -> None:
@@ -106,10 +120,36 @@ def test_flat_noise_is_not_fitted() -> None:
     assert row["BBBTemp"] is None
 
 
+def test_simulated_batch_recovered_together() -> None:
+    # Twenty light curves of different lengths fitted in one batch, as the enricher does.
+    rng = np.random.default_rng(21)
+    truths, curves = [], []
+    for _ in range(20):
+        truth = {
+            "a": 10 ** rng.uniform(3.5, 4.5),
+            "temp": rng.uniform(6, 18),
+            "t0": rng.uniform(5, 20),
+            "kr": rng.uniform(0.2, 0.6),
+            "kf": rng.uniform(0.02, 0.08),
+        }
+        t, band = _cadence(rng, int(rng.integers(25, 90)), 80.0)
+        clean = bazin(t, band, **truth)
+        err = np.full(t.size, 0.02 * clean.max())
+        truths.append(truth)
+        curves.append([(60000.0 + ti, b, f, e, 0.9) for ti, b, f, e in
+                       zip(t, band, clean + rng.normal(0, err), err, strict=True)])  # fmt: skip
+    rows = run(synthetic_batch(curves, positions=[(190.0, 27.0)] * 20),
+               [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()  # fmt: skip
+    assert sum(r["BBBModel"] == "bazin" for r in rows) >= 18
+    errors = [abs(r["BBBTemp"] / tr["temp"] - 1) for r, tr in zip(rows, truths, strict=True)
+              if r["BBBModel"] == "bazin"]  # fmt: skip
+    assert np.median(errors) < 0.05
+
+
 def test_real_alerts_give_fits_or_reasons(lsst_sample_batch: AlertBatch) -> None:
     got = run(lsst_sample_batch, [MilkyWay("lsst"), BazinBlackBody()]).to_pylist()
     fitted = [r for r in got if r["BBBModel"] is not None]
-    assert len(fitted) >= 3
+    assert fitted  # the plausibility rules leave few, but not none
     for r in got:
         assert (r["BBBModel"] is None) != (r["BBBNoFitReason"] is None)
         if r["BBBModel"] is None:
@@ -118,25 +158,11 @@ def test_real_alerts_give_fits_or_reasons(lsst_sample_batch: AlertBatch) -> None
         assert 1.0 <= r["BBBTemp"] <= 100.0
         assert 0.0 <= r["BBBRiseRate"] <= 15.0
         assert np.isfinite(r["BBBChi2Dof"]) and r["BBBNdata"] >= 5
+        assert r["BBBChi2Dof"] <= 10
         if r["BBBModel"] == "bazin" and r["BBBPeakMJD"] is not None:
             assert 60300 < r["BBBPeakMJD"] < 60700 and r["BBBPeakFlux"] > 0
     reasons = {r["BBBNoFitReason"] for r in got} - {None}
+    params = {"amplitude", "temperature", "t0", "rise rate", "fall rate"}
     assert reasons <= {"fewer than 5 detections", "no positive flux", "poor fit",
-                       "did not converge", "time limit", "identical timestamps"}  # fmt: skip
-
-
-def test_batch_time_budget_is_a_stated_reason(lsst_sample_batch: AlertBatch) -> None:
-    enricher = BazinBlackBody(max_batch_seconds=0.0)
-    got = run(lsst_sample_batch, [MilkyWay("lsst"), enricher]).to_pylist()
-    reasons = Counter(r["BBBNoFitReason"] for r in got)
-    assert reasons["batch time budget"] > 20
-    assert all(r["BBBModel"] is None for r in got)
-
-
-def test_time_limit_is_a_stated_reason() -> None:
-    rng = np.random.default_rng(1)
-    t, band = _cadence(rng, 40, 50.0)
-    lam = np.array([reference.WAVELENGTH_UM[b] for b in band])
-    flux = bazin(t, band, 1e4, 10.0, 10.0, 0.3, 0.03)
-    fit = fit_light_curve(t, lam, flux, np.full(t.size, 50.0), max_seconds=0.0)
-    assert fit.model is None and fit.reason == "time limit"
+                       "did not converge", "identical timestamps", "peak band not observed",
+                       "chi2/dof above 10"} | {f"{p} at bound" for p in params}  # fmt: skip

@@ -120,16 +120,16 @@ def forced(batch: AlertBatch) -> LightCurves:
 def group_max_index(values: np.ndarray, row: np.ndarray, n_alerts: int) -> np.ndarray:
     """Index of the largest of ``values`` within each alert, -1 where none is finite.
 
-    ``row`` must be sorted. NaN never wins; ties go to the later element.
+    NaN never wins; ties go to the later element. Two scatter passes over the points (no
+    sort), so the cost is linear in the batch.
     """
-    v = np.where(np.isfinite(values), values, -np.inf)
-    order = np.lexsort((np.arange(len(v)), v, row))
-    ends = np.searchsorted(row[order], np.arange(n_alerts), side="right") - 1
-    starts = np.searchsorted(row[order], np.arange(n_alerts), side="left")
+    finite = np.isfinite(values)
+    v = np.where(finite, values, -np.inf)
+    best_value = np.full(n_alerts, -np.inf)
+    np.maximum.at(best_value, row, v)
+    hit = np.flatnonzero(finite & (v == best_value[row]))
     out = np.full(n_alerts, -1, dtype=np.int64)
-    has = ends >= starts
-    best = order[ends[has]]
-    out[has] = np.where(np.isfinite(v[best]), best, -1)
+    np.maximum.at(out, row[hit], hit)
     return out
 
 
