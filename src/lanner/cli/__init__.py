@@ -80,14 +80,26 @@ def build_cli() -> click.Group:
     return cli
 
 
+#: Set by the SIGINT handler, so the exit status is 130 even if a library swallowed the
+#: SystemExit it raised.
+_INTERRUPT: list[int] = []
+
+
 def _interrupted(signum: int, frame: FrameType | None) -> None:
     # SystemExit, unlike KeyboardInterrupt, is not turned into "Aborted!" by click and
     # prints no traceback; finally blocks still run (open transactions roll back).
-    click.echo("\ninterrupted", err=True)
+    if not _INTERRUPT:
+        click.echo("\ninterrupted", err=True)
+    _INTERRUPT.append(signum)
     raise SystemExit(INTERRUPTED)
 
 
 def main() -> None:
     """The ``lanner`` entry point: Ctrl-C at any moment ends with status 130."""
     signal.signal(signal.SIGINT, _interrupted)
-    build_cli()(prog_name="lanner")
+    try:
+        build_cli()(prog_name="lanner")
+    except SystemExit as exc:
+        if _INTERRUPT and exc.code != INTERRUPTED:
+            raise SystemExit(INTERRUPTED) from None
+        raise
