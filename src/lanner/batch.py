@@ -20,18 +20,21 @@ Tables and their columns (units in brackets; ``row`` always indexes ``alerts``):
     ``nDiaSources``, ``diaObject_ra``, ``diaObject_dec``, ...).
 
 ``detections`` — the triggering detection and every detection in the packet history,
-    de-duplicated within each alert: ``row`` int32, ``object_id``, ``source_id`` int64,
+    one row per ``source_id`` within each alert (a repeated candid is kept once): ``row``
+    int32, ``object_id``, ``source_id`` int64 (ZTF ``candid`` / Rubin ``diaSourceId``),
     ``mjd``, ``band``, ``ra``, ``dec``, ``flux``, ``flux_err``, ``mag``, ``mag_err``,
     ``reliability``, ``is_positive`` bool (ZTF ``isdiffpos``; Rubin ``flux > 0``). Sorted by
     (``row``, ``mjd``).
 
 ``forced`` — forced photometry at the object's position (ZTF ``fp_hists``, Rubin
-    ``prvDiaForcedSources``): ``row``, ``object_id``, ``mjd``, ``band``, ``flux``,
-    ``flux_err`` [nJy]. Sorted by (``row``, ``mjd``).
+    ``prvDiaForcedSources``), one row per ``source_id`` within each alert: ``row``,
+    ``object_id``, ``source_id`` int64 (Rubin ``diaForcedSourceId`` / ZTF ``pid``), ``mjd``,
+    ``band``, ``flux``, ``flux_err`` [nJy]. Sorted by (``row``, ``mjd``).
 
 ``upper_limits`` — non-detections (ZTF ``prv_candidates`` without ``candid``; Rubin
-    ``prvDiaNondetectionLimits``): ``row``, ``object_id``, ``mjd``, ``band``, ``limit_mag``
-    [AB mag, 5 sigma], ``limit_flux`` [nJy, 5 sigma]. Sorted by (``row``, ``mjd``).
+    ``prvDiaNondetectionLimits``), one row per (``mjd``, ``band``) within each alert:
+    ``row``, ``object_id``, ``mjd``, ``band``, ``limit_mag`` [AB mag, 5 sigma],
+    ``limit_flux`` [nJy, 5 sigma], ``source_id`` (always null). Sorted by (``row``, ``mjd``).
 
 ``cutouts`` — ``row``, ``object_id``, ``alert_id``, ``kind`` (``science``, ``template``,
     ``difference``), ``fits`` binary (uncompressed FITS bytes).

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
-from lanner.batch import AlertBatch, row_offsets
+from lanner.batch import AlertBatch, Survey, row_offsets
 from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
 from lanner.distribute.json_payload import to_json_bytes
 from lanner.distribute.router import output_options
@@ -30,7 +30,7 @@ from lanner.filter.active import ActiveFilters, FilterMatch
 from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
-from lanner.ingest.packets import DeadLetterSink, RawPacket, reason_kind
+from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
 from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
 
@@ -125,10 +125,13 @@ class Pipeline:
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, filter and distribute."""
-        report = BatchReport()
-        clock = time.perf_counter()
-        assembled = assemble(packets, self.store.survey)
-        for letter in assembled.dead_letters:
+        return self.finish(prepare(packets, self.store.survey, self.enrichers))
+
+    def finish(self, prepared: PreparedBatch) -> BatchReport:
+        """Store, filter and distribute a decoded and enriched batch (made here or by a
+        worker process, :mod:`lanner.parallel`)."""
+        report = prepared.report
+        for letter in prepared.dead_letters:
             self.dead_letters.put(letter.data, letter.origin, letter.reason)
             kind = reason_kind(letter.reason)
             report.dead_letter_reasons[kind] = report.dead_letter_reasons.get(kind, 0) + 1
@@ -138,24 +141,20 @@ class Pipeline:
                 letter.reason,
                 extra={"origin": letter.origin, "reason": letter.reason},
             )
-        batch = assembled.batch
-        report.alerts, report.dead_letters = len(batch), len(assembled.dead_letters)
-        if assembled.dead_letters:
-            first = assembled.dead_letters[0]
+        batch = prepared.batch
+        if prepared.dead_letters:
+            first = prepared.dead_letters[0]
             log.warning(
-                "%d of %d packets dead-lettered (%s); first: %s: %s",
-                report.dead_letters,
-                len(packets),
+                "%d packets dead-lettered (%s); first: %s: %s",
+                len(prepared.dead_letters),
                 ", ".join(f"{k}: {n}" for k, n in report.dead_letter_reasons.items()),
                 first.origin,
                 first.reason,
                 extra={"dead_letters": report.dead_letter_reasons},
             )
-        clock = _lap(report, "decode", clock)
         if len(batch) == 0:
             return report
-        self.enrich(batch, report.enricher_seconds)
-        clock = _lap(report, "enrich", clock)
+        clock = time.perf_counter()
         report.objects_updated = self.store.write_batch(batch).objects_updated
         clock = _lap(report, "store", clock)
         # After the store (retro-matches see these objects), before the filters (which
@@ -265,6 +264,32 @@ class Pipeline:
             if on_batch is not None:
                 on_batch(report)
         return summary
+
+
+@dataclass
+class PreparedBatch:
+    """A batch decoded and enriched, with what was set aside and the time it took; what a
+    worker process hands to the process that stores (picklable: Arrow tables and lists)."""
+
+    batch: AlertBatch
+    dead_letters: list[DeadLetter]
+    report: BatchReport
+
+
+def prepare(
+    packets: Sequence[RawPacket], survey: Survey | None, enrichers: Sequence[Enricher]
+) -> PreparedBatch:
+    """Decode and enrich one batch: the stages that need no database."""
+    report = BatchReport()
+    clock = time.perf_counter()
+    assembled = assemble(packets, survey)
+    batch = assembled.batch
+    report.alerts, report.dead_letters = len(batch), len(assembled.dead_letters)
+    clock = _lap(report, "decode", clock)
+    if len(batch):
+        run_enrichers(batch, enrichers, report.enricher_seconds)
+        _lap(report, "enrich", clock)
+    return PreparedBatch(batch, assembled.dead_letters, report)
 
 
 def run_stream(

@@ -27,6 +27,7 @@ from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.files import SkippedFile
 from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
+from lanner.parallel import default_workers, run_parallel
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings, option_help
 from lanner.store import StoreError, open_store
@@ -34,6 +35,14 @@ from lanner.store.migrate import init_database
 
 if TYPE_CHECKING:
     from lanner.observe.metrics import Metrics
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that decode and enrich alerts; one more stores them "
+    "(default: one per core). The database is the same for any number.",
+)
 
 
 def sample_alerts(survey: Survey) -> Path:
@@ -54,13 +63,15 @@ def ingest_paths(
     survey: Survey | None,
     progress: Progress = "none",
     total: int | None = None,
+    workers: int = 1,
     metrics: Metrics | None = None,
     sink: FolderDeadLetters | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
     batches need them, so a night's folder never sits in memory.
 
-    ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing;
+    ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing.
+    ``workers``: processes that decode and enrich (:mod:`lanner.parallel`); this one stores.
     ``metrics`` counts each batch.
     """
     stream: Iterator[RawPacket] = iter(packets)
@@ -78,7 +89,9 @@ def ingest_paths(
     try:
         if progress == "bar":
             with click.progressbar(length=total or 0, label="ingesting", file=sys.stderr) as bar:
-                return pipeline.run(_counted(batches, bar.update), on_batch=observe)
+                return run_parallel(
+                    pipeline, _counted(batches, bar.update), workers, on_batch=observe
+                )
         if progress == "lines":
             done = [0, 0]
 
@@ -89,10 +102,10 @@ def ingest_paths(
                 if observe is not None:
                     observe(r)
 
-            summary = pipeline.run(batches, on_batch=report)
+            summary = run_parallel(pipeline, batches, workers, on_batch=report)
             click.echo(err=True)
             return summary
-        return pipeline.run(batches, on_batch=observe)
+        return run_parallel(pipeline, batches, workers, on_batch=observe)
     finally:
         store.close()
 
@@ -161,8 +174,9 @@ def print_summary(
     help="Which bundled sample of real alerts to run.",
 )
 @db_option
+@workers_option
 @click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
-def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
+def run(survey: str, db_url: str | None, workers: int | None, metrics_port: int | None) -> None:
     """Run the embedded broker on the real alerts shipped with Lanner (the database is
     set up first, as by `lanner db init`)."""
     from lanner.observe.metrics import Metrics
@@ -174,7 +188,13 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
     try:
         packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
         summary = ingest_paths(
-            packets, settings, cast(Survey, survey), "bar", len(packets), metrics
+            packets,
+            settings,
+            cast(Survey, survey),
+            "bar",
+            len(packets),
+            workers or default_workers(),
+            metrics,
         )
     finally:
         if server is not None:
@@ -191,7 +211,10 @@ def run(survey: str, db_url: str | None, metrics_port: int | None) -> None:
     help="Survey of a new database (default: that of the first alert).",
 )
 @db_option
-def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> None:
+@workers_option
+def ingest(
+    paths: tuple[Path, ...], survey: str | None, db_url: str | None, workers: int | None
+) -> None:
     """Ingest alert files, folders and tarballs through the whole pipeline."""
     settings = Settings.for_db(db_url)
     skipped: list[SkippedFile] = []
@@ -201,6 +224,7 @@ def ingest(paths: tuple[Path, ...], survey: str | None, db_url: str | None) -> N
         settings,
         cast(Survey | None, survey),
         "lines" if sys.stderr.isatty() else "none",
+        workers=workers or default_workers(),
         sink=sink,
     )
     print_summary(summary, settings, sink, skipped)

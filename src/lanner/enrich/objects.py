@@ -112,7 +112,7 @@ def _ztf_columns() -> tuple[Column, ...]:
         ),
         Column("jdgmax", "double", "Latest Julian Day of g mag candidates", "JD", p),
         Column("jdrmax", "double", "Latest Julian Day of r mag candidates", "JD", p),
-        Column("ncand", "int", "Number of detections in the light curve", None, p),
+        Column("ncand", "int", "Number of detections (distinct candids) in the packet", None, p),
         Column("gmag", "float", "Latest g magnitude", "mag", p),
         Column("rmag", "float", "Latest r magnitude", "mag", p),
         Column(

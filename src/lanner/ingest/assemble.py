@@ -271,18 +271,22 @@ def _light_curve(
     lc: Measurements | None, survey: Survey, object_ids: pa.ChunkedArray, kind: str
 ) -> pa.Table:
     lc = lc if lc is not None else Measurements.empty()
-    # Sort by (row, mjd) and drop repeats of the same measurement within an alert.
+    # Sort by (row, mjd); the sort is stable, so packet order stays among equal times.
     order = np.lexsort((lc.mjd, lc.row))
     row, mjd, value, error = lc.row[order], lc.mjd[order], lc.value[order], lc.error[order]
     band_strings = lc.band.take(pa.array(order, pa.int64()))
     band = pc.dictionary_encode(band_strings).indices.to_numpy(zero_copy_only=False)
-    # Ids may be missing and ZTF's early test packets have negative candids: keep a separate
-    # mask rather than a sentinel value.
+    # Ids may be missing (upper limits have none) and ZTF's early test packets have negative
+    # candids: keep a separate mask rather than a sentinel value.
     missing_id, key = lc.source_missing[order], lc.source_id[order]
-    # The same object, time and band is one measurement (the archive's key too); when a
-    # packet repeats it, the detection with the smallest id is kept.
-    tiebreak = np.where(missing_id, np.iinfo(np.int64).max, key)
-    keep = _first_of_runs(row, mjd, band, tiebreak)
+    # One row per measurement of an alert, keyed as the archive keys it (see
+    # lanner.schema.tables): detections and forced photometry by their source id, upper
+    # limits by (time, band). When a packet repeats one (early ZTF packets carry the same
+    # candid twice), the first in packet order is kept.
+    if kind == "upper_limits":
+        keep = _first_of_keys(row, (mjd, band))
+    else:
+        keep = _first_of_keys(row, (key,))
     row, mjd, value, error = row[keep], mjd[keep], value[keep], error[keep]
     taken = pa.array(row, pa.int32())
     table: dict[str, pa.Array] = {
@@ -319,8 +323,8 @@ def _light_curve(
             mag_err = MAG_PER_LN * flux_err / np.abs(flux)
     table["flux"] = pa.array(flux, from_pandas=True)
     table["flux_err"] = pa.array(flux_err, from_pandas=True)
+    table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
     if kind == "detections":
-        table["source_id"] = pa.array(key[keep], pa.int64(), mask=missing_id[keep])
         table["ra"] = pa.array(lc.ra[order][keep], from_pandas=True)
         table["dec"] = pa.array(lc.dec[order][keep], from_pandas=True)
         table["mag"] = pa.array(mag, from_pandas=True)
@@ -330,18 +334,17 @@ def _light_curve(
     return pa.table(table)
 
 
-def _first_of_runs(
-    row: np.ndarray, a: np.ndarray, b: np.ndarray, tiebreak: np.ndarray
-) -> np.ndarray:
-    """Mask keeping, of entries with equal (row, a, b), the one with the smallest tiebreak."""
+def _first_of_keys(row: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Mask keeping, of entries with equal (row, *keys), the first one (in array order)."""
     if len(row) == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((tiebreak, b, a, row))
-    sr, sa, sb = row[order], a[order], b[order]
-    dup = np.zeros(len(row), dtype=bool)
-    dup[1:] = (sr[1:] == sr[:-1]) & (sa[1:] == sa[:-1]) & (sb[1:] == sb[:-1])
+    position = np.arange(len(row))
+    order = np.lexsort((position, *reversed(keys), row))
+    same = row[order][1:] == row[order][:-1]
+    for k in keys:
+        same &= k[order][1:] == k[order][:-1]
     keep = np.ones(len(row), dtype=bool)
-    keep[order[dup]] = False
+    keep[order[1:][same]] = False
     return keep
 
 

@@ -200,7 +200,7 @@ def _ztf_forced(s: pa.StructArray, rows: np.ndarray) -> dict[str, Measurements]:
             keep,
             mjd=_floats(s, "jd") - JD_TO_MJD,
             band=band,
-            source=None,
+            source="pid",  # the image the photometry was forced on: its archive key
             radec=False,
             value=flux,
             error=np.where(err == ZTF_MISSING, np.nan, err),
@@ -267,6 +267,7 @@ KINDS: dict[
     "ztf.fp_hists": (
         pa.struct(
             [
+                ("pid", I64),
                 ("jd", F64),
                 ("fid", I64),
                 ("forcediffimflux", F64),
@@ -356,5 +357,20 @@ def light_curves(
         entries, rows, failed = _convert(kind, lists)
         bad.update(failed)
         for table, m in KINDS[kind][1](entries, rows).items():
+            if table in KEYED_BY_ID:
+                # The source id is the row's key in the archive: without it, nothing to key.
+                for row in np.unique(m.row[m.source_missing]).tolist():
+                    bad.setdefault(row, f"{FIELD_NAMES[kind]} entry without {ID_NAMES[kind]}")
             tables[table] = tables[table].concat(m) if table in tables else m
     return tables, bad
+
+
+#: Light-curve tables keyed by the source id (see :mod:`lanner.schema.tables`).
+KEYED_BY_ID = ("detections", "forced")
+#: The id field of each kind (for reasons).
+ID_NAMES = {
+    "lsst.sources": "diaSourceId",
+    "lsst.forced": "diaForcedSourceId",
+    "ztf.candidates": "candid",
+    "ztf.fp_hists": "pid",
+}

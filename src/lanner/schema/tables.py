@@ -4,9 +4,20 @@ The light-curve, cutout and bookkeeping tables are declared here; the ``objects`
 the other enriched tables (``sherlock_classifications``, ...) take their columns from the
 enrichers that fill them (see :func:`lanner.schema.registry.tables_for`).
 
-Light-curve tables have one key for both surveys: (object id, ``mjd``, ``band``) — the same
-object measured at the same time in the same band is the same measurement, so re-ingesting
-an alert, or a later alert repeating its history, adds nothing.
+Light-curve rows are keyed by the survey's own identity of each measurement, so that two
+distinct sources of one object at one time (two diaSources of a visit) stay two rows, while
+re-ingesting an alert, or a later alert repeating its history, adds nothing:
+
+* ``detections``: (object id, ``source_id``), the ZTF ``candid`` / Rubin ``diaSourceId``;
+* ``forced_photometry``: (object id, ``source_id``), the Rubin ``diaForcedSourceId`` / the ZTF
+  ``pid`` of the image the photometry was forced on (one measurement per object and image);
+* ``upper_limits``: (object id, ``mjd``, ``band``): ZTF non-detections and Rubin
+  ``prvDiaNondetectionLimits`` carry no id of their own, and an object has one limit per
+  exposure.
+
+Every light-curve row also records which alert packet its values came from (``alert_mjd``,
+``alert_id``) and a hash of its values (``digest``): when two packets carry different values
+for one measurement, the newest packet wins (see :mod:`lanner.store.light_curves`).
 """
 
 from __future__ import annotations
@@ -58,24 +69,49 @@ def object_id_column(survey: Survey, description: str = "Object id") -> Column:
     return Column(OBJECT_ID_COLUMN[survey], kind, description, nullable=False)
 
 
+#: Version of the light-curve tables' layout (keys by source identity, packet provenance).
+#: Databases made before it are upgraded by :func:`lanner.store.upgrade.upgrade_light_curves`.
+LIGHT_CURVE_LAYOUT = 2
+
+#: The tables holding light curves: archive table -> attribute of :class:`~lanner.batch.AlertBatch`.
+LIGHT_CURVE_ATTRIBUTES = {
+    "detections": "detections",
+    "forced_photometry": "forced",
+    "upper_limits": "upper_limits",
+}
+
+
 def light_curve_tables(survey: Survey) -> list[Table]:
     oid = object_id_column(survey)
-    key = (oid.name, "mjd", "band")
     mjd = Column(
         "mjd", "double", "Time of the observation (ZTF: UTC, Rubin: TAI)", "MJD", nullable=False
     )
     band = Column("band", "text", "Band: g, r, i (ZTF); u, g, r, i, z, y (Rubin)", nullable=False)
     flux = Column("flux", "double", "Difference-image flux, signed", "nJy")
     flux_err = Column("flux_err", "double", "1-sigma error of flux", "nJy")
+    provenance = (
+        Column(
+            "alert_mjd",
+            "double",
+            "Time of the alert whose packet gave these values (the newest packet wins)",
+            "MJD",
+        ),
+        Column("alert_id", "bigint", "Id of that alert (ZTF candid / Rubin diaSourceId)"),
+        Column(
+            "digest",
+            "bigint",
+            "64-bit hash of the row's values: tells the store a repeated row is unchanged",
+        ),
+    )
     return [
         Table(
             "detections",
             "Every detection seen in any alert of the object (triggering and history).",
             (
                 oid,
+                Column("source_id", "bigint", "ZTF candid / Rubin diaSourceId", nullable=False),
                 mjd,
                 band,
-                Column("source_id", "bigint", "ZTF candid / Rubin diaSourceId"),
                 Column("ra", "double", "Right ascension", "deg"),
                 Column("dec", "double", "Declination", "deg"),
                 flux,
@@ -86,14 +122,28 @@ def light_curve_tables(survey: Survey) -> list[Table]:
                     "reliability", "double", "Real/bogus score (ZTF drb or rb; Rubin reliability)"
                 ),
                 Column("is_positive", "bool", "Brighter than the template (ZTF isdiffpos)"),
+                *provenance,
             ),
-            primary_key=key,
+            primary_key=(oid.name, "source_id"),
         ),
         Table(
             "forced_photometry",
             "Forced photometry on difference images at the object's position.",
-            (oid, mjd, band, flux, flux_err),
-            primary_key=key,
+            (
+                oid,
+                Column(
+                    "source_id",
+                    "bigint",
+                    "Rubin diaForcedSourceId / ZTF pid (processing id of the image)",
+                    nullable=False,
+                ),
+                mjd,
+                band,
+                flux,
+                flux_err,
+                *provenance,
+            ),
+            primary_key=(oid.name, "source_id"),
         ),
         Table(
             "upper_limits",
@@ -104,8 +154,31 @@ def light_curve_tables(survey: Survey) -> list[Table]:
                 band,
                 Column("limit_mag", "double", "5-sigma limiting AB magnitude", "mag"),
                 Column("limit_flux", "double", "5-sigma limiting flux", "nJy"),
+                *provenance,
             ),
-            primary_key=key,
+            primary_key=(oid.name, "mjd", "band"),
+        ),
+        Table(
+            "light_curve_state",
+            "Per object and light-curve table: what is stored, summarised, so that a packet "
+            "repeating stored history is recognised without reading it back.",
+            (
+                oid,
+                Column(
+                    "light_curve",
+                    "text",
+                    "detections, forced_photometry or upper_limits",
+                    nullable=False,
+                ),
+                Column("n_rows", "bigint", "Rows stored"),
+                Column("set_hash", "bigint", "XOR of a 64-bit hash of each row's key and digest"),
+                Column("max_mjd", "double", "Latest mjd of the rows", "MJD"),
+                Column(
+                    "max_alert_mjd", "double", "Newest packet among the rows' provenance", "MJD"
+                ),
+                Column("max_alert_id", "bigint", "Its alert id (ties of max_alert_mjd)"),
+            ),
+            primary_key=(oid.name, "light_curve"),
         ),
         Table(
             "cutouts",

@@ -6,8 +6,10 @@ curves, cutouts).
 
 Out-of-order arrivals: an object's enriched rows (``objects``, ``sherlock_classifications``,
 ...) are replaced only by a newer alert (larger recency column, see
-:data:`lanner.schema.registry.RECENCY_COLUMN`); light-curve rows are inserted once and never
-changed. So the database ends the same whatever order alerts arrive in.
+:data:`lanner.schema.registry.RECENCY_COLUMN`); a light-curve row takes the values of the
+newest packet that carries it, and rows a packet repeats unchanged are not rewritten (see
+:mod:`lanner.store.light_curves`). So the database ends the same whatever order alerts
+arrive in.
 """
 
 from __future__ import annotations
@@ -19,20 +21,18 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
+from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.backends import Backend, StoreError, backend_for, masked
 from lanner.store.ddl import Dialect, add_column_statements, create_statements, quote
+from lanner.store.light_curves import lock_objects, write_light_curves
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
-LIGHT_CURVE = {
-    "detections": "detections",
-    "forced_photometry": "forced",
-    "upper_limits": "upper_limits",
-}
+#: ``lanner_meta`` key holding the light-curve layout version of the database.
+LAYOUT_KEY = "light_curve_layout"
 #: Largest number of ids in one IN (...) list.
 CHUNK = 500
 
@@ -44,6 +44,11 @@ class WriteReport:
     alerts_new: int = 0
     objects_updated: int = 0
     rows_added: dict[str, int] = field(default_factory=dict)
+    #: Light-curve rows whose values or provenance the rule changed, per table.
+    rows_updated: dict[str, int] = field(default_factory=dict)
+    #: Stored light-curve rows read back to compare with the batch's, per table (none when
+    #: each object's summary shows the packets repeat what is stored).
+    rows_read: dict[str, int] = field(default_factory=dict)
 
 
 class Store:
@@ -81,7 +86,11 @@ class Store:
                     f"the schema of {backend.url} is older than this Lanner's: run "
                     f"`lanner db upgrade --db {backend.url}` (once, with the workers stopped)"
                 )
-            self.ensure_schema(self.survey)
+            try:
+                self.ensure_schema(self.survey)
+            except BaseException:
+                self.con.close()
+                raise
         elif not self.survey and not create:
             self.con.close()
             raise StoreError(not_initialised(backend.url))
@@ -107,6 +116,12 @@ class Store:
                 f"not {survey!r} (one database per survey)"
             )
         ph = self.backend.placeholder
+        layout = self._meta(LAYOUT_KEY)
+        if layout is None and self.backend.table_columns(self.con, "detections"):
+            raise StoreError(
+                f"the database {self.backend.url} keeps light curves in an older layout "
+                f"(keyed by time and band): run `lanner db upgrade --db {self.backend.url}`"
+            )
         if self.backend.dialect == "postgres":
             self.con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         for table in tables_for(survey).values():
@@ -120,6 +135,11 @@ class Store:
             self.con.execute(f"DELETE FROM lanner_meta WHERE key = {ph}", (key,))
             self.con.execute(
                 f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", (key, value)
+            )
+        if layout is None:
+            self.con.execute(
+                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})",
+                (LAYOUT_KEY, str(LIGHT_CURVE_LAYOUT)),
             )
         self.con.commit()
         self.survey = survey
@@ -149,14 +169,17 @@ class Store:
             return report
         survey = batch.survey
         oid = OBJECT_ID_COLUMN[survey]
+        if self.backend.dialect == "sqlite" and not self.con.in_transaction:
+            # The write lock from the start: what is read to decide the writes stays true.
+            self.con.execute("BEGIN IMMEDIATE")
         try:
+            lock_objects(self, batch.alerts["object_id"])
             report.alerts_new = self._insert_new(
                 "alerts", self._alerts_rows(batch), conflict=("alert_id",)
             )
-            for table, attr in LIGHT_CURVE.items():
-                report.rows_added[table] = self._insert_new(
-                    table, _rename_oid(getattr(batch, attr), oid), (oid, "mjd", "band")
-                )
+            writes = write_light_curves(self, batch)
+            report.rows_added = writes.inserted
+            report.rows_updated, report.rows_read = writes.updated, writes.read
             report.rows_added["cutouts"] = self._insert_new(
                 "cutouts", _rename_oid(batch.cutouts, oid), ("alert_id", "kind")
             )
@@ -214,12 +237,19 @@ class Store:
         """Insert rows whose key is not stored yet; return how many were new."""
         if data.num_rows == 0:
             return 0
-        cols = [c for c in self.tables[name].column_names if c in data.column_names]
+        present = set(data.column_names)
+        cols = [c for c in self.tables[name].column_names if c in present]
         tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
         return self._insert(name, cols, _rows(data, cols), tail)
 
+    def write_rows(self, name: str, cols: list[str], data: pa.Table, tail: str) -> int:
+        """``INSERT`` the ``cols`` of ``data`` into ``name`` followed by ``tail`` (an
+        ``ON CONFLICT`` clause); returns the rows written. Inside the open transaction."""
+        return self._insert(name, cols, _rows(data, cols), tail)
+
     def _upsert(self, name: str, data: pa.Table, oid: str) -> None:
-        cols = [c for c in self.tables[name].column_names if c in data.column_names]
+        present = set(data.column_names)
+        cols = [c for c in self.tables[name].column_names if c in present]
         updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c != oid)
         tail = f"ON CONFLICT ({quote(oid)}) DO UPDATE SET {updates}"
         if name == "objects":
@@ -360,8 +390,13 @@ def _rows(data: pa.Table, cols: list[str]) -> list[tuple[Any, ...]]:
         arr = data[c]
         if pa.types.is_floating(arr.type):
             # NaN means "not computed": store NULL so that SQL IS NULL finds it.
-            arr = pc.if_else(pc.is_nan(arr), None, arr)
-        columns.append(arr.to_pylist())
+            values = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            listed = values.tolist()
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                listed[i] = None
+            columns.append(listed)
+        else:
+            columns.append(arr.to_pylist())
     return list(zip(*columns, strict=True))
 
 

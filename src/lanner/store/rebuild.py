@@ -38,7 +38,7 @@ LIGHT_CURVES = {
             "is_positive",
         ],
     ),
-    "forced_photometry": ("forced", ["flux", "flux_err"]),
+    "forced_photometry": ("forced", ["source_id", "flux", "flux_err"]),
     "upper_limits": ("upper_limits", ["limit_mag", "limit_flux"]),
 }
 #: An alert's own detection is at its time; allow for float rounding in the comparison.

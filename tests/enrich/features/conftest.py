@@ -102,11 +102,8 @@ def ztf_history(ztf_packets: list[dict[str, Any]]) -> list[list[dict[str, Any]]]
         for c in [*(p.get("prv_candidates") or []), p["candidate"]]:
             if c.get("candid") is not None:
                 seen[c["candid"]] = c
-        # One detection per (time, band): ingest keeps the smallest candid.
-        first: dict[tuple[float, int], dict[str, Any]] = {}
-        for c in sorted(seen.values(), key=lambda c: (c["jd"], c["candid"])):
-            first.setdefault((c["jd"], c["fid"]), c)
-        out.append(sorted(first.values(), key=lambda c: (c["jd"], c["candid"])))
+        # One detection per candid (distinct candids at one time and band stay distinct).
+        out.append(sorted(seen.values(), key=lambda c: (c["jd"], c["candid"])))
     return out
 
 

@@ -1,0 +1,109 @@
+"""``lanner consume`` scale-out: alerts/s of 1 and of 2 workers in one consumer group.
+
+Input: the shared ZTF alerts (or ``--alerts PATH``), written once to a 2-partition topic of a
+throw-away tansu broker. For each worker count, that many ``lanner consume`` processes share a
+fresh group and a fresh PostgreSQL schema until the topic is drained. Output: the rate from
+the first stored batch to the last (the ``alerts.ingested_at`` span: start-up not counted)
+and the wall time of the whole run. Side effects: the broker, the schemas (dropped after).
+
+    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf] [--batch-size 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from lanner.ingest import iter_packets
+from lanner.store import open_store
+from lanner.testing.tansu import TansuBroker
+
+PG = "postgresql://postgres@localhost:5432/test"
+
+
+def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tuple[float, float]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG}?options=-csearch_path%3D{schema},public"
+    try:
+        # The survey and tables first, so the workers do not race to create them.
+        open_store(url, "ztf").close()
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "lanner",
+                    "consume",
+                    "--kafka",
+                    bootstrap,
+                    "--topic",
+                    topic,
+                    "--group",
+                    schema,
+                    "--db",
+                    url,
+                    "--batch-size",
+                    str(batch_size),
+                    "--idle-timeout",
+                    "6",
+                    "--kafka-option",
+                    "session.timeout.ms=2000",
+                    "--kafka-option",
+                    "heartbeat.interval.ms=400",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        for p in procs:
+            p.wait()
+        wall = time.perf_counter() - start
+        with psycopg.connect(url) as con:
+            count, span = con.execute(
+                "SELECT count(*), extract(epoch FROM max(ingested_at) - min(ingested_at)) "
+                "FROM alerts"
+            ).fetchone()
+        # Some shared files repeat an alert: ``count`` is the distinct alerts stored.
+        if count < 0.99 * n:
+            raise SystemExit(f"{workers} workers stored {count} of {n} alerts")
+        return count / float(span), wall
+    finally:
+        with psycopg.connect(PG, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=Path, default=Path("../shared/data/alerts/ztf"))
+    parser.add_argument("--batch-size", type=int, default=100)
+    args = parser.parse_args()
+    values = [p.data for p in iter_packets([args.alerts])]
+    with TansuBroker() as broker:
+        rates = {}
+        for workers in (1, 2):
+            topic = f"bench-{uuid.uuid4().hex[:8]}"
+            admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+            admin.create_topics([NewTopic(topic, num_partitions=2)])[topic].result(timeout=10)
+            producer = Producer({"bootstrap.servers": broker.bootstrap})
+            for i, value in enumerate(values):
+                producer.produce(topic, value=value, partition=i % 2)
+            producer.flush(30)
+            rate, wall = run(broker.bootstrap, topic, workers, args.batch_size, len(values))
+            rates[workers] = rate
+            print(f"{workers} worker(s): {rate:7.1f} alerts/s stored, run {wall:5.1f} s wall")
+        print(f"2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

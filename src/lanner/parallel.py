@@ -1,0 +1,122 @@
+"""Every core: decode and enrich in worker processes, store in this one.
+
+Input: a :class:`~lanner.pipeline.Pipeline` and batches of raw packets (files, folders,
+tarballs). Output: the run's :class:`~lanner.pipeline.RunSummary`, as
+:meth:`Pipeline.run <lanner.pipeline.Pipeline.run>` gives. Side effects: starts ``workers``
+processes for the run and stops them at its end; the pipeline stores, filters and sends.
+
+Decoding and enriching need no database and take most of a batch's time, so each batch is
+prepared (:func:`lanner.pipeline.prepare`) by one of ``workers`` processes, and the prepared
+batches — Arrow tables, pickled by Arrow's IPC — come back to this process in the order the
+batches were read. Here, one writer stores, filters and delivers them in that order, exactly
+as one process would: the database is the same whatever the number of workers. At most two
+batches per worker are in flight, so a night's folder never sits in memory.
+
+Workers are started fresh (``spawn``), never forked from this process, whose threads (Kafka
+clients, Arrow's pools) and open connections a fork would copy in an undefined state; each
+loads the default enrichers (:func:`lanner.enrich.registry.default_enrichers`) once, a few
+seconds, so a run of a single batch is prepared here instead. A worker that dies stops the
+run with an error rather than leaving it waiting. File ingestion only: a stream whose
+positions are committed batch by batch (``lanner consume``) scales out with more consumer
+processes in one group instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain
+
+from lanner.batch import Survey
+from lanner.enrich.base import Enricher
+from lanner.ingest.packets import RawPacket
+from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, prepare
+
+#: Batches waiting or being prepared, per worker: enough to keep every worker busy.
+IN_FLIGHT_PER_WORKER = 2
+
+#: What a worker prepares with: the database's survey and the enrichers (set at start-up).
+_worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_parallel(
+    pipeline: Pipeline,
+    batches: Iterable[Sequence[RawPacket]],
+    workers: int,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> RunSummary:
+    """Process every batch, preparing them in ``workers`` processes (1: in this one).
+
+    The workers run the default enrichers: a pipeline with other enrichers runs with one.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    it = iter(batches)
+    head = [b for b in (next(it, None), next(it, None)) if b is not None]
+    batches = chain(head, it)
+    if workers == 1 or len(head) < 2:
+        return pipeline.run(batches, on_batch)
+    from lanner.enrich.registry import default_enrichers
+
+    if tuple(pipeline.enrichers) != default_enrichers():
+        raise ValueError("worker processes run the default enrichers: use workers=1")
+    summary = RunSummary()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, context, initializer=_start_worker, initargs=(pipeline.store.survey,)
+    ) as pool:
+        pending: deque[Future[PreparedBatch]] = deque()
+        try:
+            for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
+                report = pipeline.finish(prepared)
+                summary.add(report)
+                if on_batch is not None:
+                    on_batch(report)
+        finally:
+            for future in pending:  # after an error: what was not started is dropped
+                future.cancel()
+    return summary
+
+
+def _in_order(
+    pool: ProcessPoolExecutor,
+    batches: Iterable[Sequence[RawPacket]],
+    limit: int,
+    pending: deque[Future[PreparedBatch]],
+) -> Iterator[PreparedBatch]:
+    """Prepared batches in input order, with at most ``limit`` submitted and not yet taken."""
+    for packets in batches:
+        pending.append(pool.submit(_prepare, list(packets)))
+        if len(pending) >= limit:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _start_worker(survey: Survey | None) -> None:
+    """Worker start-up: load the default enrichers once. Ctrl-C is the parent's to handle
+    (leaving the pool stops the workers)."""
+    global _worker_state
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from lanner.enrich.registry import default_enrichers
+
+    _worker_state = (survey, default_enrichers())
+
+
+def _prepare(packets: list[RawPacket]) -> PreparedBatch:
+    if _worker_state is None:
+        raise RuntimeError("worker used before start-up")
+    survey, enrichers = _worker_state
+    return prepare(packets, survey, enrichers)
