@@ -18,6 +18,7 @@ import resource
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from lanner.batch import Survey
@@ -57,8 +58,12 @@ def shared_dir() -> Path:
 
 
 def default_alerts() -> Path:
-    """The shared ZTF alerts."""
-    return shared_dir() / "data" / "alerts" / "ztf"
+    """The shared ZTF alerts in a checkout, else the ZTF sample shipped inside the package
+    (after ``pip install .``)."""
+    try:
+        return shared_dir() / "data" / "alerts" / "ztf"
+    except FileNotFoundError:
+        return Path(str(resources.files("lanner") / "data" / "alerts" / "ztf"))
 
 
 class BenchError(Exception):

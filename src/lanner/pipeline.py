@@ -34,7 +34,7 @@ from lanner.filter.active import ActiveFilters, FilterMatch
 from lanner.filter.rerun import rerun_for_annotations
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
-from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket
+from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
 from lanner.schema.registry import undeclared_columns
 from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
@@ -58,6 +58,12 @@ class BatchReport:
     #: Watchlist, watchmap and sky-map hits of the batch, per hits table.
     sky_hits: dict[str, int] = field(default_factory=dict)
     filter_errors: dict[str, str] = field(default_factory=dict)
+    #: Filters that ran out of time (also in ``filter_errors``).
+    filter_timeouts: list[str] = field(default_factory=list)
+    #: Filters whose result was cut at the row cap, with how many times.
+    truncated: dict[str, int] = field(default_factory=dict)
+    #: Dead letters by kind of reason (:func:`lanner.ingest.packets.reason_kind`).
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     #: Seconds spent in each enricher (part of the "enrich" stage).
     enricher_seconds: dict[str, float] = field(default_factory=dict)
@@ -80,6 +86,11 @@ class RunSummary(BatchReport):
         for name, n in report.sky_hits.items():
             self.sky_hits[name] = self.sky_hits.get(name, 0) + n
         self.filter_errors.update(report.filter_errors)
+        self.filter_timeouts.extend(report.filter_timeouts)
+        for name, n in report.truncated.items():
+            self.truncated[name] = self.truncated.get(name, 0) + n
+        for kind, n in report.dead_letter_reasons.items():
+            self.dead_letter_reasons[kind] = self.dead_letter_reasons.get(kind, 0) + n
         for stage, s in report.seconds.items():
             self.seconds[stage] += s
         for name, s in report.enricher_seconds.items():
@@ -140,8 +151,25 @@ class Pipeline:
         report = prepared.report
         for letter in prepared.dead_letters:
             self.dead_letters.put(letter.data, letter.origin, letter.reason)
-            log.info("dead letter %s: %s", letter.origin, letter.reason)
+            kind = reason_kind(letter.reason)
+            report.dead_letter_reasons[kind] = report.dead_letter_reasons.get(kind, 0) + 1
+            log.debug(
+                "dead letter %s: %s",
+                letter.origin,
+                letter.reason,
+                extra={"origin": letter.origin, "reason": letter.reason},
+            )
         batch = prepared.batch
+        if prepared.dead_letters:
+            first = prepared.dead_letters[0]
+            log.warning(
+                "%d packets dead-lettered (%s); first: %s: %s",
+                len(prepared.dead_letters),
+                ", ".join(f"{k}: {n}" for k, n in report.dead_letter_reasons.items()),
+                first.origin,
+                first.reason,
+                extra={"dead_letters": report.dead_letter_reasons},
+            )
         if len(batch) == 0:
             return report
         clock = time.perf_counter()
@@ -172,6 +200,16 @@ class Pipeline:
         expire_filters(self.store)
         result = self.filters.run(batch)
         report.filter_errors.update(result.errors)
+        report.filter_timeouts.extend(result.timeouts)
+        for name in result.truncated:
+            report.truncated[name] = report.truncated.get(name, 0) + 1
+            log.warning(
+                "filter %s: result cut at %d rows on a batch of %d alerts",
+                name,
+                self.filters.limits.row_cap,
+                len(batch),
+                extra={"filter": name},
+            )
         if not result.matches:
             report.matches.update(result.counts)
             return []

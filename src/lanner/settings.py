@@ -1,129 +1,324 @@
-"""Lanner's settings: one typed object, defaults for the embedded mode, values from the
-environment (secrets only ever from there).
+"""Lanner's settings: one typed object, its fields declared once with their default,
+environment variable and help text.
 
-=====================  ===================================================  ==================
-variable               meaning                                              default
-=====================  ===================================================  ==================
-``LANNER_HOME``        folder of the embedded database and dead letters     ``./lanner-data``
-``LANNER_DB``          database URL (``sqlite:///…`` or ``postgresql://…``)  SQLite in home
-``LANNER_KAFKA``       Kafka bootstrap servers for consume/replay/delivery  none
-``LANNER_BATCH_SIZE``  alerts per batch                                      ``1000``
-``LANNER_BATCH_SECONDS``  longest wait to fill a batch from Kafka            ``5``
-``LANNER_FILTER_TIMEOUT``  seconds per filter per batch                      ``10``
-``LANNER_QUERY_TIMEOUT``   seconds per on-demand query                       ``30``
-``LANNER_MAX_ROWS``    row cap of a filter or query result                   ``10000``
-``LANNER_SMTP_HOST``   SMTP server for e-mail digests (none: no e-mail)      none
-``LANNER_SMTP_PORT``   its port                                              ``25``
-``LANNER_SMTP_SENDER`` ``From`` address of digests                           ``lanner@localhost``
-``LANNER_SMTP_USER``   SMTP login (password in ``LANNER_SMTP_PASSWORD``)     none
-``LANNER_SMTP_SECURITY``  ``none``, ``starttls`` or ``ssl``                  ``none``
-``LANNER_DELIVERY_MAX_AGE``  hours a match is retried before it is failed       ``24``
-``LANNER_WEBHOOK_TIMEOUT``   seconds per webhook request                       ``10``
-``LANNER_WEBHOOK_ALLOW_PRIVATE``  ``1``: webhooks may call private/loopback    ``0``
-``LANNER_SFD_DIR``     folder of the full SFD dust maps (``lanner data``)    none: bundled map
-``LANNER_MAX_PACKET_BYTES``  largest packet held in memory, inflated [bytes]    ``67108864``
-``LANNER_MAX_FILE_BYTES``  most inflated bytes read from one file or tarball    ``17179869184``
-``LANNER_MAX_PACKET_ALERTS``  most alerts (records, rows) in one packet          ``100000``
-``LANNER_MAX_NESTING``  deepest nesting of a JSON packet or an Avro schema      ``64``
-``LANNER_MAX_CUTOUT_BYTES``  largest cutout of an alert [bytes]                 ``16777216``
-``LANNER_GCN_KAFKA``   bootstrap servers of the GCN notices (none: GCN's)    none
-``LANNER_GCN_SECURITY``  security.protocol of that connection               GCN's (sasl_ssl)
-``LANNER_GCN_CLIENT_ID``  GCN client id (secret in ``LANNER_GCN_CLIENT_SECRET``)  none
-``LANNER_GCN_TOPIC``   topic of the LVK notices                              ``igwn.gwalert``
-``LANNER_GW_MAX_AREA`` 90% area cap [deg²] of maps not classed BNS/NSBH      ``1000``
-``LANNER_GW_CLASSES``  classes whose maps are always kept                    ``BNS,NSBH``
-=====================  ===================================================  ==================
+Input: the environment (``LANNER_*``; a secret may instead be read from the file named by
+``LANNER_<NAME>_FILE``). Output: a frozen :class:`Settings`. The command line reads each
+field's help and variable from :func:`setting_info` for its options, and the operations
+guide's table is :func:`settings_table` (a test keeps the two in step). Side effects: none
+(secret files are read when the settings are made).
+
+A command-line option overrides the environment (:meth:`Settings.with_overrides`); a secret
+is never taken only from the command line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+class SettingsError(ValueError):
+    """A setting's value cannot be used (the message names the variable)."""
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """What the CLI and the docs know of one setting."""
+
+    name: str
+    env: str
+    default: str
+    help: str
+    secret: bool
+
+
+def _read(env: str, secret: bool) -> str | None:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if secret:
+        path = os.environ.get(f"{env}_FILE")
+        if path:
+            try:
+                return Path(path).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{env}_FILE={path}: cannot read it ({exc})") from exc
+    return None
+
+
+def _setting(
+    env: str,
+    default: Any,
+    help: str,
+    parse: Callable[[str], Any] = str,
+    *,
+    secret: bool = False,
+    shown: str | None = None,
+) -> Any:
+    """A dataclass field read from ``env`` (or ``env_FILE`` for a secret)."""
+
+    def make() -> Any:
+        text = _read(env, secret)
+        if text is None:
+            return default
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise SettingsError(f"{env}={text!r} is not valid: {exc}") from exc
+
+    doc = shown if shown is not None else ("none" if default is None else str(default))
+    return field(
+        default_factory=make,
+        repr=not secret,
+        metadata={"env": env, "help": help, "secret": secret, "shown": doc},
+    )
+
+
+def _optional(text: str) -> str | None:
+    return text or None
+
+
+def _port(text: str) -> int | None:
+    port = int(text)
+    if not 0 <= port < 65536:
+        raise ValueError("a TCP port is 0-65535")
+    return port
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with its default."""
 
-    home: Path = field(default_factory=lambda: Path(_env("LANNER_HOME", "lanner-data")))
-    db_url: str = ""
-    kafka: str | None = field(default_factory=lambda: os.environ.get("LANNER_KAFKA") or None)
-    batch_size: int = field(default_factory=lambda: int(_env("LANNER_BATCH_SIZE", "1000")))
-    batch_seconds: float = field(default_factory=lambda: float(_env("LANNER_BATCH_SECONDS", "5")))
-    filter_timeout: float = field(
-        default_factory=lambda: float(_env("LANNER_FILTER_TIMEOUT", "10"))
+    home: Path = _setting(
+        "LANNER_HOME",
+        Path("lanner-data"),
+        "Folder of the embedded database and dead letters.",
+        Path,
     )
-    query_timeout: float = field(default_factory=lambda: float(_env("LANNER_QUERY_TIMEOUT", "30")))
-    max_rows: int = field(default_factory=lambda: int(_env("LANNER_MAX_ROWS", "10000")))
-    smtp_host: str | None = field(
-        default_factory=lambda: os.environ.get("LANNER_SMTP_HOST") or None
+    db_url: str = _setting(
+        "LANNER_DB",
+        "",
+        "Database URL, sqlite:///file.db or postgresql://user@host:port/dbname "
+        "(a password in PGPASSWORD or the URL).",
+        secret=True,
+        shown="SQLite file in LANNER_HOME",
     )
-    smtp_port: int = field(default_factory=lambda: int(_env("LANNER_SMTP_PORT", "25")))
-    smtp_sender: str = field(default_factory=lambda: _env("LANNER_SMTP_SENDER", "lanner@localhost"))
-    smtp_user: str | None = field(
-        default_factory=lambda: os.environ.get("LANNER_SMTP_USER") or None
+    kafka: str | None = _setting(
+        "LANNER_KAFKA", None, "Kafka brokers HOST:PORT[,…] for consume and Kafka outputs."
     )
-    smtp_security: str = field(default_factory=lambda: _env("LANNER_SMTP_SECURITY", "none"))
-    delivery_max_age: float = field(
-        default_factory=lambda: float(_env("LANNER_DELIVERY_MAX_AGE", "24"))
+    kafka_topic: str | None = _setting(
+        "LANNER_KAFKA_TOPIC", None, "Topic consume reads alerts from."
     )
-    webhook_timeout: float = field(
-        default_factory=lambda: float(_env("LANNER_WEBHOOK_TIMEOUT", "10"))
+    kafka_group: str = _setting("LANNER_KAFKA_GROUP", "lanner", "Consumer group of consume.")
+    kafka_security_protocol: str | None = _setting(
+        "LANNER_KAFKA_SECURITY_PROTOCOL",
+        None,
+        "plaintext, ssl, sasl_plaintext or sasl_ssl, for every consumer and producer.",
     )
-    webhook_allow_private: bool = field(
-        default_factory=lambda: _env("LANNER_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+    kafka_sasl_mechanism: str | None = _setting(
+        "LANNER_KAFKA_SASL_MECHANISM", None, "SASL mechanism, e.g. SCRAM-SHA-512 or PLAIN."
     )
-    sfd_dir: Path | None = field(
-        default_factory=lambda: Path(d) if (d := os.environ.get("LANNER_SFD_DIR")) else None
+    kafka_sasl_username: str | None = _setting(
+        "LANNER_KAFKA_SASL_USERNAME", None, "SASL user name."
     )
-    max_packet_bytes: int = field(
-        default_factory=lambda: int(_env("LANNER_MAX_PACKET_BYTES", str(64 * 2**20)))
+    kafka_sasl_password: str | None = _setting(
+        "LANNER_KAFKA_SASL_PASSWORD", None, "SASL password.", secret=True
     )
-    max_file_bytes: int = field(
-        default_factory=lambda: int(_env("LANNER_MAX_FILE_BYTES", str(16 * 2**30)))
+    kafka_ssl_ca: str | None = _setting(
+        "LANNER_KAFKA_SSL_CA", None, "File of the CA certificates that sign the brokers'."
     )
-    max_packet_alerts: int = field(
-        default_factory=lambda: int(_env("LANNER_MAX_PACKET_ALERTS", "100000"))
+    batch_size: int = _setting("LANNER_BATCH_SIZE", 1000, "Alerts per batch at most.", int)
+    batch_seconds: float = _setting(
+        "LANNER_BATCH_SECONDS", 1.0, "Longest time (s) a batch from Kafka stays open.", float
     )
-    max_nesting: int = field(default_factory=lambda: int(_env("LANNER_MAX_NESTING", "64")))
-    max_cutout_bytes: int = field(
-        default_factory=lambda: int(_env("LANNER_MAX_CUTOUT_BYTES", str(16 * 2**20)))
+    filter_timeout: float = _setting(
+        "LANNER_FILTER_TIMEOUT", 10.0, "Seconds one filter may run on one batch.", float
     )
-    gcn_kafka: str | None = field(
-        default_factory=lambda: os.environ.get("LANNER_GCN_KAFKA") or None
+    query_timeout: float = _setting(
+        "LANNER_QUERY_TIMEOUT", 30.0, "Seconds one on-demand query may run.", float
     )
-    gcn_security: str | None = field(
-        default_factory=lambda: os.environ.get("LANNER_GCN_SECURITY") or None
+    max_rows: int = _setting("LANNER_MAX_ROWS", 10000, "Row cap of a filter or query result.", int)
+    metrics_port: int | None = _setting(
+        "LANNER_METRICS_PORT",
+        None,
+        "TCP port of the Prometheus /metrics endpoint of consume and run (none: off).",
+        _port,
     )
-    gcn_client_id: str | None = field(
-        default_factory=lambda: os.environ.get("LANNER_GCN_CLIENT_ID") or None
+    log_level: str = _setting(
+        "LANNER_LOG_LEVEL", "INFO", "Log level of consume: DEBUG, INFO, WARNING or ERROR."
     )
-    gcn_topic: str = field(default_factory=lambda: _env("LANNER_GCN_TOPIC", "igwn.gwalert"))
-    gw_max_area: float = field(default_factory=lambda: float(_env("LANNER_GW_MAX_AREA", "1000")))
-    gw_classes: tuple[str, ...] = field(
-        default_factory=lambda: tuple(
-            c.strip() for c in _env("LANNER_GW_CLASSES", "BNS,NSBH").split(",") if c.strip()
-        )
+    log_format: str = _setting(
+        "LANNER_LOG_FORMAT",
+        "text",
+        "Log lines of consume: text, or json with the ids.",
+    )
+    db_retry_seconds: float = _setting(
+        "LANNER_DB_RETRY_SECONDS",
+        0.0,
+        "How long (s) a worker retries an unreachable database before giving up (0: forever).",
+        float,
+    )
+    smtp_host: str | None = _setting(
+        "LANNER_SMTP_HOST", None, "SMTP server for e-mail outputs and digests (none: no e-mail)."
+    )
+    smtp_port: int = _setting("LANNER_SMTP_PORT", 25, "Its port.", int)
+    smtp_sender: str = _setting(
+        "LANNER_SMTP_SENDER", "lanner@localhost", "From address of e-mails and digests."
+    )
+    smtp_user: str | None = _setting("LANNER_SMTP_USER", None, "SMTP login.", _optional)
+    smtp_password: str | None = _setting(
+        "LANNER_SMTP_PASSWORD", None, "SMTP password.", secret=True
+    )
+    smtp_security: str = _setting(
+        "LANNER_SMTP_SECURITY", "none", "SMTP transport security: none, starttls or ssl."
+    )
+    delivery_max_age: float = _setting(
+        "LANNER_DELIVERY_MAX_AGE",
+        24.0,
+        "Hours a pending match is retried before it is marked failed.",
+        float,
+    )
+    webhook_timeout: float = _setting(
+        "LANNER_WEBHOOK_TIMEOUT", 10.0, "Seconds one webhook request may take.", float
+    )
+    webhook_allow_private: bool = _setting(
+        "LANNER_WEBHOOK_ALLOW_PRIVATE",
+        False,
+        "1: webhooks may call private and loopback addresses (tests, private networks).",
+        lambda text: text == "1",
+    )
+    sfd_dir: Path | None = _setting(
+        "LANNER_SFD_DIR",
+        None,
+        "Folder of the full SFD dust maps (lanner data); none: the bundled map.",
+        Path,
+    )
+    max_packet_bytes: int = _setting(
+        "LANNER_MAX_PACKET_BYTES",
+        64 * 2**20,
+        "Largest packet held in memory, inflated (bytes).",
+        int,
+    )
+    max_file_bytes: int = _setting(
+        "LANNER_MAX_FILE_BYTES",
+        16 * 2**30,
+        "Most inflated bytes read from one file or tarball.",
+        int,
+    )
+    max_packet_alerts: int = _setting(
+        "LANNER_MAX_PACKET_ALERTS", 100000, "Most alerts (records, rows) in one packet.", int
+    )
+    max_nesting: int = _setting(
+        "LANNER_MAX_NESTING", 64, "Deepest nesting of a JSON packet or an Avro schema.", int
+    )
+    max_cutout_bytes: int = _setting(
+        "LANNER_MAX_CUTOUT_BYTES", 16 * 2**20, "Largest cutout of an alert (bytes).", int
+    )
+    gcn_kafka: str | None = _setting(
+        "LANNER_GCN_KAFKA", None, "Bootstrap servers of the GCN notices (none: GCN's own)."
+    )
+    gcn_security: str | None = _setting(
+        "LANNER_GCN_SECURITY",
+        None,
+        "security.protocol of the GCN connection.",
+        shown="GCN's (sasl_ssl)",
+    )
+    gcn_client_id: str | None = _setting("LANNER_GCN_CLIENT_ID", None, "GCN client id.")
+    gcn_client_secret: str | None = _setting(
+        "LANNER_GCN_CLIENT_SECRET", None, "GCN client secret.", secret=True
+    )
+    gcn_topic: str = _setting("LANNER_GCN_TOPIC", "igwn.gwalert", "Topic of the LVK notices.")
+    gw_max_area: float = _setting(
+        "LANNER_GW_MAX_AREA",
+        1000.0,
+        "90% area cap (deg²) of the sky maps not classed as one of LANNER_GW_CLASSES.",
+        float,
+    )
+    gw_classes: tuple[str, ...] = _setting(
+        "LANNER_GW_CLASSES",
+        ("BNS", "NSBH"),
+        "Classes whose sky maps are always kept, comma-separated.",
+        lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
+        shown="BNS,NSBH",
     )
 
     def __post_init__(self) -> None:
         if not self.db_url:
-            url = os.environ.get("LANNER_DB") or f"sqlite:///{self.home / 'lanner.db'}"
-            object.__setattr__(self, "db_url", url)
+            object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'lanner.db'}")
         if self.batch_size < 1:
-            raise ValueError("LANNER_BATCH_SIZE must be at least 1")
+            raise SettingsError("LANNER_BATCH_SIZE must be at least 1")
+        if self.batch_seconds <= 0:
+            raise SettingsError("LANNER_BATCH_SECONDS must be more than 0")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("LANNER_LOG_FORMAT must be text or json")
+        if self.smtp_security not in ("none", "starttls", "ssl"):
+            raise SettingsError("LANNER_SMTP_SECURITY must be none, starttls or ssl")
 
     @classmethod
     def for_db(cls, db_url: str | None) -> Settings:
         """Settings from the environment, with the database ``db_url`` when one is given
         (a command's ``--db``)."""
-        return cls(db_url=db_url or "")
+        return cls(db_url=db_url) if db_url else cls()
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """These settings with the given fields replaced, ignoring ``None`` (an option the
+        user did not give); secrets cannot be overridden here."""
+        given = {k: v for k, v in values.items() if v is not None}
+        secret = sorted(k for k in given if setting_info(k).secret and k != "db_url")
+        if secret:
+            raise SettingsError(f"{secret} are secrets: set them in the environment or a file")
+        return replace(self, **given) if given else self
 
     @property
     def dead_letter_dir(self) -> Path:
         return self.home / "deadletter"
+
+    def kafka_config(self) -> dict[str, Any]:
+        """librdkafka settings shared by every consumer and producer: security, and the
+        library's log sent to the ``lanner.librdkafka`` logger, critical lines only (an
+        unreachable broker is reported once by Lanner, not once per reconnection)."""
+        pairs = {
+            "security.protocol": self.kafka_security_protocol,
+            "sasl.mechanism": self.kafka_sasl_mechanism,
+            "sasl.username": self.kafka_sasl_username,
+            "sasl.password": self.kafka_sasl_password,
+            "ssl.ca.location": self.kafka_ssl_ca,
+        }
+        shared: dict[str, Any] = {"logger": logging.getLogger("lanner.librdkafka"), "log_level": 2}
+        return shared | {k: v for k, v in pairs.items() if v is not None}
+
+
+def setting_info(name: str) -> SettingInfo:
+    """The declaration of field ``name`` of :class:`Settings`."""
+    return SETTINGS[name]
+
+
+def _infos() -> Mapping[str, SettingInfo]:
+    out = {}
+    for f in fields(Settings):
+        m = f.metadata
+        out[f.name] = SettingInfo(f.name, m["env"], m["shown"], m["help"], m["secret"])
+    return out
+
+
+#: Every setting, by field name, in declaration order.
+SETTINGS: Mapping[str, SettingInfo] = _infos()
+
+
+def option_help(name: str, text: str | None = None) -> str:
+    """Help of a command-line option that overrides setting ``name``."""
+    info = setting_info(name)
+    return f"{text or info.help} [env {info.env}; default: {info.default}]"
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (the operations guide includes it verbatim)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for info in SETTINGS.values():
+        env = f"`{info.env}`" + (f" or `{info.env}_FILE`" if info.secret else "")
+        lines.append(f"| {env} | {info.default} | {info.help} |")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from lanner.cli import kafka as kafka_cli
 from lanner.ingest.decode import decode_packet
 from lanner.ingest.packets import RawPacket
 from lanner.store import open_store
+from lanner.store.migrate import init_database
 from tests.kafka_fixtures import read_topic
 
 pytestmark = pytest.mark.kafka
@@ -36,6 +37,7 @@ def test_replay_then_consume(
     assert len(read_topic(kafka_bootstrap, topic, 3)) == 3
 
     db = tmp_path / "lanner.db"
+    init_database(f"sqlite:///{db}", "lsst")  # `lanner db init`: workers run no DDL
     result = runner.invoke(
         kafka_cli.consume_command,
         [
@@ -68,3 +70,35 @@ def test_replay_reports_bad_input_clearly(tmp_path: Path, kafka_bootstrap: str) 
     )
     assert result.exit_code != 0
     assert "neither an Avro container" in result.output
+
+
+def test_consume_takes_its_settings_from_the_environment(
+    kafka_bootstrap: str,
+    make_topic: Callable[..., str],
+    alerts_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = make_topic("env")
+    runner = CliRunner()
+    published = runner.invoke(
+        kafka_cli.replay_command,
+        [str(alerts_dir / BOOM), "--kafka", kafka_bootstrap, "--topic", topic],
+    )
+    assert published.exit_code == 0, published.output
+    db = f"sqlite:///{tmp_path / 'env.db'}"
+    init_database(db, "lsst")
+    for name, value in {
+        "LANNER_KAFKA": kafka_bootstrap,
+        "LANNER_KAFKA_TOPIC": topic,
+        "LANNER_DB": db,
+        "LANNER_BATCH_SIZE": "1",  # was ignored by consume
+        "LANNER_BATCH_SECONDS": "0.5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(
+        kafka_cli.consume_command,
+        ["--max-alerts", "3", "--kafka-option", "session.timeout.ms=2000"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "consumed 3 alerts in 3 batches (3 committed" in result.output

@@ -45,7 +45,8 @@ def bench(
     scaling: bool,
     visit: int | None,
 ) -> None:
-    """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end."""
+    """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
+    (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
     from lanner.bench import BenchError, default_alerts, run_bench, shared_dir
 
     try:

@@ -96,7 +96,7 @@ def _object_position(object_id: str, db_url: str | None, survey: str) -> tuple[f
 
     url = Settings.for_db(db_url).db_url
     try:
-        store = open_store(url)
+        store = open_store(url, create=False)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

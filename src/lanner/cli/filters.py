@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
+from lanner.cli.options import db_option
 from lanner.cli.output import emit
-from lanner.cli.pipeline_commands import db_option
 from lanner.distribute.base import OUTPUTS
 from lanner.filter.access import mask_options, require_owner, require_readable
 from lanner.filter.backtest import backtest
@@ -28,6 +28,7 @@ from lanner.filter.saved import (
     copy_filter,
     delete_filter,
     edit_filter,
+    find_copyable,
     find_filter,
     lasair_to_sql,
     list_filters,
@@ -57,7 +58,7 @@ user_option = click.option(
 def _store(db_url: str | None) -> Iterator[Store]:
     settings = Settings.for_db(db_url)
     try:
-        store = open_store(settings.db_url)
+        store = open_store(settings.db_url, create=False)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -330,7 +331,7 @@ def filter_copy(name: str, new_name: str, username: str | None, db_url: str | No
     """Copy a public filter (by id or name) to make it your own."""
     with _store(db_url) as store:
         owner = _owner(store, username)
-        source = require_readable(find_filter(store, name, owner), owner)
+        source = require_readable(find_copyable(store, name, owner), owner)
         flt = copy_filter(store, source, new_name, owner)
     click.echo(f"filter {flt.filter_id} {flt.name!r} copied from {source.name!r}")
 

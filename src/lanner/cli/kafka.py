@@ -9,18 +9,19 @@ The commands only parse arguments and call :mod:`lanner.ingest.kafka` and
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
+from confluent_kafka import KafkaException
 
 from lanner.cli.pipeline_commands import background_delivery, report_delivery
+from lanner.cli.summary import print_run_metrics
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
 from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsumeError
 from lanner.ingest.replay import ReplayError, publish
-from lanner.pipeline import Pipeline, run_stream
-from lanner.settings import Settings
-from lanner.store import StoreError, open_store
+from lanner.pipeline import Pipeline
+from lanner.settings import Settings, option_help
+from lanner.store import StoreError
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
@@ -34,14 +35,12 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command("consume")
-@click.option("--kafka", "bootstrap", required=True, help="Brokers, HOST:PORT[,HOST:PORT].")
-@click.option("--topic", required=True, help="Topic to read alerts from.")
-@click.option("--group", default="lanner", show_default=True, help="Consumer group id.")
-@click.option("--db", default=None, help="sqlite:///path or postgresql://... (default: embedded).")
-@click.option("--batch-size", default=1000, show_default=True, help="Alerts per batch at most.")
-@click.option(
-    "--batch-wait", default=1.0, show_default=True, help="Seconds a batch stays open at most."
-)
+@click.option("--kafka", "bootstrap", default=None, help=option_help("kafka"))
+@click.option("--topic", default=None, help=option_help("kafka_topic"))
+@click.option("--group", default=None, help=option_help("kafka_group"))
+@click.option("--db", default=None, help=option_help("db_url"))
+@click.option("--batch-size", type=int, default=None, help=option_help("batch_size"))
+@click.option("--batch-wait", type=float, default=None, help=option_help("batch_seconds"))
 @click.option("--max-alerts", type=int, default=None, help="Stop after this many alerts.")
 @click.option(
     "--idle-timeout", type=float, default=None, help="Stop after this many seconds without alerts."
@@ -56,70 +55,123 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
     "kafka_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Extra librdkafka setting (security, timeouts); repeatable.",
+    help="Extra librdkafka setting of the consumer (timeouts); repeatable. Security "
+    "settings (shared by every producer) come from the LANNER_KAFKA_* variables.",
+)
+@click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
+@click.option("--log-level", default=None, help=option_help("log_level"))
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help=option_help("log_format"),
 )
 def consume_command(
-    bootstrap: str,
-    topic: str,
-    group: str,
+    bootstrap: str | None,
+    topic: str | None,
+    group: str | None,
     db: str | None,
-    batch_size: int,
-    batch_wait: float,
+    batch_size: int | None,
+    batch_wait: float | None,
     max_alerts: int | None,
     idle_timeout: float | None,
     dead_letter_topic: str | None,
     kafka_options: tuple[str, ...],
+    metrics_port: int | None,
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
-    """Ingest alerts from a Kafka topic; offsets are committed after each stored batch."""
-    settings = ConsumerSettings(
-        bootstrap=bootstrap,
-        topic=topic,
-        group=group,
+    """Ingest alerts from a Kafka topic; offsets are committed after each stored batch.
+
+    The database must be set up first (`lanner db init`); the worker survives broker
+    restarts, rebalances and database outages, and stops on SIGINT/SIGTERM after the
+    current batch.
+    """
+    from lanner.ingest.deadletter_once import OnceDeadLetters
+    from lanner.observe.logs import configure_logging
+    from lanner.observe.metrics import Metrics
+    from lanner.worker import StreamWorker, open_store_retrying
+
+    settings = Settings.for_db(db).with_overrides(
+        kafka=bootstrap,
+        kafka_topic=topic,
+        kafka_group=group,
         batch_size=batch_size,
-        batch_wait_s=batch_wait,
-        max_messages=max_alerts,
-        idle_timeout_s=idle_timeout,
-        extra=_parse_options(kafka_options),
+        batch_seconds=batch_wait,
+        metrics_port=metrics_port,
+        log_level=log_level,
+        log_format=log_format,
     )
-    lanner_settings = Settings.for_db(db)
-    lanner_settings = replace(lanner_settings, kafka=lanner_settings.kafka or bootstrap)
-    dead_letter = KafkaDeadLetterSink(bootstrap, dead_letter_topic or f"{topic}-deadletter")
+    if not settings.kafka:
+        raise click.UsageError("no Kafka broker: give --kafka HOST:PORT or set LANNER_KAFKA")
+    if not settings.kafka_topic:
+        raise click.UsageError("no topic: give --topic NAME or set LANNER_KAFKA_TOPIC")
+    topic = settings.kafka_topic
+    configure_logging(settings.log_level, settings.log_format)
     try:
-        store = open_store(lanner_settings.db_url)
+        store = open_store_retrying(settings.db_url, settings.db_retry_seconds)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    consumer = KafkaBatchConsumer(settings)
-    restore_signals = consumer.install_signal_handlers()
-    summary = None
-    delivery = background_delivery(lanner_settings)
     try:
-        pipeline = Pipeline(
-            store,
-            dead_letter,
-            delivery=delivery,
-            filter_timeout=lanner_settings.filter_timeout,
-            max_rows=lanner_settings.max_rows,
+        consumer_settings = ConsumerSettings(
+            bootstrap=settings.kafka,
+            topic=topic,
+            group=settings.kafka_group,
+            batch_size=settings.batch_size,
+            batch_wait_s=settings.batch_seconds,
+            max_messages=max_alerts,
+            idle_timeout_s=idle_timeout,
+            extra={**settings.kafka_config(), **_parse_options(kafka_options)},
         )
+    except ValueError as exc:
+        store.close()
+        raise click.UsageError(str(exc)) from exc
+    try:
+        sink = KafkaDeadLetterSink(
+            settings.kafka,
+            dead_letter_topic or f"{topic}-deadletter",
+            settings.kafka_config(),
+            flush_timeout_s=10.0,  # then the worker starts a new producer and retries
+        )
+    except KafkaException as exc:
+        store.close()
+        raise click.ClickException(f"Kafka settings: {exc.args[0].str()}") from exc
+    dead_letters = OnceDeadLetters(sink, store)
+    delivery = background_delivery(settings)
+    pipeline = Pipeline(
+        store,
+        dead_letters,
+        delivery=delivery,
+        filter_timeout=settings.filter_timeout,
+        max_rows=settings.max_rows,
+    )
+    metrics = Metrics()
+    server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
+    consumer = KafkaBatchConsumer(consumer_settings)
+    restore_signals = consumer.install_signal_handlers()
+    worker = StreamWorker(pipeline, consumer, metrics, retry_s=settings.db_retry_seconds)
+    try:
         with consumer:
-            summary = run_stream(pipeline, consumer)
+            summary = worker.run()
     except KafkaConsumeError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         restore_signals()
-        dead_letter.flush()
+        if server is not None:
+            server.stop()
         store.close()
         report_delivery(delivery.stop())
     stats = consumer.stats
     click.echo(
         f"consumed {stats.messages} alerts in {stats.batches} batches "
-        f"({stats.committed_batches} committed, {dead_letter.count} dead-lettered, "
+        f"({stats.committed_batches} committed, {dead_letters.count} dead-lettered, "
         f"{stats.transient_errors} transient errors); stopped: {consumer.stop_reason}"
     )
-    if summary is not None:
-        click.echo(
-            f"alerts ingested {summary.alerts}, objects updated "
-            f"{summary.objects_updated}, filter matches {sum(summary.matches.values())}"
-        )
+    click.echo(
+        f"alerts ingested {summary.alerts}, objects updated "
+        f"{summary.objects_updated}, filter matches {sum(summary.matches.values())}"
+    )
+    print_run_metrics(summary, metrics)
 
 
 @click.command("replay")

@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from itertools import chain
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
 from lanner.batch import Survey
+from lanner.cli.options import SURVEY, db_option
 from lanner.cli.output import emit
+from lanner.cli.summary import print_run_metrics
 from lanner.distribute.channels import delivery_worker
 from lanner.distribute.outbox import BackgroundDelivery, DeliveryPass
 from lanner.filter.access import mask_url
@@ -28,17 +30,12 @@ from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
 from lanner.parallel import default_workers, run_parallel
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
-from lanner.settings import Settings
+from lanner.settings import Settings, option_help
 from lanner.store import StoreError, open_store
+from lanner.store.migrate import init_database
 
-SURVEY = click.Choice(["lsst", "ztf"])
-db_option = click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help="Database URL: sqlite:///file.db or postgresql://… "
-    "(default: $LANNER_DB or the embedded SQLite file).",
-)
+if TYPE_CHECKING:
+    from lanner.observe.metrics import Metrics
 
 workers_option = click.option(
     "--workers",
@@ -68,6 +65,7 @@ def ingest_paths(
     progress: Progress = "none",
     total: int | None = None,
     workers: int = 1,
+    metrics: Metrics | None = None,
     sink: FolderDeadLetters | None = None,
 ) -> RunSummary:
     """Run the whole pipeline over packets, in batches, streaming: packets are read as the
@@ -75,6 +73,7 @@ def ingest_paths(
 
     ``progress``: a bar over ``total`` packets, a running count on stderr, or nothing.
     ``workers``: processes that decode and enrich (:mod:`lanner.parallel`); this one stores.
+    ``metrics`` counts each batch.
     """
     stream: Iterator[RawPacket] = iter(packets)
     if survey is None:
@@ -90,10 +89,13 @@ def ingest_paths(
         max_rows=settings.max_rows,
     )
     batches = chunked(stream, settings.batch_size)
+    observe = metrics.observe if metrics is not None else None
     try:
         if progress == "bar":
             with click.progressbar(length=total or 0, label="ingesting", file=sys.stderr) as bar:
-                return run_parallel(pipeline, _counted(batches, bar.update), workers)
+                return run_parallel(
+                    pipeline, _counted(batches, bar.update), workers, on_batch=observe
+                )
         if progress == "lines":
             done = [0, 0]
 
@@ -101,11 +103,13 @@ def ingest_paths(
                 done[0] += r.alerts
                 done[1] += r.dead_letters
                 click.echo(f"\ringested {done[0]} alerts, {done[1]} rejected", err=True, nl=False)
+                if observe is not None:
+                    observe(r)
 
             summary = run_parallel(pipeline, batches, workers, on_batch=report)
             click.echo(err=True)
             return summary
-        return run_parallel(pipeline, batches, workers)
+        return run_parallel(pipeline, batches, workers, on_batch=observe)
     finally:
         store.close()
         report_delivery(delivery.stop())
@@ -155,6 +159,7 @@ def print_summary(
     settings: Settings,
     sink: FolderDeadLetters | None = None,
     skipped: list[SkippedFile] | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     click.echo(f"alerts ingested : {summary.alerts}")
     click.echo(
@@ -179,8 +184,7 @@ def print_summary(
         f"filter matches  : {sum(summary.matches.values())}"
         + "".join(f"\n  {name}: {n}" for name, n in summary.matches.items())
     )
-    for name, error in summary.filter_errors.items():
-        click.echo(f"filter {name} failed: {error}", err=True)
+    print_run_metrics(summary, metrics, reasons=sink is None)
     click.echo(f"database        : {mask_url(settings.db_url)}")
 
 
@@ -194,9 +198,16 @@ def print_summary(
 )
 @db_option
 @workers_option
-def run(survey: str, db_url: str | None, workers: int | None) -> None:
-    """Run the embedded broker on the real alerts shipped with Lanner."""
-    settings = Settings.for_db(db_url)
+@click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
+def run(survey: str, db_url: str | None, workers: int | None, metrics_port: int | None) -> None:
+    """Run the embedded broker on the real alerts shipped with Lanner (the database is
+    set up first, as by `lanner db init`)."""
+    from lanner.observe.metrics import Metrics
+
+    settings = Settings.for_db(db_url).with_overrides(metrics_port=metrics_port)
+    init_database(settings.db_url, cast(Survey, survey))
+    metrics = Metrics()
+    server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
     try:
         packets = list(iter_packets([sample_alerts(cast(Survey, survey))]))  # a few MB
         summary = ingest_paths(
@@ -206,10 +217,12 @@ def run(survey: str, db_url: str | None, workers: int | None) -> None:
             "bar",
             len(packets),
             workers or default_workers(),
+            metrics,
         )
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    print_summary(summary, settings)
+    finally:
+        if server is not None:
+            server.stop()
+    print_summary(summary, settings, metrics=metrics)
 
 
 @click.command()
@@ -229,18 +242,21 @@ def ingest(
     settings = Settings.for_db(db_url)
     skipped: list[SkippedFile] = []
     sink = FolderDeadLetters(settings.dead_letter_dir)
-    try:
-        summary = ingest_paths(
-            iter_packets(paths, skipped, IngestLimits.from_settings(settings)),
-            settings,
-            cast(Survey | None, survey),
-            "lines" if sys.stderr.isatty() else "none",
-            workers=workers or default_workers(),
-            sink=sink,
-        )
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = ingest_paths(
+        iter_packets(paths, skipped, IngestLimits.from_settings(settings)),
+        settings,
+        cast(Survey | None, survey),
+        "lines" if sys.stderr.isatty() else "none",
+        workers=workers or default_workers(),
+        sink=sink,
+    )
     print_summary(summary, settings, sink, skipped)
+    mismatched = summary.dead_letter_reasons.get("survey mismatch", 0)
+    if survey is not None and mismatched:
+        raise click.ClickException(
+            f"{mismatched} alerts are not {survey} alerts (survey mismatch; set aside in "
+            f"{settings.dead_letter_dir}): give the right --survey, or another --db for them"
+        )
 
 
 @click.command()

@@ -32,7 +32,9 @@ def build_channels(settings: Settings, store: Store | None = None) -> dict[str, 
         from lanner.distribute.kafka import KafkaDelivery
 
         ledger = StoreQuotaLedger(store) if store is not None else None
-        channels["kafka"] = KafkaDelivery(settings.kafka, ledger=ledger)
+        channels["kafka"] = KafkaDelivery(
+            settings.kafka, ledger=ledger, extra=settings.kafka_config()
+        )
     if settings.smtp_host:
         channels["email"] = EmailDelivery(
             EmailSettings(
@@ -40,6 +42,7 @@ def build_channels(settings: Settings, store: Store | None = None) -> dict[str, 
                 port=settings.smtp_port,
                 sender=settings.smtp_sender,
                 username=settings.smtp_user,
+                password=settings.smtp_password,
                 security=settings.smtp_security,
             )
         )

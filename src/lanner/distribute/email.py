@@ -17,7 +17,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
@@ -47,8 +47,11 @@ class EmailSettings:
         ``From`` address.
     username
         Login name, or ``None`` for no authentication.
+    password
+        The password (from the settings: the environment or a file).
     password_env
-        Name of the environment variable holding the password.
+        Name of the environment variable holding the password, read when ``password``
+        is not given.
     security
         ``"none"``, ``"starttls"`` or ``"ssl"``.
     timeout_s
@@ -59,6 +62,7 @@ class EmailSettings:
     port: int = 25
     sender: str = "lanner@localhost"
     username: str | None = None
+    password: str | None = field(default=None, repr=False)
     password_env: str = "LANNER_SMTP_PASSWORD"
     security: str = "none"
     timeout_s: float = 30.0
@@ -198,7 +202,7 @@ class EmailDelivery:
             if s.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
         if s.username:
-            password = os.environ.get(s.password_env)
+            password = s.password or os.environ.get(s.password_env)
             if password is None:
                 smtp.close()
                 raise smtplib.SMTPException(

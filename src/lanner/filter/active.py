@@ -12,6 +12,7 @@ watchmaps stay the same; the batch is registered once in an in-memory DuckDB
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ from lanner.filter.stream import run_filters, split_why, with_why
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import RECENCY_COLUMN, filterable_tables
 from lanner.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,6 +54,8 @@ class FilterStageResult:
     counts: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     truncated: list[str] = field(default_factory=list)
+    #: Names of the filters that ran out of time (also in ``errors``).
+    timeouts: list[str] = field(default_factory=list)
 
 
 class ActiveFilters:
@@ -60,6 +65,9 @@ class ActiveFilters:
         self.store = store
         self.limits = Limits(timeout_s=timeout_s, row_cap=max_rows)
         self._compiled: dict[int, tuple[tuple[str, Visibility], CompiledFilter]] = {}
+        # Failing filters whose owner was told: a broken filter gets a notice when it starts
+        # failing (at most one of each kind a day, whichever worker), not on every batch.
+        self._noticed: set[int] = set()
 
     def _compile(self, flt: SavedFilter, visibility: Visibility) -> CompiledFilter:
         key = (flt.sql, visibility)
@@ -93,9 +101,26 @@ class ActiveFilters:
     def run(self, batch: AlertBatch, now_mjd: float | None = None) -> FilterStageResult:
         """Run every active filter on ``batch``; ``now_mjd`` fixes ``mjdnow()`` (backtests)."""
         filters, compiled, errors = self.compiled()
-        return run_on_batch(
-            self.store, batch, filters, compiled, errors, self.limits, now_mjd, notify=True
+        result = run_on_batch(
+            self.store, batch, filters, compiled, errors, self.limits, now_mjd, notify=False
         )
+        failing = {f.filter_id: f for f in filters.values() if f.name in result.errors}
+        for fid, flt in failing.items():
+            message = result.errors[flt.name]
+            log.warning(
+                "filter %s (id %d) failed: %s",
+                flt.name,
+                fid,
+                message,
+                extra={"filter_id": fid, "filter": flt.name},
+            )
+            kind = "timeout" if flt.name in result.timeouts else "error"
+            if fid not in self._noticed:
+                text = f"on a batch of {len(batch)} alerts: {message}"
+                add_notice(self.store, fid, kind, text, daily=True)
+            self._noticed.add(fid)
+        self._noticed &= set(failing)  # working again: a new failure is news
+        return result
 
 
 def run_on_batch(
@@ -144,8 +169,10 @@ def run_on_batch(
     for fid, err in errors.items():
         flt = filters[fid]
         out.errors[flt.name] = err.message
+        kind = "timeout" if isinstance(err, FilterTimeoutError) else "error"
+        if kind == "timeout":
+            out.timeouts.append(flt.name)
         if notify:
-            kind = "timeout" if isinstance(err, FilterTimeoutError) else "error"
             add_notice(
                 store, fid, kind, f"on a batch of {len(batch)} alerts: {err.message}", daily=True
             )

@@ -57,7 +57,7 @@ def run_compiled(
     offset: int | None = None,
 ) -> QueryResult:
     """Run a compiled filter on the archive at ``db_url`` through a read-only engine."""
-    store = open_store(db_url)
+    store = open_store(db_url, create=False)
     try:
         survey = store.survey
         backend = store.backend
@@ -97,7 +97,7 @@ def run_on_archive(
     (``sql``, ``tables``, ``conditions``); otherwise ``sql`` is one SELECT statement.
     The time limit is ``settings.query_timeout`` and the row cap ``settings.max_rows``.
     """
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, create=False)
     try:
         ctx = filter_context(store, user_id)
     finally:

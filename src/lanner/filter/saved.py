@@ -166,6 +166,27 @@ def find_filter(store: Store, ref: str, owner_id: int | None = None) -> SavedFil
     return _row(rows[0])
 
 
+def find_copyable(store: Store, ref: str, owner_id: int) -> SavedFilter:
+    """A filter to copy: by id, one of ``owner_id``'s by name, else the public filter of
+    another user with that name (an error names the ids when several users share it)."""
+    if ref.isdigit():
+        return get_filter(store, int(ref))
+    named = [f for f in list_filters(store, owner_id) if f.name == ref]
+    own = [f for f in named if f.owner_id == owner_id]
+    if own:
+        return own[0]
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise FilterError(
+            f"no filter named {ref!r} of yours or public", None, "see: lanner filter list --all"
+        )
+    ids = ", ".join(str(f.filter_id) for f in named)
+    raise FilterError(
+        f"several public filters are named {ref!r}", None, f"copy one by its id: {ids}"
+    )
+
+
 def list_filters(
     store: Store, owner_id: int | None = None, include_public: bool = True
 ) -> list[SavedFilter]:

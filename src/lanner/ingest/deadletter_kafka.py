@@ -2,8 +2,8 @@
 
 Input: packets that could not be ingested (undecodable, unknown schema, missing
 fields, survey mismatch). Output: one message per packet on the dead-letter topic;
-the value is the original bytes unchanged, the headers ``reason`` and ``origin``
-(UTF-8) say why and where from. Side effects: produces to Kafka; :meth:`flush`
+the value is the original bytes unchanged, the key is the origin, the headers ``reason``
+and ``origin`` (UTF-8) say why and where from. Side effects: produces to Kafka; :meth:`flush`
 waits for the broker's acknowledgement and raises if any message was not stored.
 This is the Kafka counterpart of the file-based sink of the embedded mode; both
 follow :class:`lanner.ingest.packets.DeadLetterSink`.
@@ -35,16 +35,26 @@ class KafkaDeadLetterSink:
         The dead-letter topic (e.g. ``"<input topic>-deadletter"``).
     extra
         Further librdkafka producer settings.
+    flush_timeout_s
+        Longest wait (s) of :meth:`flush` for the broker's acknowledgements.
     """
 
-    def __init__(self, bootstrap: str, topic: str, extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        extra: Mapping[str, Any] | None = None,
+        flush_timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S,
+    ) -> None:
         self.topic = topic
+        self.flush_timeout_s = flush_timeout_s
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "message.max.bytes": 10_000_000,
         }
         config.update(extra or {})
+        self._config = config
         self._producer = Producer(config)
         self.count = 0
         self._errors: list[str] = []
@@ -64,6 +74,7 @@ class KafkaDeadLetterSink:
         self._producer.produce(
             self.topic,
             value=data,
+            key=origin.encode(),
             headers=[("reason", reason.encode()), ("origin", origin.encode())],
             on_delivery=self._on_delivery,
         )
@@ -75,7 +86,7 @@ class KafkaDeadLetterSink:
         if error is not None:
             self._errors.append(error.str())
 
-    def flush(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
+    def flush(self, timeout_s: float | None = None) -> None:
         """Wait for every queued packet to be acknowledged.
 
         Raises
@@ -83,6 +94,7 @@ class KafkaDeadLetterSink:
         DeadLetterError
             If packets are still queued after ``timeout_s`` or the broker refused any.
         """
+        timeout_s = self.flush_timeout_s if timeout_s is None else timeout_s
         left = self._producer.flush(timeout_s)
         if left:
             raise DeadLetterError(
@@ -93,6 +105,15 @@ class KafkaDeadLetterSink:
             raise DeadLetterError(
                 f"{len(errors)} dead-letter messages to {self.topic!r} failed: {errors[0]}"
             )
+
+    def reset(self) -> None:
+        """Drop what is queued and start a new producer (after a failed :meth:`flush`,
+        e.g. a broker restart lost the idempotent producer's state); put the letters
+        again to send them."""
+        self._producer.purge()
+        self._producer.flush(0)
+        self._producer = Producer(self._config)
+        self._errors = []
 
     def __enter__(self) -> KafkaDeadLetterSink:
         return self

@@ -11,7 +11,15 @@ Side effects: offsets are committed to the broker, synchronously and per partiti
 :meth:`KafkaBatch.commit` after the batch was stored and sent. A batch that is not
 committed (the process crashed or stopped) is delivered again to the next consumer
 of the same group. Asking for the next batch before committing the previous one is
-an error, because committing a later offset would implicitly commit the earlier one.
+an error, because committing a later offset would implicitly commit the earlier one;
+a batch whose commit failed (a rebalance took its partition, the broker restarted) is
+:meth:`KafkaBatch.release`-d instead: its alerts are stored, and the partition's next owner
+reads them again (the archive absorbs the repeat).
+
+An unreachable broker is logged once (not once per retry) and retried; with an idle timeout
+a consumer that never reached it stops with :class:`KafkaConsumeError` after that time.
+librdkafka's own log goes to the ``lanner.librdkafka`` logger, critical messages only
+unless ``log_level`` is given.
 """
 
 from __future__ import annotations
@@ -43,6 +51,14 @@ _FATAL_CODES = frozenset(
     }
 )
 
+
+# Errors that mean the brokers cannot be reached (yet, or any more).
+_UNREACHABLE_CODES = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE}
+)
+
+#: Where librdkafka's log lines go.
+RDKAFKA_LOG = logging.getLogger("lanner.librdkafka")
 
 # Settings that would break commit-after-store if a user overrode them.
 _COMMIT_SETTINGS = frozenset({"enable.auto.commit", "enable.auto.offset.store"})
@@ -122,6 +138,10 @@ class ConsumerSettings:
             "enable.auto.offset.store": False,
             "auto.offset.reset": self.offset_reset,
             "enable.partition.eof": True,
+            "logger": RDKAFKA_LOG,
+            # Connection failures come through error_cb, logged once; librdkafka would
+            # otherwise print one line per reconnection attempt.
+            "log_level": 2,
         }
         config.update(self.extra)
         return config
@@ -137,6 +157,8 @@ class ConsumerStats:
     partition_eofs: int = 0
     transient_errors: int = 0
     last_error: str | None = None
+    #: Commits refused (rebalance, broker restart): those batches are re-delivered.
+    failed_commits: int = 0
 
 
 class KafkaBatch:
@@ -168,6 +190,11 @@ class KafkaBatch:
         self._consumer._commit(self)
         self.committed = True
 
+    def release(self) -> None:
+        """Give up committing this batch (its commit failed): the consumer moves on, and
+        the partition's owner after the rebalance reads the batch again."""
+        self.committed = True
+
 
 class KafkaBatchConsumer:
     """Consume a topic as batches of :class:`RawPacket`; use as a context manager.
@@ -189,6 +216,9 @@ class KafkaBatchConsumer:
         self._stop_requested = False
         self._stop_reason: str | None = None
         self._assigned_at: float | None = None
+        # Since when the brokers could not be reached (None: reachable, as far as known).
+        self._unreachable_since: float | None = None
+        self._fatal: KafkaConsumeError | None = None
 
     @property
     def stop_reason(self) -> str | None:
@@ -203,8 +233,9 @@ class KafkaBatchConsumer:
         """Create the consumer and subscribe to the topic."""
         if self._consumer is not None:
             return
+        config = {"error_cb": self._on_error, **self.settings.librdkafka_config()}
         try:
-            self._consumer = Consumer(self.settings.librdkafka_config())
+            self._consumer = Consumer(config)
         except KafkaException as exc:
             raise KafkaConsumeError(f"cannot create Kafka consumer: {exc}") from exc
         self._consumer.subscribe([self.settings.topic], on_assign=self._on_assign)
@@ -213,6 +244,38 @@ class KafkaBatchConsumer:
         # The idle clock starts when partitions are assigned: joining a group can
         # take seconds, during which no message can arrive.
         self._assigned_at = time.monotonic()
+        self._reachable()
+
+    def _on_error(self, error: KafkaError) -> None:
+        # Called by librdkafka from poll/consume; a fatal error is raised by _fill.
+        try:
+            self._handle_error(error)
+        except KafkaConsumeError as exc:
+            self._fatal = exc
+
+    def _reachable(self) -> None:
+        if self._unreachable_since is not None:
+            down = time.monotonic() - self._unreachable_since
+            log.warning(
+                "Kafka broker %s reachable again after %.0f s", self.settings.bootstrap, down
+            )
+            self._unreachable_since = None
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet read, per assigned (topic, partition); asks the broker."""
+        if self._consumer is None:
+            return {}
+        out: dict[tuple[str, int], int] = {}
+        try:
+            assigned = self._consumer.assignment()
+            positions = self._consumer.position(assigned)
+            for tp in positions:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=1.0)
+                position = tp.offset if tp.offset >= 0 else low
+                out[(tp.topic, tp.partition)] = max(0, high - position)
+        except KafkaException as exc:
+            log.debug("Kafka lag unknown: %s", exc)
+        return out
 
     def close(self) -> None:
         """Leave the group and close the connection; uncommitted offsets are not committed."""
@@ -290,6 +353,15 @@ class KafkaBatchConsumer:
                 continue
             if settings.idle_timeout_s is None:
                 continue
+            if (
+                self._assigned_at is None
+                and self._unreachable_since is not None
+                and now - started >= settings.idle_timeout_s
+            ):
+                raise KafkaConsumeError(
+                    f"cannot reach the Kafka broker at {settings.bootstrap} "
+                    f"({self.stats.last_error}): check --kafka / LANNER_KAFKA"
+                )
             if self._assigned_at is None:
                 if now - started >= max(settings.idle_timeout_s, JOIN_GRACE_S):
                     self._stop_reason = "no-assignment"
@@ -316,6 +388,8 @@ class KafkaBatchConsumer:
             messages = self._consumer.consume(
                 num_messages=size - len(batch.packets), timeout=timeout
             )
+            if self._fatal is not None:
+                raise self._fatal
             added = [self._accept(message, batch) for message in messages]
             if deadline is None:
                 if not any(added):
@@ -334,6 +408,8 @@ class KafkaBatchConsumer:
         assert topic is not None and partition is not None and offset is not None
         # A null value (tombstone) is still handed on, so the decoder dead-letters
         # it with its offset instead of it vanishing.
+        if self._unreachable_since is not None:
+            self._reachable()
         batch.packets.append(RawPacket(message.value() or b"", f"{topic}/{partition}/{offset}"))
         batch.next_offsets[(topic, partition)] = offset + 1
         self.stats.messages += 1
@@ -347,8 +423,19 @@ class KafkaBatchConsumer:
         if error.fatal() or code in _FATAL_CODES:
             raise KafkaConsumeError(f"fatal Kafka error on {self.settings.topic!r}: {error.str()}")
         self.stats.transient_errors += 1
+        repeated = self.stats.last_error == error.str()
         self.stats.last_error = error.str()
-        log.warning("transient Kafka error on %r: %s", self.settings.topic, error.str())
+        if code in _UNREACHABLE_CODES:
+            if self._unreachable_since is None:
+                self._unreachable_since = time.monotonic()
+                log.warning(
+                    "cannot reach the Kafka broker %s (%s): retrying",
+                    self.settings.bootstrap,
+                    error.str(),
+                )
+            return
+        if not repeated:
+            log.warning("transient Kafka error on %r: %s", self.settings.topic, error.str())
 
     def _commit(self, batch: KafkaBatch) -> None:
         if self._consumer is None:
@@ -362,9 +449,11 @@ class KafkaBatchConsumer:
         try:
             result = self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
+            self.stats.failed_commits += 1
             raise CommitError(f"offset commit failed: {exc}") from exc
         failed = [tp for tp in result or [] if tp.error is not None]
         if failed:
+            self.stats.failed_commits += 1
             detail = ", ".join(f"{tp.topic}/{tp.partition}: {tp.error}" for tp in failed)
             raise CommitError(f"offset commit failed for {detail}")
         self.stats.committed_batches += 1

@@ -44,3 +44,12 @@ class DeadLetterSink(Protocol):
     def flush(self) -> None:
         """Return once every letter put so far is durable."""
         ...
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a dead letter's reason, for counting: the text before its first colon
+    (``"survey mismatch"``), else its first three words, lower case."""
+    head, sep, _ = reason.partition(":")
+    if sep and len(head) <= 40:
+        return head.strip().lower()
+    return " ".join(reason.split()[:3]).lower()

@@ -310,4 +310,14 @@ def filter_tables(survey: Survey) -> list[Table]:
             primary_key=("filter_id", "alert_id"),
             indexes=((oid.name,), ("state", "next_attempt")),
         ),
+        Table(
+            "dead_letters",
+            "Packets a worker set aside, so a re-delivered one is dead-lettered once.",
+            (
+                Column("origin", "text", "topic/partition/offset or path", nullable=False),
+                Column("reason", "text", "Why it could not be ingested"),
+                Column("recorded_at", "timestamp", "When it was set aside (UTC)"),
+            ),
+            primary_key=("origin",),
+        ),
     ]

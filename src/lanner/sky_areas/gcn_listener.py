@@ -12,7 +12,6 @@ reason and counted, never silently dropped.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +50,7 @@ def gcn_consumer(
     return Consumer(
         config=config,
         client_id=settings.gcn_client_id,
-        client_secret=os.environ.get("LANNER_GCN_CLIENT_SECRET") or None,
+        client_secret=settings.gcn_client_secret,
     )
 
 

@@ -4,7 +4,7 @@
 (with q3c for cone searches) behind one :class:`Store` interface.
 """
 
-from lanner.store.backends import StoreError
+from lanner.store.backends import DatabaseUnavailableError, StoreError
 from lanner.store.database import Store, WriteReport, open_store
 
-__all__ = ["Store", "StoreError", "WriteReport", "open_store"]
+__all__ = ["DatabaseUnavailableError", "Store", "StoreError", "WriteReport", "open_store"]

@@ -20,6 +20,23 @@ class StoreError(Exception):
     """A database URL or schema problem the user must fix."""
 
 
+class DatabaseUnavailableError(StoreError):
+    """The database server cannot be reached (down, restarting, wrong host or name)."""
+
+
+def masked(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    head, sep, tail = url.partition("://")
+    userinfo, at, rest = tail.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{head}://{userinfo.split(':', 1)[0]}:***@{rest}"
+
+
+#: Words of a connection failure that no retry fixes (wrong name, user or password).
+_PERMANENT = ("does not exist", "authentication failed", "password", "no pg_hba.conf entry")
+
+
 @dataclass(frozen=True)
 class Backend:
     """How to reach one database."""
@@ -35,17 +52,35 @@ class Backend:
     def sqlite_path(self) -> Path:
         return Path(self.url.removeprefix("sqlite:///"))
 
-    def connect(self) -> Any:
-        """A read-write connection (autocommit off)."""
+    def connect(self, create: bool = True) -> Any:
+        """A read-write connection (autocommit off); without ``create``, a SQLite file
+        that does not exist is an error rather than a new empty database."""
         if self.dialect == "sqlite":
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            elif not self.sqlite_path.is_file():
+                raise StoreError(
+                    f"no Lanner database at {self.sqlite_path}: check --db / LANNER_DB, or "
+                    f"create one with `lanner db init --survey ztf|lsst --db {self.url}` "
+                    "(or `lanner ingest`)"
+                )
             con = sqlite3.connect(self.sqlite_path, timeout=30.0)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             return con
+        return self._connect_postgres()
+
+    def _connect_postgres(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.url)
+        try:
+            return psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            detail = str(exc).strip().splitlines()[0].removeprefix("connection failed: ")
+            message = f"cannot connect to the database {masked(self.url)}: {detail}"
+            if any(word in detail for word in _PERMANENT):
+                raise StoreError(message) from exc  # waiting will not fix it
+            raise DatabaseUnavailableError(message) from exc
 
     def connect_read_only(self) -> Any:
         """A connection that cannot write, for users' SQL."""
@@ -54,9 +89,7 @@ class Backend:
                 raise StoreError(f"no database at {self.sqlite_path}: ingest alerts first")
             uri = f"file:{self.sqlite_path.resolve()}?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=30.0)
-        import psycopg
-
-        con = psycopg.connect(self.url)
+        con = self._connect_postgres()
         con.read_only = True
         return con
 

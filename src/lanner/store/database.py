@@ -15,6 +15,7 @@ arrive in.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +28,8 @@ from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.account_upgrade import upgrade_accounts
-from lanner.store.backends import Backend, StoreError, backend_for
-from lanner.store.ddl import add_column_statements, create_statements, quote
+from lanner.store.backends import Backend, StoreError, backend_for, masked
+from lanner.store.ddl import Dialect, add_column_statements, create_statements, quote
 from lanner.store.light_curves import lock_objects, write_light_curves
 from lanner.store.outbox import MatchRow, OutboxStore
 
@@ -58,21 +59,30 @@ class Store(OutboxStore):
 
     Users, filters and notices: :class:`lanner.store.accounts.AccountsStore`; the outbox of
     matches: :class:`lanner.store.outbox.OutboxStore`.
+
+    With ``create`` (ingest, ``lanner db init``) a missing database, survey binding or
+    table is created; without it (every other command, and the workers) the database must
+    exist with its schema current, or :class:`StoreError` says which ``lanner db`` command
+    to run — so a read-only command never creates a file, and a worker never runs DDL
+    beside another worker's batch.
     """
 
-    def __init__(self, backend: Backend, survey: Survey | None) -> None:
+    def __init__(self, backend: Backend, survey: Survey | None, create: bool = True) -> None:
         self.backend = backend
-        self.con = backend.connect()
+        self.con = backend.connect(create)
         try:
-            self._open(survey)
+            self._open(survey, create)
         except BaseException:
             self.con.close()  # a store that failed to open leaves no connection behind
             raise
 
-    def _open(self, survey: Survey | None) -> None:
+    def _open(self, survey: Survey | None, create: bool) -> None:
         backend = self.backend
-        self.con.execute(META_DDL)
-        self.con.commit()
+        if create:
+            self.con.execute(META_DDL)
+            self.con.commit()
+        elif not backend.table_columns(self.con, "lanner_meta"):
+            raise StoreError(not_initialised(backend.url))
         stored = self._meta("survey")
         if stored and survey and stored != survey:
             raise StoreError(
@@ -81,12 +91,21 @@ class Store(OutboxStore):
                 f"--db sqlite:///lanner-data/{survey}.db"
             )
         self.survey: Survey | None = survey or stored  # type: ignore[assignment]
-        if self.survey:
-            try:
-                self.ensure_schema(self.survey)
-            except BaseException:
-                self.con.close()
-                raise
+        if self.survey and self._meta("schema") != schema_fingerprint(self.survey, backend.dialect):
+            if not create:
+                raise StoreError(
+                    f"the schema of {backend.url} is older than this Lanner's: run "
+                    f"`lanner db upgrade --db {backend.url}` (once, with the workers stopped)"
+                )
+            self.ensure_schema(self.survey)
+        elif not self.survey and not create:
+            raise StoreError(not_initialised(backend.url))
+        self.con.commit()  # end the start-up read transaction (PostgreSQL)
+
+    def reconnect(self) -> None:
+        """Drop the connection (after a database outage) and open a new one."""
+        self.con.close()
+        self.con = self.backend.connect(False)
 
     # -- schema ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -121,9 +140,11 @@ class Store(OutboxStore):
             for stmt in indexes:
                 self.con.execute(stmt)
         upgrade_accounts(self.con, self.backend.dialect, tables_for(survey))
-        if not stored:
+        fingerprint = schema_fingerprint(survey, self.backend.dialect)
+        for key, value in (("survey", survey), ("schema", fingerprint)):
+            self.con.execute(f"DELETE FROM lanner_meta WHERE key = {ph}", (key,))
             self.con.execute(
-                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", ("survey", survey)
+                f"INSERT INTO lanner_meta (key, value) VALUES ({ph}, {ph})", (key, value)
             )
         if layout is None:
             self.con.execute(
@@ -319,6 +340,50 @@ class Store(OutboxStore):
             cur.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {tmp} {tail}")
             return int(cur.rowcount)
 
+    def add_rows(
+        self, name: str, cols: list[str], rows: list[tuple[Any, ...]], conflict: tuple[str, ...]
+    ) -> int:
+        """Insert rows into table ``name`` (ignoring keys already stored) and commit."""
+        if not rows:
+            return 0
+        tail = f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        try:
+            n = self._insert(name, cols, rows, tail)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return n
+
+    def known_dead_letters(self, origins: list[str]) -> set[str]:
+        """Which of ``origins`` are in ``dead_letters`` (set aside before)."""
+        found: set[str] = set()
+        ph = self.backend.placeholder
+        for start in range(0, len(origins), CHUNK):
+            chunk = origins[start : start + CHUNK]
+            rows = self.con.execute(
+                f"SELECT origin FROM dead_letters WHERE origin IN ({', '.join([ph] * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update(str(r[0]) for r in rows)
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        return found
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Matches by delivery state (``sent``, ``pending``, ``failed``, …): the declared
+        ``state`` column of ``filter_matches``; without one, a match is recorded once every
+        channel took it, so every recorded match is ``sent``."""
+        counts = {"sent": 0, "pending": 0, "failed": 0}
+        if "state" in self.tables["filter_matches"].column_names:
+            rows = self.con.execute(
+                "SELECT state, count(*) FROM filter_matches GROUP BY state"
+            ).fetchall()
+            counts.update({str(state): int(n) for state, n in rows})
+        else:
+            counts["sent"] = self._count("filter_matches")
+        self.con.commit()  # end the read transaction (PostgreSQL)
+        return counts
+
     def _count(self, name: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
 
@@ -379,6 +444,22 @@ def _with_oid(table: pa.Table, batch: AlertBatch, oid: str) -> pa.Table:
     return table.add_column(0, oid, batch.alerts["object_id"])
 
 
-def open_store(url: str, survey: Survey | None = None) -> Store:
-    """Open (creating if needed) the Lanner database at ``url``."""
-    return Store(backend_for(url), survey)
+def open_store(url: str, survey: Survey | None = None, create: bool = True) -> Store:
+    """Open the Lanner database at ``url``: creating what is missing with ``create``,
+    else requiring an initialised, current database (see :class:`Store`)."""
+    return Store(backend_for(url), survey, create)
+
+
+def not_initialised(url: str) -> str:
+    """What to do about a database that Lanner has not set up."""
+    return (
+        f"the database {masked(url)} is not set up for Lanner yet: run "
+        f"`lanner db init --survey ztf|lsst --db {masked(url)}` (or `lanner ingest` alerts into it)"
+    )
+
+
+def schema_fingerprint(survey: Survey, dialect: Dialect) -> str:
+    """A digest of every statement that creates ``survey``'s tables: a database whose
+    stored digest differs needs ``lanner db upgrade``."""
+    statements = [s for t in tables_for(survey).values() for s in create_statements(t, dialect)]
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]

@@ -100,8 +100,9 @@ class TansuBroker:
         """File receiving the broker's stdout and stderr."""
         return Path(self._tmp.name) / "tansu.log"
 
-    def start(self) -> str:
-        """Start the broker and wait until it answers a metadata request.
+    def start(self, port: int | None = None) -> str:
+        """Start the broker (on ``port``, else a free one) and wait until it answers a
+        metadata request.
 
         Returns
         -------
@@ -117,8 +118,8 @@ class TansuBroker:
         binary = locate_tansu(Path(self._tmp.name))
         # A port can be taken between free_port() and the bind: try a few.
         last_error = "not started"
-        for _ in range(3):
-            self.port = free_port()
+        for _ in range(1 if port else 3):
+            self.port = port or free_port()
             url = f"tcp://127.0.0.1:{self.port}"
             with self.log_path.open("wb") as log:
                 self._proc = subprocess.Popen(
@@ -143,6 +144,13 @@ class TansuBroker:
                 last_error = str(exc)
                 self.stop(cleanup=False)
         raise TansuStartError(f"tansu did not start: {last_error}")
+
+    def restart(self) -> str:
+        """Stop the broker and start a new one on the same port (memory-only: topics,
+        messages and group offsets are gone, as after losing a broker's disk)."""
+        port = self.port
+        self.stop(cleanup=False)
+        return self.start(port)
 
     def _wait_ready(self) -> None:
         assert self._proc is not None

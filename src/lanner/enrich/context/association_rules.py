@@ -24,8 +24,10 @@ backed by a distance or a size, 3 angular-only association.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
-from astropy.cosmology import FlatLambdaCDM
 
 ROLES = ("bright_star", "star", "cv", "agn", "galaxy")
 CLASSES = ("VS", "CV", "BS", "AGN", "NT", "SN", "ORPHAN")
@@ -71,7 +73,16 @@ GALAXY_MERGE_MAX_ARCSEC = 60.0
 #: Type order used to break ties between merged catalogue entries (first wins).
 TYPE_ORDER = ("AGN", "CV", "NT", "SN", "VS", "BS")
 
-COSMOLOGY = FlatLambdaCDM(H0=70.0, Om0=0.3)
+
+@lru_cache(maxsize=1)
+def cosmology() -> Any:
+    """Flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3; made on first use, as astropy.cosmology takes
+    a second to import and commands that compute nothing should not pay for it."""
+    from astropy.cosmology import FlatLambdaCDM
+
+    return FlatLambdaCDM(H0=70.0, Om0=0.3)
+
+
 ARCSEC_PER_RADIAN = 206264.806
 
 
@@ -95,7 +106,7 @@ def luminosity_distance_mpc(z: np.ndarray) -> np.ndarray:
     out = np.full(z.shape, np.nan)
     ok = np.isfinite(z) & (z > 0)
     if ok.any():
-        out[ok] = COSMOLOGY.luminosity_distance(z[ok]).value
+        out[ok] = cosmology().luminosity_distance(z[ok]).value
     return out
 
 
@@ -108,7 +119,7 @@ def kpc_per_arcsec(z: np.ndarray, direct_distance_mpc: np.ndarray) -> np.ndarray
     scale = np.where(np.isfinite(d) & (d > 0), d * 1000.0 / ARCSEC_PER_RADIAN, np.nan)
     need = ~np.isfinite(scale) & np.isfinite(z) & (z > 0)
     if need.any():
-        d_a = COSMOLOGY.angular_diameter_distance(z[need]).value
+        d_a = cosmology().angular_diameter_distance(z[need]).value
         scale[need] = d_a * 1000.0 / ARCSEC_PER_RADIAN
     return scale
 

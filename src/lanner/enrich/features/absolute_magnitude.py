@@ -37,8 +37,8 @@ SKY_CONTEXT_TABLE = "sherlock_classifications"
 
 @lru_cache(maxsize=1)
 def cosmology() -> Any:
-    """Flat ΛCDM, H0 = 70 km/s/Mpc, Ωm = 0.3 (astropy is imported here, on first use, so that
-    declaring this enricher's columns does not import it)."""
+    """Flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3; made on first use, as astropy.cosmology takes
+    a second to import and commands that compute nothing should not pay for it."""
     from astropy.cosmology import FlatLambdaCDM
 
     return FlatLambdaCDM(H0=70.0, Om0=0.3)
