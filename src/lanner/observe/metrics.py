@@ -18,7 +18,7 @@ metric                             meaning
 ``lanner_truncations_total``       filter results cut at the row cap, by ``filter``
 ``lanner_batch_seconds``           histogram of the time (s) to process one batch
 ``lanner_stage_seconds_total``     time (s) spent in each ``stage``
-``lanner_deliveries``              matches by delivery ``state`` (sent, pending, failed)
+``lanner_deliveries``              matches by delivery ``state`` (sent, pending, failed, none)
 ``lanner_kafka_lag``               messages not yet read, by ``topic`` and ``partition``
 ``lanner_database_outages_total``  times the database became unreachable
 ``lanner_failed_commits_total``    Kafka offset commits refused (batch re-delivered)

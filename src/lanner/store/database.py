@@ -370,17 +370,11 @@ class Store(OutboxStore):
         return found
 
     def delivery_counts(self) -> dict[str, int]:
-        """Matches by delivery state (``sent``, ``pending``, ``failed``, …): the declared
-        ``state`` column of ``filter_matches``; without one, a match is recorded once every
-        channel took it, so every recorded match is ``sent``."""
+        """Matches by delivery state (``pending``, ``sent``, ``failed``, ``none`` for a
+        filter with no output)."""
         counts = {"sent": 0, "pending": 0, "failed": 0}
-        if "state" in self.tables["filter_matches"].column_names:
-            rows = self.con.execute(
-                "SELECT state, count(*) FROM filter_matches GROUP BY state"
-            ).fetchall()
-            counts.update({str(state): int(n) for state, n in rows})
-        else:
-            counts["sent"] = self._count("filter_matches")
+        rows = self.con.execute("SELECT state, count(*) FROM filter_matches GROUP BY state")
+        counts.update({str(state): int(n) for state, n in rows.fetchall()})
         self.con.commit()  # end the read transaction (PostgreSQL)
         return counts
 
