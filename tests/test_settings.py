@@ -118,9 +118,9 @@ def test_secrets_from_a_file_never_from_an_override(
 def test_kafka_security_reaches_the_match_producer(monkeypatch: pytest.MonkeyPatch) -> None:
     from confluent_kafka import KafkaException
 
-    from lanner.distribute.channels import build_router
+    from lanner.distribute.channels import build_channels
 
     monkeypatch.setenv("LANNER_KAFKA", "127.0.0.1:9")
     monkeypatch.setenv("LANNER_KAFKA_SECURITY_PROTOCOL", "carrier-pigeon")
     with pytest.raises(KafkaException, match=r"security\.protocol"):
-        build_router(Settings(), "ztf")
+        build_channels(Settings())

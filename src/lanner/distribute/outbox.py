@@ -277,10 +277,16 @@ class BackgroundDelivery:
                 worker = self._make_worker()
             done = worker.run_once()
         except Exception as exc:  # counted, logged once per outage, retried
+            from lanner.worker import is_transient  # the workers' one rule of what passes
+
             self.errors += 1
             if not self._failing:
+                # A database outage is said in one line; anything else with its traceback.
                 log.error(
-                    "delivery paused: %s; retrying every %s s", exc, self.poll_s, exc_info=True
+                    "delivery paused: %s; retrying every %s s",
+                    exc,
+                    self.poll_s,
+                    exc_info=not is_transient(exc),
                 )
                 self._failing = True
             if worker is not None:
