@@ -141,37 +141,53 @@ def watchlist_list(username: str | None, fmt: str, db_url: str | None) -> None:
     emit(cols, [tuple(asdict(w)[c] for c in cols) for w in lists], fmt)
 
 
-def _watchlist_command(action: str, help_text: str) -> None:
-    @watchlist_group.command(action, help=help_text)
-    @click.argument("name")
-    @user_option
-    @format_option
-    @click.option("--limit", default=1000, show_default=True, help="Most hits shown.")
-    @db_option
-    def command(name: str, username: str | None, fmt: str, limit: int, db_url: str | None) -> None:
-        with open_for_cli(db_url) as store:
-            owner = owner_of(store, username)
-            found = wl.find_watchlist(store, name, owner)
-            if action == "show":
-                _show(found, fmt)
-            elif action == "hits":
-                _rows(wl.watchlist_hits(store, found, limit), fmt)
-            elif action == "delete":
-                wl.delete_watchlist(store, found, owner_id=owner)
-                click.echo(f"deleted watchlist {found.name!r}")
-            else:
-                done = wl.set_active(store, found, action == "activate", owner_id=owner)
-                click.echo(f"watchlist {done.name!r} active={done.active} expires={done.expires}")
+def _owned_commands(group: click.Group, noun: str, module: Any, helps: dict[str, str]) -> None:
+    """show / activate / deactivate / delete / hits NAME for a watchlist or a watchmap:
+    ``module`` has ``find_<noun>``, ``<noun>_hits``, ``delete_<noun>`` and ``set_active``."""
+    find = getattr(module, f"find_{noun}")
+    hits = getattr(module, f"{noun}_hits")
+    delete = getattr(module, f"delete_{noun}")
+
+    def make(action: str) -> None:
+        @group.command(action, help=helps[action])
+        @click.argument("name")
+        @user_option
+        @format_option
+        @click.option("--limit", default=1000, show_default=True, help="Most hits shown.")
+        @db_option
+        def command(
+            name: str, username: str | None, fmt: str, limit: int, db_url: str | None
+        ) -> None:
+            with open_for_cli(db_url) as store:
+                owner = owner_of(store, username)
+                found = find(store, name, owner)
+                if action == "show":
+                    _show(found, fmt)
+                elif action == "hits":
+                    _rows(hits(store, found, limit), fmt)
+                elif action == "delete":
+                    delete(store, found, owner_id=owner)
+                    click.echo(f"deleted {noun} {found.name!r}")
+                else:
+                    done = module.set_active(store, found, action == "activate", owner_id=owner)
+                    click.echo(f"{noun} {done.name!r} active={done.active} expires={done.expires}")
+
+    for action in helps:
+        make(action)
 
 
-for _action, _help in (
-    ("show", "A watchlist's settings."),
-    ("activate", "Match incoming alerts for 180 days (renews an active one)."),
-    ("deactivate", "Stop matching incoming alerts."),
-    ("delete", "Delete a watchlist, its cones and hits."),
-    ("hits", "Objects inside the cones of a watchlist."),
-):
-    _watchlist_command(_action, _help)
+_owned_commands(
+    watchlist_group,
+    "watchlist",
+    wl,
+    {
+        "show": "A watchlist's settings.",
+        "activate": "Match incoming alerts for 180 days (renews an active one).",
+        "deactivate": "Stop matching incoming alerts.",
+        "delete": "Delete a watchlist, its cones and hits.",
+        "hits": "Objects inside the cones of a watchlist.",
+    },
+)
 
 
 @click.group("watchmap")
@@ -231,36 +247,17 @@ def watchmap_list(username: str | None, fmt: str, db_url: str | None) -> None:
     emit(cols, [tuple(asdict(m)[c] for c in cols) for m in maps], fmt)
 
 
-def _watchmap_command(action: str, help_text: str) -> None:
-    @watchmap_group.command(action, help=help_text)
-    @click.argument("name")
-    @user_option
-    @format_option
-    @click.option("--limit", default=1000, show_default=True, help="Most hits shown.")
-    @db_option
-    def command(name: str, username: str | None, fmt: str, limit: int, db_url: str | None) -> None:
-        with open_for_cli(db_url) as store:
-            owner = owner_of(store, username)
-            found = wm.find_watchmap(store, name, owner)
-            if action == "show":
-                _show(found, fmt)
-            elif action == "hits":
-                _rows(wm.watchmap_hits(store, found, limit), fmt)
-            elif action == "delete":
-                wm.delete_watchmap(store, found, owner_id=owner)
-                click.echo(f"deleted watchmap {found.name!r}")
-            else:
-                done = wm.set_active(store, found, action == "activate", owner_id=owner)
-                click.echo(f"watchmap {done.name!r} active={done.active} expires={done.expires}")
-
-
-for _action, _help in (
-    ("show", "A watchmap's settings."),
-    ("activate", "Match incoming alerts for 180 days (renews an active one)."),
-    ("deactivate", "Stop matching incoming alerts."),
-    ("delete", "Delete a watchmap and its hits."),
-    ("hits", "Objects inside a watchmap."),
-):
-    _watchmap_command(_action, _help)
+_owned_commands(
+    watchmap_group,
+    "watchmap",
+    wm,
+    {
+        "show": "A watchmap's settings.",
+        "activate": "Match incoming alerts for 180 days (renews an active one).",
+        "deactivate": "Stop matching incoming alerts.",
+        "delete": "Delete a watchmap and its hits.",
+        "hits": "Objects inside a watchmap.",
+    },
+)
 
 COMMANDS = (watchlist_group, watchmap_group)
