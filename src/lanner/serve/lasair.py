@@ -29,6 +29,8 @@ from lanner.serve.errors import ApiError, bad_request, field_errors, not_found
 from lanner.serve.fields import Field, fields_of, openapi, request_data, validate
 
 router = APIRouter(prefix="/api", tags=["lasair"])
+#: lasair4's calls, served by ZTF instances only.
+lasair4_router = APIRouter(prefix="/api", tags=["lasair4"])
 
 MAX_CONE_RADIUS = 1000.0
 #: Most ids in one lasair4 ``objects/`` or ``lightcurves/`` call.
@@ -67,6 +69,7 @@ def lasair_route(
     *,
     get: bool = True,
     json_only: bool = False,
+    on: APIRouter = router,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for POST (and GET) at ``/api/<path>``, with ``fields`` in the
     OpenAPI document."""
@@ -77,7 +80,7 @@ def lasair_route(
 
         name = handler.__name__
         if get:
-            router.add_api_route(
+            on.add_api_route(
                 path,
                 endpoint,
                 methods=["GET"],
@@ -86,7 +89,7 @@ def lasair_route(
                 openapi_extra=openapi(fields, get=True),
                 responses=RESPONSES,
             )
-        router.add_api_route(
+        on.add_api_route(
             path,
             endpoint,
             methods=["POST"],
@@ -310,8 +313,6 @@ OBJECT_IDS = (
 
 
 def _ztf_ids(request: Request, text: str) -> list[str]:
-    if server_state(request).survey != "ztf":
-        raise bad_request("objects/ and lightcurves/ are lasair4 (ZTF) calls: use object/")
     ids = [t.strip() for t in text.split(",") if t.strip()]
     if len(ids) > MAX_OBJECT_IDS:
         raise field_errors({"objectIds": [f"Give at most {MAX_OBJECT_IDS} ids."]})
@@ -321,7 +322,9 @@ def _ztf_ids(request: Request, text: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-@lasair_route("/objects/", OBJECT_IDS, "ZTF objects (lasair4, as TOM Toolkit calls it)")
+@lasair_route(
+    "/objects/", OBJECT_IDS, "ZTF objects (lasair4, as TOM Toolkit calls it)", on=lasair4_router
+)
 async def objects(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT_IDS)
     ids = _ztf_ids(request, values["objectIds"])
@@ -340,7 +343,7 @@ def _objects(request: Request, ids: list[str]) -> Any:
     return out
 
 
-@lasair_route("/lightcurves/", OBJECT_IDS, "ZTF light curves (lasair4)")
+@lasair_route("/lightcurves/", OBJECT_IDS, "ZTF light curves (lasair4)", on=lasair4_router)
 async def lightcurves(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT_IDS)
     ids = _ztf_ids(request, values["objectIds"])
