@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from lanner.annotations.stage import AnnotationStage
 from lanner.batch import AlertBatch, Survey, row_offsets
 from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY, OutputOptions, shape_match
 from lanner.distribute.json_payload import to_json_bytes
@@ -139,6 +140,7 @@ class Pipeline:
         self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
+        self.annotations = AnnotationStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its
@@ -178,6 +180,7 @@ class Pipeline:
         # After the store (retro-matches see these objects), before the filters (which
         # see this batch's hits).
         report.sky_hits = self.sky_areas.run(batch)
+        self.annotations.run(batch)  # the stored annotations of its objects, for the filters
         clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
         # Recorded once the batch is stored: a crash in between leaves the batch's stream

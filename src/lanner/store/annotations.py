@@ -87,6 +87,19 @@ def annotator_rows(
     ]
 
 
+def hidden_topics(store: Store, user_id: int) -> frozenset[str]:
+    """Topics ``user_id`` may not read: private annotators of others that did not
+    authorise them."""
+    ph = store.backend.placeholder
+    rows = store._read(
+        f"SELECT topic FROM annotators a WHERE NOT a.public AND a.owner_id <> {ph} "
+        f"AND NOT EXISTS (SELECT 1 FROM annotator_writers w WHERE w.topic = a.topic "
+        f"AND w.user_id = {ph})",
+        (user_id, user_id),
+    )
+    return frozenset(str(r[0]) for r in rows)
+
+
 def add_writer(store: Store, topic: str, user_id: int) -> None:
     ph = store.backend.placeholder
     store._write(
