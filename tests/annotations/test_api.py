@@ -136,7 +136,7 @@ def test_one_bad_item_writes_nothing(archive: Archive, topic: str) -> None:
     for n, fragment in enumerate(
         [
             "version is 17 characters",
-            "no such object",
+            "in this database",
             "classification is empty",
             "classdict is",
             "JSON object",

@@ -40,6 +40,9 @@ COMMANDS = {
     "watchlist": "lanner.cli.watchlists:watchlist_group",
     "watchmap": "lanner.cli.watchlists:watchmap_group",
     "skymap": "lanner.cli.skymaps:skymap_group",
+    "annotator": "lanner.cli.annotations:annotator_group",
+    "annotate": "lanner.cli.annotations:annotate_command",
+    "annotations": "lanner.cli.annotations:annotations_group",
 }
 
 

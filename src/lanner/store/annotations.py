@@ -142,6 +142,12 @@ def delete_annotator_rows(store: Store, topic: str) -> int:
 
 
 # -- annotations --------------------------------------------------------------------------
+def annotation_count(store: Store, topic: str) -> int:
+    """Number of current annotations of ``topic``."""
+    ph = store.backend.placeholder
+    return int(store._read(f"SELECT count(*) FROM annotations WHERE topic = {ph}", (topic,))[0][0])
+
+
 def existing_objects(store: Store, ids: Sequence[Any]) -> set[Any]:
     """The ids among ``ids`` that have an ``objects`` row."""
     oid = quote(store.object_id_column)
