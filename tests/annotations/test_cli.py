@@ -4,32 +4,10 @@ JSON-lines file, validated whole), the history, and who may do what."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from lanner.cli import build_cli
 from lanner.filter.users import get_user
-from tests.annotations.conftest import Archive
-
-Cli = Callable[..., str]
-
-
-@pytest.fixture()
-def cli(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """``lanner`` on the session archive; ``ok=False`` expects a failure."""
-    monkeypatch.setenv("LANNER_DB", archive.url)
-    monkeypatch.delenv("LANNER_KAFKA", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True) -> str:
-        result = runner.invoke(build_cli(), list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    return invoke
+from tests.annotations.conftest import Archive, Cli
 
 
 def _name(a: Archive, user_id: int) -> str:
