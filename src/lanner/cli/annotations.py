@@ -361,6 +361,7 @@ def annotations_history(
     default=None,
     help="Stop after this many seconds without messages.",
 )
+@click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
 @user_option
 @db_option
 def annotations_consume(
@@ -373,6 +374,7 @@ def annotations_consume(
     batch_wait: float,
     max_messages: int | None,
     idle_timeout: float | None,
+    metrics_port: int | None,
     username: str | None,
     db_url: str | None,
 ) -> None:
@@ -386,8 +388,9 @@ def annotations_consume(
     from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
     from lanner.ingest.kafka import ConsumerSettings, KafkaBatchConsumer, KafkaConsumeError
     from lanner.observe.logs import configure_logging
+    from lanner.observe.metrics import Metrics
 
-    settings = Settings.for_db(db_url).with_overrides(kafka=bootstrap)
+    settings = Settings.for_db(db_url).with_overrides(kafka=bootstrap, metrics_port=metrics_port)
     if not settings.kafka:
         raise click.UsageError("no Kafka broker: give --kafka HOST:PORT or set LANNER_KAFKA")
     configure_logging(settings.log_level, settings.log_format)
@@ -421,6 +424,8 @@ def annotations_consume(
         )
         consumer = KafkaBatchConsumer(consumer_settings)
         restore_signals = consumer.install_signal_handlers()
+        port = settings.metrics_port
+        server = Metrics().serve(port) if port is not None else None
         try:
             with consumer:
                 report = worker.run(consumer)
@@ -428,6 +433,8 @@ def annotations_consume(
             raise click.ClickException(str(exc)) from exc
         finally:
             restore_signals()
+            if server is not None:
+                server.stop()
             report_delivery(delivery.stop())
     reasons = ", ".join(f"{k}: {n}" for k, n in report.reasons.most_common())
     click.echo(
