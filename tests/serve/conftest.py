@@ -65,29 +65,31 @@ class Archives:
         }
         self.surveys = {"ztf": "ztf", "lsst": "lsst", "pg_ztf": "ztf"}
         self.alerts_dir = alerts_dir
-        self._built = False
+        self._runs: dict[str, subprocess.Popen[bytes]] = {}
+        self._done: set[str] = set()
 
     def url(self, name: str) -> str:
-        if not self._built:
-            self._build()
+        """The archive's URL, once it is built (all of them start building on first use)."""
+        if not self._runs:
+            for other, url in self.urls.items():
+                self._runs[other] = subprocess.Popen(
+                    ingest_command(self.alerts_dir, self.surveys[other], url),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+        if name not in self._done:
+            out, _ = self._runs[name].communicate()
+            assert self._runs[name].returncode == 0, (
+                f"building the {name} test archive failed:\n{out.decode(errors='replace')[-3000:]}"
+            )
+            self._done.add(name)
         return self.urls[name]
 
-    def _build(self) -> None:
-        runs = {
-            name: subprocess.Popen(
-                ingest_command(self.alerts_dir, self.surveys[name], url),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-            for name, url in self.urls.items()
-        }
-        failed = []
-        for name, run in runs.items():
-            out, _ = run.communicate()
-            if run.returncode:
-                failed.append(f"{name}: {out.decode(errors='replace')[-2000:]}")
-        assert not failed, "building the test archives failed:\n" + "\n".join(failed)
-        self._built = True
+    def wait(self) -> None:
+        """Let every build end (before the PostgreSQL schema is dropped)."""
+        for name, run in self._runs.items():
+            if name not in self._done:
+                run.communicate()
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class Person:
 
 
 def make_people(db_url: str) -> dict[str, Person]:
-    """alice and bob (tier user), anon (tier anon), power (tier power), each with a
+    """alice and bob (tier user), anon and anon2 (tier anon), power (tier power), each with a
     password and an API key."""
     store = open_store(db_url, create=False)
     people = {}
@@ -144,9 +146,11 @@ def archives(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iter
     with psycopg.connect(PG_URL, autocommit=True) as con:
         con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         con.execute(f'CREATE SCHEMA "{schema}"')
+    built = Archives(alerts_dir, tmp_path_factory.mktemp("archives"), schema)
     try:
-        yield Archives(alerts_dir, tmp_path_factory.mktemp("archives"), schema)
+        yield built
     finally:
+        built.wait()
         with psycopg.connect(PG_URL, autocommit=True) as con:
             con.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

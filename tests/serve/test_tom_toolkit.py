@@ -5,14 +5,13 @@ TOM Toolkit pins its own versions of the science stack, so it runs in a virtual
 environment of its own, as at a TOM site: ``LANNER_TOM_VENV`` (made there on first use
 with ``pip install tomtoolkit==3.1.0``, several minutes; reused afterwards; default
 ``~/.cache/lanner-tests/tomtoolkit-3.1.0``). The site is a throw-away Django project in
-the test's temporary folder.
+the test's temporary folder, made from TOM's own ``tom_setup`` templates.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +31,11 @@ def tom_python() -> Path:
     default = Path.home() / ".cache" / "lanner-tests" / f"tomtoolkit-{TOM_VERSION}"
     venv = Path(os.environ.get("LANNER_TOM_VENV", default))
     python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import tom_alerts.brokers.lasair"]
+    probe = [
+        str(python),
+        "-c",
+        f"from importlib.metadata import version; assert version('tomtoolkit') == '{TOM_VERSION}'",
+    ]
     if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
         return python
     start = time.monotonic()
@@ -46,9 +49,8 @@ def tom_python() -> Path:
 
 def test_tom_fetches_alerts_and_makes_a_target(ztf: Instance, tmp_path: Path) -> None:
     python = tom_python()
-    site = tmp_path / "tomsite"
-    site.mkdir()
-    shutil.copy(HERE / "settings.py", site / "settings.py")
+    site = tmp_path / "site"
+    subprocess.run([str(python), str(HERE / "make_site.py"), str(site)], check=True)
     object_id, ra, dec = busiest_object(ztf.db_url, "ztf")
     near = within(ztf.db_url, "ztf", ra, dec, 10.0)
     sql = "ncand >= 20"
@@ -56,9 +58,8 @@ def test_tom_fetches_alerts_and_makes_a_target(ztf: Instance, tmp_path: Path) ->
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "settings",
+        "DJANGO_SETTINGS_MODULE": "tomsite.settings",
         "PYTHONPATH": str(site),
-        "TOM_SITE_DIR": str(site),
         "LASAIR_API_KEY": ztf.people["power"].token,
         "LANNER_URL": ztf.server.url,
     }

@@ -1,8 +1,8 @@
 """Drive TOM Toolkit's unmodified Lasair module against a Lanner server; print JSON.
 
-Run by the Python of a TOM Toolkit installation with ``DJANGO_SETTINGS_MODULE=settings``,
-``TOM_SITE_DIR`` (where its database goes), ``LASAIR_API_KEY`` and ``LANNER_URL`` set, and
-arguments RA DEC RADIUS SQL. Only ``LASAIR_URL`` is changed: the module's constant, as a
+Run by the Python of a TOM Toolkit installation in a site made by ``make_site.py``
+(``DJANGO_SETTINGS_MODULE=tomsite.settings``), with ``LASAIR_API_KEY`` and ``LANNER_URL``
+set, and arguments RA DEC RADIUS SQL. Only ``LASAIR_URL`` is changed: the module's constant, as a
 TOM site would point it elsewhere.
 """
 
