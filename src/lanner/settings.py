@@ -232,6 +232,12 @@ class Settings:
         "LANNER_GCN_CLIENT_SECRET", None, "GCN client secret.", secret=True
     )
     gcn_topic: str = _setting("LANNER_GCN_TOPIC", "igwn.gwalert", "Topic of the LVK notices.")
+    gcn_listen: bool = _setting(
+        "LANNER_GCN_LISTEN",
+        False,
+        "1: `lanner consume` also runs the GCN notice listener (as `lanner skymap listen`).",
+        lambda text: text == "1",
+    )
     gw_max_area: float = _setting(
         "LANNER_GW_MAX_AREA",
         1000.0,
