@@ -95,7 +95,8 @@ def test_consume_runs_the_gcn_listener_beside_the_alerts(
     runner = CliRunner()
     folder = alerts_dir / "ztf/skyportal__kowalski/data/ztf_alerts/20200202"
     published = runner.invoke(
-        build_cli(), ["replay", str(folder), "--kafka", kafka_bootstrap, "--topic", alerts, "--format", "avro"]
+        build_cli(),
+        ["replay", str(folder), "--kafka", kafka_bootstrap, "--topic", alerts, "--format", "avro"],
     )
     assert published.exit_code == 0, published.output
     db = f"sqlite:///{tmp_path / 'lanner.db'}"

@@ -160,7 +160,9 @@ def skymap_hits(mw_id: int, fmt: str, db_url: str | None) -> None:
     help="Extra librdkafka setting of the consumer (timeouts); repeatable.",
 )
 @db_option
-def skymap_listen(max_polls: int | None, kafka_options: tuple[str, ...], db_url: str | None) -> None:
+def skymap_listen(
+    max_polls: int | None, kafka_options: tuple[str, ...], db_url: str | None
+) -> None:
     """Receive LVK notices from GCN (LANNER_GCN_* settings) until interrupted."""
     from lanner.cli.kafka import parse_options
 

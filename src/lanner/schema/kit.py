@@ -16,8 +16,8 @@ effects.
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.columns import Column, ColumnType, Table
+from lanner.surveys import OBJECT_ID_COLUMN
 
 #: Producers of the kit tables (the stages that will fill them).
 TNS_PRODUCER = "tns"

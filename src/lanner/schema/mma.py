@@ -11,8 +11,8 @@ effects.
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.columns import Column, ColumnType, Table
+from lanner.surveys import OBJECT_ID_COLUMN
 
 MMA_PRODUCER = "skymaps"
 

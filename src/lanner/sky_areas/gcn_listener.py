@@ -159,7 +159,9 @@ class BackgroundListener:
                 except Exception as exc:
                     self.errors += 1
                     if not failing:
-                        log.error("GCN listener stopped (%s): retrying every %g s", exc, self.retry_s)
+                        log.error(
+                            "GCN listener stopped (%s): retrying every %g s", exc, self.retry_s
+                        )
                     failing = True
                     _close(listener)
                     listener = None

@@ -27,8 +27,8 @@ from lanner.sky_areas.cones import ConeIndex
 from lanner.store import Store
 from lanner.store.sky_areas import (
     delete_where,
-    insert_rows,
     insert_record,
+    insert_rows,
     object_chunks,
     record_rows,
     update_row,

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.registry import POSITION_COLUMNS, RECENCY_COLUMN
 from lanner.store.database import Store
 from lanner.store.ddl import quote
+from lanner.surveys import OBJECT_ID_COLUMN
 
 #: Objects read per chunk by :func:`object_chunks`.
 SCAN_CHUNK = 200_000
