@@ -182,6 +182,13 @@ class Settings:
         "Hours a pending match is retried before it is marked failed.",
         float,
     )
+    delivery_lease: float = _setting(
+        "LANNER_DELIVERY_LEASE",
+        300.0,
+        "Seconds a delivery worker holds the matches it sends; a worker killed mid-send "
+        "delays them by this much, then another sends them.",
+        float,
+    )
     webhook_timeout: float = _setting(
         "LANNER_WEBHOOK_TIMEOUT", 10.0, "Seconds one webhook request may take.", float
     )
