@@ -4,6 +4,7 @@ message that is not a notice rejected with its reason; no network."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,4 +112,51 @@ def test_consume_runs_the_gcn_listener_beside_the_alerts(
     assert result.exit_code == 0, result.output
     assert "GCN notices     : 3 received, 1 rejected, 0 listener errors" in result.stderr
     assert "alerts ingested 5" in result.stdout
+    _check_stored(db)
+
+
+def test_the_background_listener_waits_out_a_database_not_set_up(
+    kafka_bootstrap: str,
+    make_topic: Callable[..., str],
+    catalogs: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its database is not set up at first: the failure is logged once and counted, the
+    listener is rebuilt until it works, then the notices arrive and are counted."""
+    from lanner.observe.metrics import Metrics
+    from lanner.settings import Settings
+    from lanner.sky_areas.gcn_listener import BackgroundListener, listener_from
+
+    topic = make_topic("igwn.gwalert")
+    _publish(kafka_bootstrap, topic, catalogs)
+    db = f"sqlite:///{tmp_path / 'lanner.db'}"
+    settings = Settings(
+        db_url=db, gcn_kafka=kafka_bootstrap, gcn_security="plaintext", gcn_topic=topic
+    )
+    metrics = Metrics()
+    background = BackgroundListener(
+        lambda: listener_from(settings, {k: str(v) for k, v in FAST_GROUP.items()}),
+        retry_s=0.2,
+        metrics=metrics,
+    ).start()
+    try:
+        deadline = time.monotonic() + 10
+        while background.errors < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert background.errors >= 3 and not background.totals.outcomes
+        init_database(db, "ztf")
+        while len(background.totals.rejected) < 1 and time.monotonic() < deadline + 20:
+            time.sleep(0.2)
+    finally:
+        done = background.stop()
+    assert [o.decision.split(":")[0] for o in done.outcomes] == ["stored", "retraction", "stored"]
+    assert len(done.rejected) == 1
+    stopped = [r for r in caplog.records if "GCN listener stopped" in r.getMessage()]
+    assert len(stopped) == 1 and "no Lanner database" in stopped[0].getMessage()
+    assert any("GCN listener running again" in r.getMessage() for r in caplog.records)
+    assert metrics.value("lanner_gcn_errors_total") == background.errors
+    assert metrics.value("lanner_gcn_notices_total", decision="stored") == 2
+    assert metrics.value("lanner_gcn_notices_total", decision="retraction") == 1
+    assert metrics.value("lanner_gcn_rejected_total") == 1
     _check_stored(db)

@@ -25,6 +25,7 @@ from lanner.settings import Settings, option_help
 from lanner.store import StoreError
 
 if TYPE_CHECKING:
+    from lanner.observe.metrics import Metrics
     from lanner.sky_areas.gcn_listener import BackgroundListener
 
 
@@ -161,7 +162,7 @@ def consume_command(
     metrics = Metrics()
     server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
     consumer = KafkaBatchConsumer(consumer_settings)
-    gcn_listener = _gcn_beside(settings, parse_options(kafka_options))
+    gcn_listener = _gcn_beside(settings, parse_options(kafka_options), metrics)
     restore_signals = consumer.install_signal_handlers()
     worker = StreamWorker(pipeline, consumer, metrics, retry_s=settings.db_retry_seconds)
     try:
@@ -190,13 +191,15 @@ def consume_command(
     print_run_metrics(summary, metrics)
 
 
-def _gcn_beside(settings: Settings, extra: dict[str, str]) -> BackgroundListener | None:
+def _gcn_beside(
+    settings: Settings, extra: dict[str, str], metrics: Metrics
+) -> BackgroundListener | None:
     """The GCN listener thread of ``consume``, started, if the settings ask for it."""
     if not settings.gcn_listen:
         return None
     from lanner.sky_areas.gcn_listener import BackgroundListener, listener_from
 
-    return BackgroundListener(lambda: listener_from(settings, extra)).start()
+    return BackgroundListener(lambda: listener_from(settings, extra), metrics=metrics).start()
 
 
 def _report_gcn(listener: BackgroundListener) -> None:

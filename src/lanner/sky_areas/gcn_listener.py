@@ -10,8 +10,8 @@ reason and counted, never silently dropped.
 
 :class:`BackgroundListener` runs a listener in a thread beside ``lanner consume``
 (``--gcn`` / ``LANNER_GCN_LISTEN=1``), with its own connection and consumer: a broker or
-database failure is logged once and the listener is rebuilt until it works again, so the
-alert consumer never stops for it.
+database failure is logged once, counted (``lanner_gcn_errors_total``) and the listener is
+rebuilt until it works again, so the alert consumer never stops for it.
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.settings import Settings
 from lanner.sky_areas.mma import NoticeOutcome, receive_notice
 from lanner.sky_areas.notices import NoticeError, Selection, parse_notice
 from lanner.sky_areas.skymap import SkyMapError
 from lanner.store import Store, open_store
+
+if TYPE_CHECKING:
+    from lanner.observe.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +131,15 @@ class BackgroundListener:
     are read again.
     """
 
-    def __init__(self, make: Callable[[], GcnListener], retry_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        make: Callable[[], GcnListener],
+        retry_s: float = 5.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._make = make
         self.retry_s = retry_s
+        self.metrics = metrics
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="lanner-gcn", daemon=True)
         #: Everything received since :meth:`start`.
@@ -158,6 +167,8 @@ class BackgroundListener:
                     report = listener.poll(timeout_s=1.0)
                 except Exception as exc:
                     self.errors += 1
+                    if self.metrics is not None:
+                        self.metrics.gcn_errors.inc()
                     if not failing:
                         log.error(
                             "GCN listener stopped (%s): retrying every %g s", exc, self.retry_s
@@ -172,6 +183,10 @@ class BackgroundListener:
                     failing = False
                 for outcome in report.outcomes:
                     log.info("GCN notice %s: %s", outcome.notice_id, outcome.decision)
+                    if self.metrics is not None:
+                        self.metrics.gcn_notices.labels(outcome.decision.split(":")[0]).inc()
+                if self.metrics is not None and report.rejected:
+                    self.metrics.gcn_rejected.inc(len(report.rejected))
                 self.totals.outcomes += report.outcomes
                 self.totals.rejected += report.rejected
         finally:
