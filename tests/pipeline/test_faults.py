@@ -179,12 +179,16 @@ def publish(bootstrap: str, packets: list[RawPacket]) -> None:
 
 
 def consumed_everything(bootstrap: str, packets: list[RawPacket]) -> bool:
-    """Whether the group committed every message published since the broker started."""
+    """Whether the group committed every message published since the broker started (up
+    to each partition's end, at least one publication of ``packets``)."""
     probe = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP})
     try:
         parts = [TopicPartition(TOPIC, p) for p in (0, 1)]
         committed = probe.committed(parts, timeout=5)
-        ends = [len(packets[p::2]) for p in (0, 1)]
+        ends = [
+            max(len(packets[p::2]), probe.get_watermark_offsets(tp, timeout=5)[1])
+            for p, tp in zip((0, 1), parts, strict=True)
+        ]
         return all(c.offset >= end for c, end in zip(committed, ends, strict=True))
     except Exception:
         return False
