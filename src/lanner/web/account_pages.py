@@ -48,8 +48,11 @@ def login_post(
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": "Wrong user name or password.",
-             "username": username},
+            {
+                "next": _safe_next(next),
+                "error": "Wrong user name or password.",
+                "username": username,
+            },
             status=401,
         )
     return response
@@ -90,7 +93,9 @@ def signup_post(
                 error = exc.message if isinstance(exc, FilterError) else str(exc)
     if error:
         return render(
-            request, "signup.html", {"error": error, "username": username, "email": email},
+            request,
+            "signup.html",
+            {"error": error, "username": username, "email": email},
             status=400,
         )
     response = RedirectResponse("/account/", status_code=303)

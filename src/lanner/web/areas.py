@@ -55,8 +55,8 @@ def _list_page(request: Request, kind: str, **extra: Any) -> Response:
     account = user_of(request)
     meta = KINDS[kind]
     with store_session(request) as store:
-        items = meta["module"].list_watchlists(store) if kind == "watchlists" else (  # type: ignore[attr-defined]
-            meta["module"].list_watchmaps(store)  # type: ignore[attr-defined]
+        items: list[Any] = (
+            wl.list_watchlists(store) if kind == "watchlists" else wm.list_watchmaps(store)
         )
         uid = account.user_id if account else -1
         items = [i for i in items if i.public or i.owner_id == uid]
@@ -97,15 +97,22 @@ async def upload_watchlist(
         cones = read_cones(data, file.filename or "")
         r = float(radius)
     except ConeFileError as exc:
-        return _list_page(request, "watchlists", problems=exc.problems, error=str(exc).split("\n")[0],
-                          form=form)
+        return _list_page(
+            request, "watchlists", problems=exc.problems, error=str(exc).split("\n")[0], form=form
+        )
     except ValueError as exc:
         return _list_page(request, "watchlists", error=str(exc), form=form)
     with store_session(request) as store:
         try:
             made, hits = wl.add_watchlist(
-                store, name.strip(), cones, radius=r, owner_id=account.user_id,
-                public=_flag(public), active=_flag(active), description=description,
+                store,
+                name.strip(),
+                cones,
+                radius=r,
+                owner_id=account.user_id,
+                public=_flag(public),
+                active=_flag(active),
+                description=description,
             )
         except FilterError as exc:
             return _list_page(request, "watchlists", error=exc.message, form=form)
@@ -134,8 +141,13 @@ async def upload_watchmap(
     with store_session(request) as store:
         try:
             made, hits = wm.add_watchmap(
-                store, name.strip(), moc, owner_id=account.user_id, public=_flag(public),
-                active=_flag(active), description=description,
+                store,
+                name.strip(),
+                moc,
+                owner_id=account.user_id,
+                public=_flag(public),
+                active=_flag(active),
+                description=description,
             )
         except FilterError as exc:
             return _list_page(request, "watchmaps", error=exc.message, form=form)
@@ -145,8 +157,10 @@ async def upload_watchmap(
 
 
 def _one(store: Any, kind: str, item_id: int) -> Any:
-    return wl.get_watchlist(store, item_id) if kind == "watchlists" else wm.get_watchmap(
-        store, item_id
+    return (
+        wl.get_watchlist(store, item_id)
+        if kind == "watchlists"
+        else wm.get_watchmap(store, item_id)
     )
 
 
@@ -157,11 +171,19 @@ def _detail(request: Request, kind: str, item_id: int) -> Response:
         try:
             item = _one(store, kind, item_id)
         except FilterError as exc:
-            return render(request, "message.html", {"title": KINDS[kind]["title"],
-                                                    "message": exc.message}, status=404)
+            return render(
+                request,
+                "message.html",
+                {"title": KINDS[kind]["title"], "message": exc.message},
+                status=404,
+            )
         if not item.public and item.owner_id != uid:
-            return render(request, "message.html", {"title": KINDS[kind]["title"],
-                                                    "message": "This one is private."}, status=404)
+            return render(
+                request,
+                "message.html",
+                {"title": KINDS[kind]["title"], "message": "This one is private."},
+                status=404,
+            )
         if kind == "watchlists":
             hits = wl.watchlist_hits(store, item, HITS_SHOWN)
             ph = store.backend.placeholder
@@ -178,9 +200,17 @@ def _detail(request: Request, kind: str, item_id: int) -> Response:
     return render(
         request,
         "area.html",
-        {"kind": kind, "meta": KINDS[kind], "item": item, "hits": hits, "cones": cones,
-         "owner": owner, "mine": item.owner_id == uid, "oid": oid,
-         "message": request.query_params.get("message")},
+        {
+            "kind": kind,
+            "meta": KINDS[kind],
+            "item": item,
+            "hits": hits,
+            "cones": cones,
+            "owner": owner,
+            "mine": item.owner_id == uid,
+            "oid": oid,
+            "message": request.query_params.get("message"),
+        },
     )
 
 
@@ -222,7 +252,7 @@ def delete(request: Request, kind: str, item_id: int) -> Response:
         try:
             item = _one(store, kind, item_id)
             deleter = wl.delete_watchlist if kind == "watchlists" else wm.delete_watchmap
-            deleter(store, item, owner_id=account.user_id)  # type: ignore[arg-type]
+            deleter(store, item, owner_id=account.user_id)
         except FilterError as exc:
             return RedirectResponse(f"/{kind}/{item_id}/?message={exc.message}", status_code=303)
     return RedirectResponse(f"/{kind}/", status_code=303)
@@ -234,8 +264,9 @@ def skymaps_page(request: Request, error: str | None = None) -> Response:
     with store_session(request) as store:
         maps = record_rows(store, "mma_areas")
     maps.sort(key=lambda r: -int(r["mw_id"]))
-    return render(request, "skymaps.html", {"maps": maps, "error": error},
-                  status=400 if error else 200)
+    return render(
+        request, "skymaps.html", {"maps": maps, "error": error}, status=400 if error else 200
+    )
 
 
 @router.post("/skymaps/", dependencies=[Depends(check_csrf)])
@@ -254,7 +285,9 @@ async def upload_skymap(
             if data.lstrip()[:1] == b"{":
                 from lanner.sky_areas.gcn_listener import selection_of
 
-                outcome = mma.receive_notice(store, parse_notice(data), selection_of(state.settings))
+                outcome = mma.receive_notice(
+                    store, parse_notice(data), selection_of(state.settings)
+                )
                 if outcome.mw_id is None:
                     return skymaps_page(request, error=f"notice kept: {outcome.decision}")
                 mw_id = outcome.mw_id
@@ -264,7 +297,10 @@ async def upload_skymap(
                     skymap.header.get("OBJECT") or (file.filename or "map").split(".")[0]
                 )
                 mw_id, _hits = mma.add_skymap(
-                    store, skymap, namespace=namespace.strip() or "LVK", other_id=name,
+                    store,
+                    skymap,
+                    namespace=namespace.strip() or "LVK",
+                    other_id=name,
                     event_mjd=skymap.mjd,
                 )
     except (NoticeError, SkyMapError, ValueError) as exc:
@@ -287,8 +323,12 @@ def skymap_page(request: Request, mw_id: int) -> Response:
         ph = store.backend.placeholder
         found = record_rows(store, "mma_areas", f"mw_id = {ph}", (mw_id,))
         if not found:
-            return render(request, "message.html", {"title": "Sky map",
-                                                    "message": f"no sky map {mw_id}"}, status=404)
+            return render(
+                request,
+                "message.html",
+                {"title": "Sky map", "message": f"no sky map {mw_id}"},
+                status=404,
+            )
         regions = record_rows(store, "mma_skymaps", f"mw_id = {ph}", (mw_id,))
         hits = record_rows(store, "mma_area_hits", f"mw_id = {ph}", (mw_id,))[:HITS_SHOWN]
         oid = store.object_id_column
@@ -298,7 +338,12 @@ def skymap_page(request: Request, mw_id: int) -> Response:
     return render(
         request,
         "skymap.html",
-        {"area": area, "hits": hits, "oid": oid,
-         "sky_json": json.dumps({"ra": area.get("ra"), "dec": area.get("decl"), "mocs": mocs}
-                                ).replace("</", "<\\/")},
+        {
+            "area": area,
+            "hits": hits,
+            "oid": oid,
+            "sky_json": json.dumps(
+                {"ra": area.get("ra"), "dec": area.get("decl"), "mocs": mocs}
+            ).replace("</", "<\\/"),
+        },
     )

@@ -124,9 +124,14 @@ def validate_sql(request: Request, sql: Annotated[str, Form()] = "") -> Response
     account = user_of(request)
     with store_session(request) as store:
         compiled, error = _check(store, sql, account.user_id if account else 1)
-    columns = list(compiled.columns) if compiled is not None and hasattr(compiled, "columns") else []
-    return render(request, "_validation.html", {"error": error, "ok": compiled is not None,
-                                                "columns": columns})
+    columns = (
+        list(compiled.columns) if compiled is not None and hasattr(compiled, "columns") else []
+    )
+    return render(
+        request,
+        "_validation.html",
+        {"error": error, "ok": compiled is not None, "columns": columns},
+    )
 
 
 @router.post("/filters/run", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
@@ -226,8 +231,9 @@ def filter_page(request: Request, filter_id: int) -> Response:
         try:
             flt = _readable(store, filter_id, uid)
         except FilterError as exc:
-            return render(request, "message.html", {"title": "Filter", "message": exc.message},
-                          status=404)
+            return render(
+                request, "message.html", {"title": "Filter", "message": exc.message}, status=404
+            )
         owner = store.user_where("user_id", flt.owner_id)
         matches = _matches(store, flt) if flt.owner_id == uid else []
         notices = saved.notices(store, flt.filter_id) if flt.owner_id == uid else []
@@ -264,8 +270,15 @@ def _matches(store: Store, flt: saved.SavedFilter) -> list[dict[str, Any]]:
             why = json.loads(r[3]) if r[3] else {}
         except ValueError:
             why = {"why": r[3]}
-        out.append({"object_id": str(r[0]), "alert_id": str(r[1]), "matched_at": str(r[2]),
-                    "why": why, "state": r[4]})
+        out.append(
+            {
+                "object_id": str(r[0]),
+                "alert_id": str(r[1]),
+                "matched_at": str(r[2]),
+                "why": why,
+                "state": r[4],
+            }
+        )
     return out
 
 
@@ -284,7 +297,11 @@ def edit(
         try:
             flt = require_owner(saved.get_filter(store, filter_id), account.user_id, "change")
             flt = saved.edit_filter(
-                store, flt, owner_id=account.user_id, sql=sql, description=description,
+                store,
+                flt,
+                owner_id=account.user_id,
+                sql=sql,
+                description=description,
                 public=_flag(public),
             )
             if _flag(active) != flt.active:
@@ -308,11 +325,13 @@ def copy(request: Request, filter_id: int, name: Annotated[str, Form()] = "") ->
     with store_session(request) as store:
         try:
             flt = _readable(store, filter_id, account.user_id)
-            new = saved.copy_filter(store, flt, name.strip() or f"{flt.name} (copy)",
-                                    owner_id=account.user_id)
+            new = saved.copy_filter(
+                store, flt, name.strip() or f"{flt.name} (copy)", owner_id=account.user_id
+            )
         except FilterError as exc:
-            return RedirectResponse(f"/filters/{filter_id}/?message={_q(exc.message)}",
-                                    status_code=303)
+            return RedirectResponse(
+                f"/filters/{filter_id}/?message={_q(exc.message)}", status_code=303
+            )
     return RedirectResponse(f"/filters/{new.filter_id}/?message=Copied.", status_code=303)
 
 
@@ -324,8 +343,9 @@ def delete(request: Request, filter_id: int) -> Response:
             flt = require_owner(saved.get_filter(store, filter_id), account.user_id, "delete")
             saved.delete_filter(store, flt, owner_id=account.user_id)
         except FilterError as exc:
-            return RedirectResponse(f"/filters/{filter_id}/?message={_q(exc.message)}",
-                                    status_code=303)
+            return RedirectResponse(
+                f"/filters/{filter_id}/?message={_q(exc.message)}", status_code=303
+            )
     return RedirectResponse("/filters/", status_code=303)
 
 
@@ -344,8 +364,9 @@ def nights_with_alerts(store: Store, since: float, until: float) -> list[int]:
     return sorted({math.floor(float(r[0]) - NIGHT_OFFSET_DAYS) for r in rows})
 
 
-@router.post("/filters/{filter_id}/backtest", response_class=HTMLResponse,
-             dependencies=[Depends(check_csrf)])
+@router.post(
+    "/filters/{filter_id}/backtest", response_class=HTMLResponse, dependencies=[Depends(check_csrf)]
+)
 def run_backtest(
     request: Request,
     filter_id: int,
@@ -385,8 +406,11 @@ def run_backtest(
             error = "give both dates as YYYY-MM-DD"
         except FilterError as exc:
             error = exc.message
-    return render(request, "_backtest.html", {"nights": nights, "error": error,
-                                              "since": since, "until": until})
+    return render(
+        request,
+        "_backtest.html",
+        {"nights": nights, "error": error, "since": since, "until": until},
+    )
 
 
 def filter_json(flt: saved.SavedFilter) -> dict[str, Any]:

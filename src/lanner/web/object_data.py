@@ -87,12 +87,18 @@ def column_groups(table: Table, row: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return [
-        {"producer": p, "title": GROUP_TITLES.get(p, p.replace("_", " ").capitalize()), "columns": c}
+        {
+            "producer": p,
+            "title": GROUP_TITLES.get(p, p.replace("_", " ").capitalize()),
+            "columns": c,
+        }
         for p, c in groups.items()
     ]
 
 
-def bbb_model_curve(obj: dict[str, Any], bands: list[str], mjd: list[float]) -> list[dict[str, Any]]:
+def bbb_model_curve(
+    obj: dict[str, Any], bands: list[str], mjd: list[float]
+) -> list[dict[str, Any]]:
     """Model flux [nJy] per band from the stored Bazin × blackbody fit, or ``[]``.
 
     The stored fit gives rates, temperature, and the peak flux and time in the brightest
@@ -138,8 +144,16 @@ def bbb_model_curve(obj: dict[str, Any], bands: list[str], mjd: list[float]) -> 
 def _light_curve_view(store: Store, object_id: Any, obj: dict[str, Any]) -> dict[str, Any]:
     lc = light_curve(store, object_id)
     keep = (
-        "source_id", "mjd", "band", "flux", "flux_err", "mag", "mag_err", "reliability",
-        "limit_mag", "limit_flux",
+        "source_id",
+        "mjd",
+        "band",
+        "flux",
+        "flux_err",
+        "mag",
+        "mag_err",
+        "reliability",
+        "limit_mag",
+        "limit_flux",
     )
     out: dict[str, Any] = {}
     for table, rows in lc.items():
@@ -160,8 +174,9 @@ def _cutouts(store: Store, detections: list[dict[str, Any]]) -> list[dict[str, A
     found: dict[int, set[str]] = {}
     for start in range(0, len(ids), 500):
         chunk = [int(i) for i in ids[start : start + 500]]
+        marks = ", ".join([ph] * len(chunk))
         cur = store.con.execute(
-            f"SELECT alert_id, kind FROM cutouts WHERE alert_id IN ({', '.join([ph] * len(chunk))})",
+            f"SELECT alert_id, kind FROM cutouts WHERE alert_id IN ({marks})",
             tuple(chunk),
         )
         for alert_id, kind in cur.fetchall():
@@ -183,7 +198,9 @@ def _cutouts(store: Store, detections: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
-def _where_object(store: Store, table: str, object_id: Any, order: str = "") -> list[dict[str, Any]]:
+def _where_object(
+    store: Store, table: str, object_id: Any, order: str = ""
+) -> list[dict[str, Any]]:
     oid = OBJECT_ID_COLUMN[store.survey or "ztf"]
     ph = store.backend.placeholder
     return _rows(

@@ -53,8 +53,10 @@ def find_objects(
             try:
                 found = cone_search(store, float(ra), float(dec), float(radius))
             except ValueError as exc:
-                error = str(exc) if "could not convert" not in str(exc) else (
-                    "RA, Dec and radius must be numbers (degrees, degrees, arcsec)"
+                error = (
+                    str(exc)
+                    if "could not convert" not in str(exc)
+                    else ("RA, Dec and radius must be numbers (degrees, degrees, arcsec)")
                 )
             heading = f"Objects within {radius}″ of {ra}, {dec}"
         else:
@@ -70,8 +72,15 @@ def find_objects(
     return render(
         request,
         "objects.html",
-        {"rows": rows, "heading": heading, "error": error, "q": q, "ra": ra, "dec": dec,
-         "radius": radius},
+        {
+            "rows": rows,
+            "heading": heading,
+            "error": error,
+            "q": q,
+            "ra": ra,
+            "dec": dec,
+            "radius": radius,
+        },
     )
 
 

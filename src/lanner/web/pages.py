@@ -81,9 +81,9 @@ async def check_csrf(request: Request) -> None:
     """Refuse (403) a POST whose CSRF token does not match its cookie, or whose origin is
     another site."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        if urlsplit(origin).netloc != request.headers.get("host", ""):
-            raise HTTPException(403, "cross-site request refused")
+    host = request.headers.get("host", "")
+    if origin and origin != "null" and urlsplit(origin).netloc != host:
+        raise HTTPException(403, "cross-site request refused")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent:

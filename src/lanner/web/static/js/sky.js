@@ -10,7 +10,7 @@ if (el && dataEl) {
   const view = JSON.parse(dataEl.textContent);
   A.init.then(() => {
     const aladin = A.aladin(el, {
-      survey: el.dataset.survey,
+      survey: el.dataset.survey.startsWith("/") ? location.origin + el.dataset.survey : el.dataset.survey,
       target: view.ra + " " + view.dec,
       fov: 0.02,
       log: false,

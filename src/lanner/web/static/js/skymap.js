@@ -6,7 +6,7 @@ const state = document.getElementById("aladin-state");
 const data = JSON.parse(document.getElementById("sky-data").textContent);
 A.init.then(() => {
   const aladin = A.aladin(el, {
-    survey: el.dataset.survey, target: data.ra + " " + data.dec, fov: 60, log: false,
+    survey: el.dataset.survey.startsWith("/") ? location.origin + el.dataset.survey : el.dataset.survey, target: data.ra + " " + data.dec, fov: 60, log: false,
     showSettingsControl: false, showShareControl: false,
   });
   const styles = { moc90: { color: "#ff8c00", opacity: 0.25, lineWidth: 2, name: "90%" },
