@@ -68,8 +68,11 @@ class Watched:
     errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
 
-    def problems(self) -> list[str]:
-        return list(self.errors)
+    def problems(self, *expected: int) -> list[str]:
+        """Console errors and uncaught exceptions, less the failed loads of the HTTP
+        statuses ``expected`` (a form the test sent wrong on purpose answers 400)."""
+        allowed = [f"status of {code} " for code in expected]
+        return [e for e in self.errors if not any(a in e for a in allowed)]
 
 
 def shot(target: Page | Locator, name: str) -> Path:
