@@ -82,6 +82,13 @@ def _optional(text: str) -> str | None:
     return text or None
 
 
+def _three_ints(text: str) -> tuple[int, int, int]:
+    values = [int(v) for v in text.split(",")]
+    if len(values) != 3 or min(values) < 1:
+        raise ValueError("give three positive integers, e.g. 10,100,10000")
+    return values[0], values[1], values[2]
+
+
 def _port(text: str) -> int | None:
     port = int(text)
     if not 0 <= port < 65536:
@@ -246,6 +253,32 @@ class Settings:
         shown="BNS,NSBH",
     )
 
+    serve_workers: int = _setting(
+        "LANNER_SERVE_WORKERS", 4, "Worker processes of lanner serve.", int
+    )
+    public_url: str = _setting(
+        "LANNER_PUBLIC_URL",
+        "",
+        "Base URL the web server is reached at, for links it returns (empty: the request's).",
+    )
+    api_rates: tuple[int, int, int] = _setting(
+        "LANNER_API_RATES",
+        (10, 100, 10000),
+        "API calls per hour of the anon, user and power tiers, comma-separated.",
+        _three_ints,
+        shown="10,100,10000",
+    )
+    api_row_caps: tuple[int, int, int] = _setting(
+        "LANNER_API_ROW_CAPS",
+        (1000, 10000, 1000000),
+        "Most rows of one API query of the anon, user and power tiers, comma-separated.",
+        _three_ints,
+        shown="1000,10000,1000000",
+    )
+    session_hours: float = _setting(
+        "LANNER_SESSION_HOURS", 336.0, "Hours a web login lasts.", float
+    )
+
     def __post_init__(self) -> None:
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'lanner.db'}")
@@ -257,6 +290,8 @@ class Settings:
             raise SettingsError("LANNER_LOG_FORMAT must be text or json")
         if self.smtp_security not in ("none", "starttls", "ssl"):
             raise SettingsError("LANNER_SMTP_SECURITY must be none, starttls or ssl")
+        if self.serve_workers < 1:
+            raise SettingsError("LANNER_SERVE_WORKERS must be at least 1")
 
     @classmethod
     def for_db(cls, db_url: str | None) -> Settings:

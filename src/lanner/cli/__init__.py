@@ -40,6 +40,8 @@ COMMANDS = {
     "watchlist": "lanner.cli.watchlists:watchlist_group",
     "watchmap": "lanner.cli.watchlists:watchmap_group",
     "skymap": "lanner.cli.skymaps:skymap_group",
+    "serve": "lanner.cli.serve:serve_command",
+    "account": "lanner.cli.serve:account_group",
 }
 
 

@@ -16,6 +16,7 @@ from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import kit_tables
 from lanner.schema.tables import filter_tables, light_curve_tables, object_id_column
+from lanner.serve.tables import api_tables
 
 if TYPE_CHECKING:
     from lanner.enrich.base import Enricher
@@ -65,6 +66,7 @@ def tables_for(survey: Survey) -> dict[str, Table]:
     """All tables of a ``survey`` database, by name."""
     tables = enriched_tables(survey) + light_curve_tables(survey) + filter_tables(survey)
     tables += list(kit_tables(survey).values())
+    tables += api_tables()
     return {t.name: t for t in tables}
 
 
