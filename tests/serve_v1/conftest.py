@@ -105,3 +105,12 @@ def v1_pg() -> Iterator[V1]:
 def v1(request: pytest.FixtureRequest) -> V1:
     """The server on SQLite, then on PostgreSQL."""
     return request.getfixturevalue(f"v1_{'sqlite' if request.param == 'sqlite' else 'pg'}")  # type: ignore[no-any-return]
+
+
+def archive_rows(db_url: str, sql: str) -> list[tuple[object, ...]]:
+    """Rows of one read of the archive (to know what the answers must hold)."""
+    store = open_store(db_url, create=False)
+    try:
+        return [tuple(r) for r in store.con.execute(sql).fetchall()]
+    finally:
+        store.close()
