@@ -62,7 +62,8 @@ def tom(v1_sqlite: V1, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_tom_fetches_alerts_and_makes_targets(v1_sqlite: V1, tom: Path) -> None:
     ((oid, ra, dec),) = archive_rows(
-        v1_sqlite.db_url, 'SELECT "diaObjectId", ra, decl FROM objects ORDER BY "diaObjectId" LIMIT 1'
+        v1_sqlite.db_url,
+        'SELECT "diaObjectId", ra, decl FROM objects ORDER BY "diaObjectId" LIMIT 1',
     )
     out = run_in_tom(tom, SCRIPT.format(ra=ra, dec=dec, filter_id=v1_sqlite.bright_id))
     assert out["empty_valid"] is False

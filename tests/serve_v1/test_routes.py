@@ -255,7 +255,8 @@ def test_v1_needs_credentials_and_is_documented(v1: V1) -> None:
         assert wrong.json() == {"detail": "Invalid token."}
         paths = http.get("/api/openapi.json").json()["paths"]
     for path in (
-        "/api/v1/watchlists/", "/api/v1/watchmaps/{ar_id}/hits/", "/api/v1/filters/{filter_id}/run/",
+        "/api/v1/watchlists/", "/api/v1/watchmaps/{ar_id}/hits/",
+        "/api/v1/filters/{filter_id}/run/",
         "/api/v1/filters/{filter_id}/backtest/", "/api/v1/filters/{filter_id}/matches/",
         "/api/v1/annotators/", "/api/v1/objects/{object_id}/lightcurve/", "/api/v1/schema/",
         "/api/v1/status/", "/fits/{source_id}_cutout{kind}",

@@ -34,7 +34,9 @@ from lanner.client.rest import LannerClient
 MAX_ALERTS = 1000
 
 
-def ab_mag(flux_njy: float | None, err_njy: float | None = None) -> tuple[float | None, float | None]:
+def ab_mag(
+    flux_njy: float | None, err_njy: float | None = None
+) -> tuple[float | None, float | None]:
     """AB magnitude (and its 1-sigma error) of a flux in nJy; None for a flux ≤ 0 or NaN."""
     if flux_njy is None or not math.isfinite(flux_njy) or flux_njy <= 0:
         return None, None
@@ -188,8 +190,6 @@ class LannerBroker(GenericBroker):
                 data_type="photometry",
                 source_name=self.name,
                 source_location=str(source.get("diaSourceId", "")),
-                timestamp=Time(source["midpointMjdTai"], format="mjd").to_datetime(
-                    timezone=dt.UTC
-                ),
+                timestamp=Time(source["midpointMjdTai"], format="mjd").to_datetime(timezone=dt.UTC),
                 value=value,
             )

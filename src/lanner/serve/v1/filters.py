@@ -66,7 +66,9 @@ class FilterEdit(BaseModel):
 
 
 class RunIn(BaseModel):
-    limit: int = Field(default=1000, ge=0, le=1_000_000, description="Most rows (clamped to your cap)")
+    limit: int = Field(
+        default=1000, ge=0, le=1_000_000, description="Most rows (clamped to your cap)"
+    )
     offset: int = Field(default=0, ge=0)
 
 
