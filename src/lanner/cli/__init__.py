@@ -42,6 +42,9 @@ COMMANDS = {
     "skymap": "lanner.cli.skymaps:skymap_group",
     "serve": "lanner.cli.serve:serve_command",
     "account": "lanner.cli.serve:account_group",
+    "annotator": "lanner.cli.annotations:annotator_group",
+    "annotate": "lanner.cli.annotations:annotate_command",
+    "annotations": "lanner.cli.annotations:annotations_group",
 }
 
 
