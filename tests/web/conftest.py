@@ -190,7 +190,8 @@ def settle(page: Page) -> None:
                   document.getElementById('lightcurve').dataset.drawn) &&
                  (!document.getElementById('aladin') ||
                   document.getElementById('aladin').dataset.ready) &&
-                 (!document.getElementById('life') || document.getElementById('life').dataset.live)""",
+                 (!document.getElementById('life') ||
+                  document.getElementById('life').dataset.live)""",
         timeout=30000,
     )
     page.wait_for_timeout(300)  # htmx's load-time requests (validation) answer

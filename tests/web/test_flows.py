@@ -151,7 +151,9 @@ def test_a_watchmap_upload(web: Watched, ztf_site: Site, shared_dir: Path) -> No
     page = web.page
     log_in(page, ztf_site, "alice")
     page.goto(f"{ztf_site.url}/watchmaps/")
-    page.set_input_files("#file", str(shared_dir / "data/catalogs/mocs/lasair_sample_area.moc.fits"))
+    page.set_input_files(
+        "#file", str(shared_dir / "data/catalogs/mocs/lasair_sample_area.moc.fits")
+    )
     page.fill("#name", "sample-area")
     page.click("#upload")
     page.wait_for_url("**/watchmaps/*/?message=*")
@@ -169,9 +171,7 @@ def test_a_watchmap_upload(web: Watched, ztf_site: Site, shared_dir: Path) -> No
     assert web.problems(400) == []
 
 
-def test_a_sky_map_upload_draws_its_regions(
-    web: Watched, ztf_site: Site, shared_dir: Path
-) -> None:
+def test_a_sky_map_upload_draws_its_regions(web: Watched, ztf_site: Site, shared_dir: Path) -> None:
     page = web.page
     log_in(page, ztf_site, "alice")
     page.goto(f"{ztf_site.url}/skymaps/")
@@ -276,9 +276,7 @@ def test_posts_without_the_csrf_token_are_refused(web: Watched, ztf_site: Site) 
     assert cross_site.status == 403
 
 
-def test_the_status_page_follows_an_ingest(
-    web: Watched, ztf_site: Site, alerts_dir: Path
-) -> None:
+def test_the_status_page_follows_an_ingest(web: Watched, ztf_site: Site, alerts_dir: Path) -> None:
     page = web.page
     page.goto(f"{ztf_site.url}/status/")
     before = int(page.inner_text("#total-alerts"))

@@ -59,8 +59,9 @@ def _detections(site: Site, object_id: str) -> int:
     oid = "objectId" if site.survey == "ztf" else "diaObjectId"
     with site.db() as con:
         return int(
-            con.execute(f"SELECT count(*) FROM detections WHERE {oid} = ?", (object_id,))
-            .fetchone()[0]
+            con.execute(
+                f"SELECT count(*) FROM detections WHERE {oid} = ?", (object_id,)
+            ).fetchone()[0]
         )
 
 
@@ -140,8 +141,11 @@ def test_the_sky_view_starts_when_its_remote_survey_is_unreachable(
     page = web.page
 
     def remote_survey(route: Any) -> None:
-        html = route.fetch().text().replace('data-survey="/static/hips/blank"',
-                                            'data-survey="P/DSS2/color"')
+        html = (
+            route.fetch()
+            .text()
+            .replace('data-survey="/static/hips/blank"', 'data-survey="P/DSS2/color"')
+        )
         route.fulfill(body=html, content_type="text/html")
 
     page.route(f"{ztf_site.url}/objects/{ZTF_OBJECT}/", remote_survey)
@@ -166,9 +170,7 @@ def test_a_rubin_object_page(web: Watched, lsst_site: Site) -> None:
     page.goto(f"{lsst_site.url}/objects/{oid}/")
     page.wait_for_selector("#lightcurve[data-drawn=flux]")
     page.wait_for_selector("#cutouts canvas[data-kind=Difference][data-loaded=true]")
-    kinds = page.evaluate(
-        "() => document.getElementById('lightcurve').data.map(t => t.meta.kind)"
-    )
+    kinds = page.evaluate("() => document.getElementById('lightcurve').data.map(t => t.meta.kind)")
     assert "forced_photometry" in kinds
     plotted = page.evaluate(
         """() => document.getElementById('lightcurve').data

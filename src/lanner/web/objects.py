@@ -1,14 +1,13 @@
 """Object pages: ``/objects/`` (find an object), ``/objects/<id>/`` and its JSON twin
-``/objects/<id>/json``, and the cutouts as FITS at ``/fits/<sourceId>_cutout<Kind>``.
+``/objects/<id>/json``. The cutouts the page shows come from the API's
+``/fits/<sourceId>_cutout<Kind>`` (:mod:`lanner.serve.v1.data`).
 
-Input: the archive through the server's store pool. Output: HTML, JSON, FITS bytes. Reads
-only.
+Input: the archive through the server's store pool. Output: HTML, JSON. Reads only.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
@@ -18,12 +17,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.registry import POSITION_COLUMNS, RECENCY_COLUMN
 from lanner.store.ddl import quote
-from lanner.store.reading import cone_search, cutout
+from lanner.store.reading import cone_search
 from lanner.web.object_data import object_view
 from lanner.web.pages import render, store_session
 
 router = APIRouter()
-_CUTOUT = re.compile(r"^(\d{1,20})_cutout(Science|Template|Difference)$")
 RECENT = 50
 
 
@@ -107,22 +105,3 @@ def object_page(request: Request, object_text: str) -> Response:
 def object_json(request: Request, object_text: str) -> JSONResponse:
     """The object page's data as JSON."""
     return JSONResponse(_view(request, object_text))
-
-
-@router.get("/fits/{name}")
-def fits_cutout(request: Request, name: str) -> Response:
-    """A cutout as FITS (Lasair's URL form), decompressed if it was stored gzipped."""
-    m = _CUTOUT.match(name)
-    if m is None:
-        raise HTTPException(404, "cutout names look like <sourceId>_cutoutScience")
-    with store_session(request) as store:
-        data = cutout(store, int(m.group(1)), m.group(2).lower())
-        if data is None:
-            data = cutout(store, int(m.group(1)), m.group(2))
-    if data is None:
-        raise HTTPException(404, f"no {m.group(2)} cutout of source {m.group(1)}")
-    return Response(
-        data,
-        media_type="image/fits",
-        headers={"Content-Disposition": f'inline; filename="{name}.fits"'},
-    )
