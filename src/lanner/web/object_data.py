@@ -120,7 +120,7 @@ def bbb_model_curve(
         return []
     # The Bazin peak: d/dt = 0 at t0 + ln(kr/kf - 1)/kr.
     t0 = t_peak - math.log(kr / kf - 1.0) / kr
-    t = np.linspace(min(mjd) - MODEL_MARGIN_DAYS, max(mjd) + MODEL_MARGIN_DAYS, 200)
+    t = np.linspace(min(mjd) - MODEL_MARGIN_DAYS, max(mjd) + MODEL_MARGIN_DAYS, 200).round(5)
 
     def shape(tt: np.ndarray | float) -> np.ndarray:
         tau = np.asarray(tt, dtype=np.float64) - t0
@@ -135,9 +135,7 @@ def bbb_model_curve(
         if band not in RUBIN_BANDS:
             continue
         scale = peak * colour[RUBIN_BANDS.index(band)] / ref
-        curves.append(
-            {"band": band, "mjd": t.round(5).tolist(), "flux": (scale * time_factor).tolist()}
-        )
+        curves.append({"band": band, "mjd": t.tolist(), "flux": (scale * time_factor).tolist()})
     return curves
 
 
