@@ -29,13 +29,19 @@ from lanner.store.reading import light_curve
 
 #: Headings of the groups of ``objects`` columns, by producer (others keep their name).
 GROUP_TITLES = {
-    "ingest": "Identity and position",
-    "objects": "Positions, times and counts",
+    "objects": "Identity, position, times and counts",
     "dia_object": "Rubin diaObject statistics",
-    "htm": "Sky index",
-    "milky_way": "Milky Way",
+    "ztf_magnitudes": "Magnitudes and rates",
+    "ztf_moving_averages": "Moving averages",
+    "lightcurve_package_ztf": "Light-curve features",
+    "lightcurve_package_lsst": "Light-curve features",
+    "milky_way_ztf": "Milky Way",
+    "milky_way_lsst": "Milky Way",
+    "counts": "Counts",
+    "jump": "Jumps",
+    "pair_colours": "Colours",
     "bazin_blackbody": "Bazin × blackbody fit",
-    "lightcurve_package": "Light-curve features",
+    "absolute_magnitude": "Absolute magnitude",
 }
 CUTOUT_KINDS = ("Science", "Template", "Difference")
 #: Time span of the drawn model curve past the observed points [day].
