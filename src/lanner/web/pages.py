@@ -105,6 +105,7 @@ def render(
         "csrf_token": token,
         "survey": state.survey,
         "settings": state.settings,
+        "sky_survey": state.settings.sky_survey,
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status)
