@@ -158,6 +158,9 @@ def _offline(page: Page, watched: Watched) -> None:
 
 def new_page(browser: Browser, width: int = 1280, height: int = 900) -> Watched:
     context = browser.new_context(viewport={"width": width, "height": height})
+    # Generous limits: a page loads 7 MB of libraries, and CI machines are shared.
+    context.set_default_timeout(60000)
+    context.set_default_navigation_timeout(90000)
     page = context.new_page()
     watched = _watch(page)
     _offline(page, watched)
@@ -192,6 +195,6 @@ def settle(page: Page) -> None:
                   document.getElementById('aladin').dataset.ready) &&
                  (!document.getElementById('life') ||
                   document.getElementById('life').dataset.live)""",
-        timeout=30000,
+        timeout=60000,
     )
     page.wait_for_timeout(300)  # htmx's load-time requests (validation) answer

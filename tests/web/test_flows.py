@@ -181,7 +181,7 @@ def test_a_sky_map_upload_draws_its_regions(web: Watched, ztf_site: Site, shared
     page.fill("#event_id", "G495305")
     page.click("#upload")
     page.wait_for_url("**/skymaps/*/")
-    page.wait_for_selector("#aladin[data-ready=true]", timeout=30000)
+    page.wait_for_selector("#aladin[data-ready=true]")
     expect(page.locator("h1")).to_contain_text("G495305")
     settle(page)
     shot(page, "ztf-skymap")

@@ -126,7 +126,7 @@ def test_the_cutout_viewer_shows_the_images(web: Watched, ztf_site: Site) -> Non
 def test_the_sky_view_starts_offline(web: Watched, ztf_site: Site) -> None:
     page = web.page
     page.goto(f"{ztf_site.url}/objects/{ZTF_OBJECT}/")
-    page.wait_for_selector("#aladin[data-ready=true]", timeout=30000)
+    page.wait_for_selector("#aladin[data-ready=true]")
     assert page.locator("#aladin canvas").count() >= 1
     assert "orange marks: the object and its 1 catalogue match" in page.inner_text("#aladin-state")
     assert web.refused == []  # the shipped blank survey: nothing asked of other hosts
@@ -150,7 +150,7 @@ def test_the_sky_view_starts_when_its_remote_survey_is_unreachable(
 
     page.route(f"{ztf_site.url}/objects/{ZTF_OBJECT}/", remote_survey)
     page.goto(f"{ztf_site.url}/objects/{ZTF_OBJECT}/")
-    page.wait_for_selector("#aladin[data-ready=true]", timeout=30000)
+    page.wait_for_selector("#aladin[data-ready=true]")
     assert page.locator("#aladin canvas").count() >= 1
     assert "P/DSS2/color" in page.inner_text("#aladin-state")
     page.wait_for_timeout(1000)
