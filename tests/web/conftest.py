@@ -25,11 +25,14 @@ from playwright.sync_api import (
     Locator,
     Page,
     Playwright,
+    expect,
     sync_playwright,
 )
 
 from lanner.testing.server import LiveServer
 from tests.serve.conftest import PASSWORD, Person, ingest, make_people
+
+expect.set_options(timeout=30000)  # assertions wait as long as a loaded machine needs
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "web"

@@ -291,6 +291,6 @@ def test_the_status_page_follows_an_ingest(web: Watched, ztf_site: Site, alerts_
         after = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
     assert after > before
     # The page refreshes itself (htmx, every 10 s).
-    expect(page.locator("#total-alerts")).to_have_text(str(after), timeout=15000)
+    expect(page.locator("#total-alerts")).to_have_text(str(after), timeout=40000)
     assert page.locator("#batches tbody tr").count() >= min(batches_before + 1, 10)
     assert web.problems() == []
