@@ -291,6 +291,18 @@ class Settings:
     session_hours: float = _setting(
         "LANNER_SESSION_HOURS", 336.0, "Hours a web login lasts.", float
     )
+    sky_survey: str = _setting(
+        "LANNER_SKY_SURVEY",
+        "P/DSS2/color",
+        "HiPS survey of the web site's sky views: a CDS id or the URL of a HiPS server.",
+    )
+    status_metrics_url: str | None = _setting(
+        "LANNER_STATUS_METRICS_URL",
+        None,
+        "Prometheus /metrics URL of the pipeline, read by the web status page (none: the "
+        "archive's figures only).",
+        _optional,
+    )
 
     def __post_init__(self) -> None:
         if not self.db_url:

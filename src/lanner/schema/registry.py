@@ -17,6 +17,7 @@ from lanner.schema.kit import kit_tables
 from lanner.schema.tables import filter_tables, light_curve_tables, object_id_column
 from lanner.serve.tables import api_tables
 from lanner.surveys import OBJECT_ID_COLUMN, Survey
+from lanner.web.tables import web_tables
 
 if TYPE_CHECKING:
     from lanner.enrich.base import Enricher
@@ -67,6 +68,7 @@ def tables_for(survey: Survey) -> dict[str, Table]:
     tables = enriched_tables(survey) + light_curve_tables(survey) + filter_tables(survey)
     tables += list(kit_tables(survey).values())
     tables += api_tables()
+    tables += web_tables(survey)
     return {t.name: t for t in tables}
 
 

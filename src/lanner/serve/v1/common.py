@@ -1,0 +1,84 @@
+"""What every ``/api/v1`` route shares: the caller, the archive, and errors.
+
+Input: a request and the caller's :class:`~lanner.serve.accounts.Account`. Output: a store
+session and :class:`~lanner.serve.errors.ApiError` responses in the shapes of the
+Lasair-compatible routes: ``{"error": …}`` (400, with ``{"field": [...]}`` for a named
+field), ``{"detail": "Not found."}`` (404, also for another user's private item: ids are
+not an oracle), and 403 ``{"detail": …}`` when a user may see but not change an item.
+Side effects: none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Depends, Request
+
+from lanner.serve.auth import api_user, server_state
+from lanner.serve.errors import ApiError, bad_request, not_found
+from lanner.store import Store, StoreError
+
+#: The caller of a v1 route, counted against their hourly limit.
+API_USER = Depends(api_user)
+FORBIDDEN = "You do not have permission to perform this action."
+#: Where a :class:`~lanner.filter.errors.FilterError` happened → the request field.
+_WHERE_FIELDS = ("selected", "tables", "conditions", "sql", "webhook_url", "output_options")
+
+_ERROR = {"type": "object", "additionalProperties": True}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Invalid request: ``{error: …}`` or ``{field: [message]}``",
+        "content": {"application/json": {"schema": _ERROR}},
+    },
+    401: {"description": "No or wrong credentials (``{detail: …}``)"},
+    403: {"description": "Visible to you but not yours to change (``{detail: …}``)"},
+    404: {"description": "No such item visible to you (``{detail: …}``)"},
+    429: {"description": "Hourly limit reached (``{message: …}``, ``Retry-After``)"},
+}
+
+
+@contextmanager
+def archive(request: Request) -> Iterator[Store]:
+    """The calling thread's store; store and user errors become 400s."""
+    from lanner.annotations.model import AnnotationError, AnnotatorNotFoundError
+    from lanner.filter.errors import FilterError
+
+    with server_state(request).stores.session() as store:
+        try:
+            yield store
+        except AnnotatorNotFoundError:
+            raise not_found() from None
+        except AnnotationError as exc:
+            raise bad_request(str(exc)) from None
+        except FilterError as exc:
+            raise user_error(exc) from None
+        except (StoreError, ValueError) as exc:  # as the CLI: a value the user gave
+            raise bad_request(str(exc)) from None
+
+
+def user_error(exc: Any) -> ApiError:
+    """400 for a refused filter or area: ``{field: [message]}`` when the part is known."""
+    where = str(getattr(exc, "where", None) or "")
+    field = next((f for f in _WHERE_FIELDS if where.startswith(f)), None)
+    if field is not None:
+        return ApiError(400, {field: [str(exc)]})
+    return bad_request(str(exc))
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, {"detail": FORBIDDEN})
+
+
+def visible(owner_id: int, public: bool, user_id: int) -> None:
+    """404 unless the item is the caller's or public."""
+    if owner_id != user_id and not public:
+        raise not_found()
+
+
+def owned(owner_id: int, public: bool, user_id: int) -> None:
+    """404 for another user's private item, 403 for another user's public one."""
+    visible(owner_id, public, user_id)
+    if owner_id != user_id:
+        raise forbidden()
