@@ -4,7 +4,10 @@ Input: each Rubin alert's forced photometry then its triggering source (nJy, ban
 position. Output: ``p_slsn``, the forest's probability, and the top class. Fed exactly as
 fink-science 7.4.0 ``rubin.slsn.processor.slsn_rubin``: its own ``transform_data`` and
 ``parametrise`` (light-curve's ``RainbowFit`` per object) and its shipped forest
-``SLSN_rainbow_no_MD.joblib``, which is loaded once here rather than per call. Alerts with
+``SLSN_rainbow_no_MD.joblib``, which is loaded once here rather than per call, with the
+features renamed to the forest's training names (see :meth:`SuperluminousSN._training_names`:
+Fink's own processor fails there). The forest was pickled by scikit-learn 1.5.2, the version
+the ``lanner[ml]`` extra pins. Alerts with
 fewer points than the classifier's minimum get 0 from Fink; here they are not scored.
 """
 
@@ -51,6 +54,16 @@ class SuperluminousSN:
         self.forest = joblib.load(self.kernel.CLASSIFIER_ELASTICC_NO_MD)
         self.minimum_points = int(self.kernel.MINIMUM_POINTS)
 
+    def _training_names(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The features under the names the forest was fitted with: fink-science 7.4.0's
+        ``parametrise`` writes ``dec``, ``std_y``, ``mean_snr_y`` where the shipped forest
+        expects ``decl``, ``std_Y``, ``mean_snr_Y``, which scikit-learn refuses (so Fink's
+        own processor raises on every alert with enough points). The first column is the
+        object id, as ``get_probabilities`` expects."""
+        renamed = features.rename(columns={"dec": "decl", "std_y": "std_Y", "mean_snr_y": "mean_snr_Y"})
+        wanted = list(getattr(self.forest, "feature_names_in_", renamed.columns[1:]))
+        return renamed[[renamed.columns[0], *wanted]]
+
     def predict(self, batch: AlertBatch) -> pa.Table:
         lcs = inputs.forced_and_current(batch)
         n = len(batch)
@@ -74,7 +87,7 @@ class SuperluminousSN:
                 warnings.simplefilter("ignore")
                 transformed, valid = self.fe.transform_data(data)
                 if valid.any():
-                    features = self.fe.parametrise(transformed[valid], False)
+                    features = self._training_names(self.fe.parametrise(transformed[valid], False))
                     p[idx] = self.classifier.get_probabilities(self.forest, features, valid)
                 else:
                     p[idx] = 0.0

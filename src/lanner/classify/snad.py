@@ -6,14 +6,14 @@ lies under the transient (``distnr`` ≤ 1.5 px; ``magnr``, ``sigmagnr`` per det
 packets), as fink-science ``ztf.ad_features.processor.extract_features_ad_raw`` does.
 Output: ``anomaly_score`` (lower = more anomalous; Fink's convention) and the 18 features per
 band the forests read (``g_*``, ``r_*``), which the personal ranking re-uses
-(:mod:`lanner.classify.learning`). Alerts without features in both g and r are not scored
-(Fink writes 0). The features come from the ``light-curve`` package's ``Extractor.many``
+(:mod:`lanner.classify.learning`). As in Fink, an alert is scored when both g and r were
+observed (a detection or an upper limit) and at least one band has features; a band without
+features takes the training means. Alerts Fink gives 0 are not scored here. The features come from the ``light-curve`` package's ``Extractor.many``
 (all light curves of the batch in one call); the forests are loaded once. No side effects.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 import numpy as np
@@ -24,6 +24,10 @@ from lanner.batch import AlertBatch
 from lanner.classify import inputs
 from lanner.classify.base import score_table
 from lanner.classify.fink import FINK_SCIENCE_VERSION, import_fink, model_path
+
+#: Scores below this are labelled ``anomalous`` (about the most anomalous tenth of the shared
+#: ZTF sample; the ranking, not the label, is what the anomaly lists use).
+ANOMALY_THRESHOLD = -0.02
 
 #: ZTF bands Fink's features use, as its ``fid`` (1 = g, 2 = r).
 BAND_FID = {"g": 1, "r": 2}
@@ -82,15 +86,17 @@ class AnomalyScore:
             blobs = {n.rsplit("/", 1)[-1]: z.read(n) for n in z.namelist()}
         options = rt.SessionOptions()
         options.intra_op_num_threads = 1
+        options.log_severity_level = 3  # the forests' declared output shape is {-1}: noise
         self.forests = {
             1: rt.InferenceSession(blobs["forest_r_AAD.onnx"], options),
             2: rt.InferenceSession(blobs["forest_g_AAD.onnx"], options),
         }
-        self._io = io  # keep the import explicit for mypy
 
-    def features(self, batch: AlertBatch) -> dict[int, np.ndarray]:
+    def features(self, batch: AlertBatch) -> tuple[dict[int, np.ndarray], np.ndarray]:
         """The extractor's features per fid (1, 2): arrays of shape (alerts, features), NaN
-        where an alert has no usable point in that band."""
+        where an alert has no usable point in that band; and which alerts Fink scores: both
+        bands seen (a detection or an upper limit), neither refused by the extractor (times
+        not strictly ascending), and features in at least one."""
         lcs = inputs.detections(batch)
         extra = inputs.packet_detection_fields(batch, ("distnr", "magnr", "sigmagnr"))
         positive = np.asarray(batch.detections["is_positive"].to_numpy(zero_copy_only=False))
@@ -104,32 +110,44 @@ class AnomalyScore:
         if convert.any():
             with np.errstate(all="ignore"):
                 dc, dc_err = dc_magnitudes(
-                    mag[convert], err[convert], extra["distnr"][convert],
-                    extra["magnr"][convert], extra["sigmagnr"][convert], positive[convert],
+                    mag[convert],
+                    err[convert],
+                    extra["distnr"][convert],
+                    extra["magnr"][convert],
+                    extra["sigmagnr"][convert],
+                    positive[convert],
                 )
             mag[convert], err[convert] = dc, dc_err
             ok &= np.isfinite(mag) & np.isfinite(err)
+        limit_rows = batch.upper_limits["row"].to_numpy().astype(np.int64)
+        limit_bands = np.asarray(batch.upper_limits["band"].to_pylist(), dtype=object)
         out: dict[int, np.ndarray] = {}
+        qualifies = np.ones(len(batch), dtype=bool)
         for band, fid in BAND_FID.items():
+            seen = np.zeros(len(batch), dtype=bool)
+            seen[rows[lcs.band == band]] = True
+            seen[limit_rows[limit_bands == band]] = True
             sel = ok & (lcs.band == band)
             counts = np.bincount(rows[sel], minlength=len(batch))
             splits = np.cumsum(counts)[:-1]
             t = np.split(lcs.mjd[sel] + inputs.JD_TO_MJD, splits)
             m = np.split(mag[sel], splits)
             s = np.split(err[sel], splits)
-            values = np.full((len(batch), len(self.feature_names)), np.nan)
-            # Fink skips a band whose times are not strictly ascending (the extractor
-            # refuses it); so does this.
+            # The extractor refuses times that are not strictly ascending; Fink then drops
+            # the band, and the alert.
             tt, rr = lcs.mjd[sel], rows[sel]
-            repeat = np.zeros(len(batch), dtype=bool)
+            refused = np.zeros(len(batch), dtype=bool)
             same_row = rr[1:] == rr[:-1]
-            repeat[rr[1:][same_row & (np.diff(tt) <= 0)]] = True
-            has = np.flatnonzero((counts > 0) & ~repeat)
+            refused[rr[1:][same_row & (np.diff(tt) <= 0)]] = True
+            values = np.full((len(batch), len(self.feature_names)), np.nan)
+            has = np.flatnonzero((counts > 0) & ~refused)
             if len(has):
                 lcs_band = [(t[i], m[i], s[i]) for i in has]
                 values[has] = self.extractor.many(lcs_band, fill_value=np.nan, n_jobs=1)
             out[fid] = values
-        return out
+            qualifies &= seen & ~refused
+        some = ~np.all(np.isnan(out[1]), axis=1) | ~np.all(np.isnan(out[2]), axis=1)
+        return out, qualifies & some
 
     def model_inputs(self, features: dict[int, np.ndarray]) -> dict[int, pd.DataFrame]:
         """The forests' inputs per fid, missing features filled with the training means."""
@@ -140,8 +158,7 @@ class AnomalyScore:
         return frames
 
     def predict(self, batch: AlertBatch) -> pa.Table:
-        feats = self.features(batch)
-        both = ~np.all(np.isnan(feats[1]), axis=1) & ~np.all(np.isnan(feats[2]), axis=1)
+        feats, both = self.features(batch)
         frames = self.model_inputs(feats)
         score = np.full(len(batch), np.nan)
         if both.any():
@@ -150,7 +167,7 @@ class AnomalyScore:
                 for fid in (1, 2)
             ]
             score[both] = (np.asarray(runs[0]) + np.asarray(runs[1])).ravel() / 2
-        label = np.where(score < 0, "anomalous", "normal").astype(object)
+        label = np.where(score < ANOMALY_THRESHOLD, "anomalous", "normal").astype(object)
         columns = {"anomaly_score": score}
         for fid, band in ((1, "g"), (2, "r")):
             for name in self.model_columns:

@@ -61,14 +61,10 @@ class _SuperNNova:
     model: str
     scores: tuple[str, ...]
     labels: tuple[str, str]
-    survey: Survey
+    surveys: frozenset[Survey]
 
     def __init__(self) -> None:
         self.network = SuperNNovaModel(model_path("snn_models", self.model, "model.pt"))
-
-    @property
-    def surveys(self) -> frozenset[Survey]:
-        return frozenset({self.survey})
 
     def _score(self, batch: AlertBatch, frame: pd.DataFrame, keep: np.ndarray) -> pa.Table:
         p = np.full(len(batch), np.nan)
@@ -82,7 +78,7 @@ class _SuperNNova:
 
 
 class _ZtfSuperNNova(_SuperNNova):
-    survey: Survey = "ztf"
+    surveys: frozenset[Survey] = frozenset({"ztf"})
     version = f"fs{FINK_SCIENCE_VERSION}-snn"
     required_columns = (
         "detections.mjd",
@@ -137,7 +133,7 @@ class RubinSnVsOther(_SuperNNova):
 
     name = "snn_sn_vs_other"
     model = "elasticc_binary_broad/SN_vs_other"
-    survey: Survey = "lsst"
+    surveys: frozenset[Survey] = frozenset({"lsst"})
     version = f"fs{FINK_SCIENCE_VERSION}-snn"
     scores = ("p_sn",)
     labels = ("SN", "other")

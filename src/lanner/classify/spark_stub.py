@@ -14,6 +14,7 @@ Input: none. Output: none. Side effect: entries ``pyspark``, ``pyspark.sql``,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import types
@@ -26,6 +27,7 @@ class _Udf:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
+        functools.update_wrapper(self, func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a Spark UDF was called without Spark: call its .func on pandas data")
