@@ -45,3 +45,10 @@ def rubin74_batch(alerts_dir: Path) -> AlertBatch:
 @pytest.fixture(scope="session")
 def deep_rubin_batch(alerts_dir: Path) -> AlertBatch:
     return _batch(sorted((alerts_dir / FCLIENT).glob("*")), "lsst")
+
+
+@pytest.fixture(scope="session")
+def classified_url(alerts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.classify.archive import build
+
+    return build(alerts_dir, tmp_path_factory.mktemp("classified"))

@@ -40,6 +40,9 @@ COMMANDS = {
     "watchlist": "lanner.cli.watchlists:watchlist_group",
     "watchmap": "lanner.cli.watchlists:watchmap_group",
     "skymap": "lanner.cli.skymaps:skymap_group",
+    "classifiers": "lanner.cli.classify:classifiers_command",
+    "anomaly": "lanner.cli.classify:anomaly_group",
+    "targets": "lanner.cli.targets:targets_command",
 }
 
 
