@@ -23,7 +23,10 @@ def _c(batch: AlertBatch, field: str) -> pd.Series:
 
 def _cand(batch: AlertBatch, field: str) -> pd.Series:
     return pd.Series(
-        [np.nan if p["candidate"].get(field) is None else p["candidate"][field] for p in batch.packets]
+        [
+            np.nan if p["candidate"].get(field) is None else p["candidate"][field]
+            for p in batch.packets
+        ]
     )
 
 
@@ -63,16 +66,24 @@ def ztf_anomaly(batch: AlertBatch, monkeypatch: Any) -> np.ndarray:
         return frame.squeeze("columns") if squeeze else frame
 
     monkeypatch.setattr(anomaly.pd, "read_csv", read_csv)
-    cols = {k: _c(batch, k) for k in ("magpsf", "jd", "sigmapsf", "fid", "distnr", "magnr", "sigmagnr")}
+    cols = {
+        k: _c(batch, k) for k in ("magpsf", "jd", "sigmapsf", "fid", "distnr", "magnr", "sigmagnr")
+    }
     isdiffpos = [
         np.array([e.get("isdiffpos") for e in [*(p.get("prv_candidates") or []), p["candidate"]]])
         for p in batch.packets
     ]
     features = [
         feats.extract_features_ad_raw(
-            cols["magpsf"][i], cols["jd"][i], cols["sigmapsf"][i], cols["fid"][i],
-            batch.packets[i]["objectId"], cols["distnr"][i], cols["magnr"][i],
-            cols["sigmagnr"][i], isdiffpos[i],
+            cols["magpsf"][i],
+            cols["jd"][i],
+            cols["sigmapsf"][i],
+            cols["fid"][i],
+            batch.packets[i]["objectId"],
+            cols["distnr"][i],
+            cols["magnr"][i],
+            cols["sigmagnr"][i],
+            isdiffpos[i],
         )
         for i in range(len(batch))
     ]

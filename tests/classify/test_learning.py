@@ -29,7 +29,7 @@ def test_labels_move_the_ranking_in_the_labelled_direction(classified_url: str) 
         assert new_rank2[middle] < rank[middle]
         # Stored as the user's own private topics, readable by their filters.
         rows = store.con.execute(
-            "SELECT topic, classdict FROM annotations WHERE \"objectId\" = ? AND topic LIKE ?",
+            'SELECT topic, classdict FROM annotations WHERE "objectId" = ? AND topic LIKE ?',
             (middle, "anomaly_%alice_ml"),
         ).fetchall()
         store.con.commit()

@@ -8,6 +8,7 @@ in its own v7.4 test alerts (``snn_sn_vs_others``, fink-science 7.2.0).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ def _clean(batch: AlertBatch) -> np.ndarray:
         entries = [*(p.get("prv_candidates") or []), p["candidate"]]
         jd = [e["jd"] for e in entries]
         ids = [e["candid"] for e in entries if e.get("candid") is not None]
-        out.append(all(a < b for a, b in zip(jd, jd[1:], strict=False)) and len(ids) == len(set(ids)))
+        out.append(all(a < b for a, b in itertools.pairwise(jd)) and len(ids) == len(set(ids)))
     return np.array(out)
 
 

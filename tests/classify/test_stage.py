@@ -51,11 +51,16 @@ def test_scores_become_annotations_and_fire_filters(
     assert report.classifier_failures == {}
     assert set(report.classifier_seconds) == {"roid", "snn_sn_vs_all", "anomaly_score"}
     by_class = dict(
-        _counts(store, "SELECT classification, COUNT(*) FROM annotations WHERE topic = 'roid' "
-                "GROUP BY classification")
+        _counts(
+            store,
+            "SELECT classification, COUNT(*) FROM annotations WHERE topic = 'roid' "
+            "GROUP BY classification",
+        )
     )
     assert by_class.get("known_sso", 0) > 0
-    (classdict,) = _counts(store, "SELECT classdict FROM annotations WHERE topic = 'roid' LIMIT 1")[0]
+    (classdict,) = _counts(store, "SELECT classdict FROM annotations WHERE topic = 'roid' LIMIT 1")[
+        0
+    ]
     d = json.loads(classdict)
     assert set(d) == {"roid", "classifier", "model_version", "alert_id"}
     fired = _counts(store, f"SELECT COUNT(*) FROM filter_matches WHERE filter_id = {flt.filter_id}")

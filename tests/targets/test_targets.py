@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_young_snia_ranked_reproducible_and_exported(classified_url: str) -> Non
         ranked = targets(settings, store, "young_snia")
         assert len(ranked) >= 3
         assert [t.rank for t in ranked] == list(range(1, len(ranked) + 1))
-        assert all(a.priority >= b.priority for a, b in zip(ranked, ranked[1:], strict=False))
+        assert all(a.priority >= b.priority for a, b in itertools.pairwise(ranked))
         for t in ranked:
             assert t.values["score"] is not None and float(t.values["score"]) > 0.5
             assert float(t.values["age_days"]) < 15
@@ -53,8 +54,16 @@ def test_young_snia_ranked_reproducible_and_exported(classified_url: str) -> Non
         report = export.tns_report(store, ranked)["at_report"]
         assert len(report) == len(ranked)  # none of these is in crossmatch_tns here
         required = {
-            "ra", "dec", "reporting_group_id", "discovery_data_source_id", "reporter",
-            "discovery_datetime", "at_type", "internal_name", "non_detection", "photometry",
+            "ra",
+            "dec",
+            "reporting_group_id",
+            "discovery_data_source_id",
+            "reporter",
+            "discovery_datetime",
+            "at_type",
+            "internal_name",
+            "non_detection",
+            "photometry",
         }
         for entry in report.values():
             assert required <= set(entry)
@@ -73,7 +82,9 @@ def test_every_case_runs_and_the_cli_formats(classified_url: str, tmp_path: Path
         assert out.exit_code == 0, out.output
         header = out.output.splitlines()[0]
         assert header == ",".join(export.COLUMNS)
-    out = runner.invoke(build_cli(), ["targets", "young_snia", "--format", "tom", "--db", classified_url])
+    out = runner.invoke(
+        build_cli(), ["targets", "young_snia", "--format", "tom", "--db", classified_url]
+    )
     assert out.output.splitlines()[0] == ",".join(export.TOM_COLUMNS)
     out = runner.invoke(build_cli(), ["targets", "nope", "--db", classified_url])
     assert out.exit_code != 0 and "young_snia" in out.output

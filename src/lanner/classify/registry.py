@@ -79,5 +79,7 @@ def selected(choice: str, survey: str | None = None) -> list[Classifier]:
             )
     classes = classifier_classes()
     return [
-        load(n) for n in names if survey is None or survey in classes[n].surveys  # type: ignore[attr-defined]
+        load(n)
+        for n in names
+        if survey is None or survey in classes[n].surveys  # type: ignore[attr-defined]
     ]

@@ -60,7 +60,9 @@ class SuperluminousSN:
         expects ``decl``, ``std_Y``, ``mean_snr_Y``, which scikit-learn refuses (so Fink's
         own processor raises on every alert with enough points). The first column is the
         object id, as ``get_probabilities`` expects."""
-        renamed = features.rename(columns={"dec": "decl", "std_y": "std_Y", "mean_snr_y": "mean_snr_Y"})
+        renamed = features.rename(
+            columns={"dec": "decl", "std_y": "std_Y", "mean_snr_y": "mean_snr_Y"}
+        )
         wanted = list(getattr(self.forest, "feature_names_in_", renamed.columns[1:]))
         return renamed[[renamed.columns[0], *wanted]]
 

@@ -8,8 +8,9 @@ Output: ``anomaly_score`` (lower = more anomalous; Fink's convention) and the 18
 band the forests read (``g_*``, ``r_*``), which the personal ranking re-uses
 (:mod:`lanner.classify.learning`). As in Fink, an alert is scored when both g and r were
 observed (a detection or an upper limit) and at least one band has features; a band without
-features takes the training means. Alerts Fink gives 0 are not scored here. The features come from the ``light-curve`` package's ``Extractor.many``
-(all light curves of the batch in one call); the forests are loaded once. No side effects.
+features takes the training means. Alerts Fink gives 0 are not scored here. The features
+come from the ``light-curve`` package's ``Extractor.many`` (all light curves of the batch in
+one call); the forests are loaded once. No side effects.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def dc_magnitudes(
     (fink-utils ``vect_dc_mag``); the caller applies it per alert."""
     conversion = import_fink("fink_utils.photometry.vect_conversion")
     isdiffpos = np.where(positive, "t", "f")
-    return conversion.vect_dc_mag(mag, mag_err, magnr, sigmagnr, isdiffpos)  # type: ignore[no-any-return]
+    return conversion.vect_dc_mag(mag, mag_err, magnr, sigmagnr, isdiffpos)
 
 
 class AnomalyScore:

@@ -39,8 +39,12 @@ def _ztf_fluxcal(mag: np.ndarray, mag_err: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _snana(
-    lcs: inputs.LightCurves, keep: np.ndarray, ids: np.ndarray, mjd_offset: float,
-    flux: np.ndarray, err: np.ndarray,
+    lcs: inputs.LightCurves,
+    keep: np.ndarray,
+    ids: np.ndarray,
+    mjd_offset: float,
+    flux: np.ndarray,
+    err: np.ndarray,
 ) -> pd.DataFrame:
     rows = lcs.row_of_point()
     sel = keep[rows]

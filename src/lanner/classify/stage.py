@@ -27,8 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from lanner.annotations import Annotation, AnnotatorNotFoundError, add_annotator, get_annotator
-from lanner.annotations import write_annotations
+from lanner.annotations import (
+    Annotation,
+    AnnotatorNotFoundError,
+    add_annotator,
+    get_annotator,
+    write_annotations,
+)
 from lanner.batch import AlertBatch
 from lanner.classify.base import CLASSIFICATION, Classifier, missing_columns
 from lanner.filter.users import ensure_local_user
@@ -92,7 +97,11 @@ def _new(store: Store, topic: str, items: list[Annotation]) -> list[Annotation]:
             done[row[store.object_id_column]] = json.loads(row["classdict"] or "{}").get("alert_id")
         except (ValueError, AttributeError):
             continue
-    return [a for a in items if a.classdict is None or done.get(a.object_id) != a.classdict.get("alert_id")]
+    return [
+        a
+        for a in items
+        if a.classdict is None or done.get(a.object_id) != a.classdict.get("alert_id")
+    ]
 
 
 class ClassifierStage:

@@ -94,13 +94,17 @@ def priority(c: ScienceCase, row: dict[str, Any], survey: str) -> tuple[float, s
     brightness = (
         min(BRIGHTNESS_CAP, 10 ** (-0.4 * (mag - REFERENCE_MAG))) if mag is not None else 0.1
     )
-    factors.append((f"brightness(mag={mag:.2f})" if mag is not None else "brightness(no mag)", brightness))
+    factors.append(
+        (f"brightness(mag={mag:.2f})" if mag is not None else "brightness(no mag)", brightness)
+    )
     age = _float(row.get("age_days")) or 0.0
     factors.append((f"youth(age={age:.1f}d)", math.exp(-max(age, 0.0) / c.youth_days)))
     if c.score is not None:
         factors.append(("score", _float(row.get(c.score)) or 0.0))
     if c.rise:
-        slopes = [s for s in (_float(row.get("dmdt_g")), _float(row.get("dmdt_r"))) if s is not None]
+        slopes = [
+            s for s in (_float(row.get("dmdt_g")), _float(row.get("dmdt_r"))) if s is not None
+        ]
         rate = min(MAX_RISE, max(0.0, -min(slopes))) if slopes else 0.0
         factors.append((f"rise({rate:.2f}mag/d)", 1.0 + rate))
     if c.contour is not None:
@@ -109,8 +113,10 @@ def priority(c: ScienceCase, row: dict[str, Any], survey: str) -> tuple[float, s
     if c.colour is not None:
         colour = _colour(row, c.colour)
         factors.append(
-            (f"blue(g-r={colour:.2f})" if colour is not None else "blue(no colour)",
-             math.exp(-max(colour, -1.0)) if colour is not None else 1.0)
+            (
+                f"blue(g-r={colour:.2f})" if colour is not None else "blue(no colour)",
+                math.exp(-max(colour, -1.0)) if colour is not None else 1.0,
+            )
         )
     dec = _float(row.get("dec")) or 0.0
     factors.append(("visibility", max(0.05, math.cos(math.radians(dec - SITE_LATITUDE[survey])))))
