@@ -5,8 +5,9 @@ Input: an :class:`~lanner.batch.AlertBatch` already stored. Output: the number o
 annotations written per classifier. Side effects: creates each classifier's annotator
 (topic = classifier name, owned by the operator's local user, public) on first use; writes
 annotations through :func:`lanner.annotations.write_annotations` (the latest per object,
-history kept), which re-runs the active filters reading the classifier's topic for the
-objects just scored and records their matches for delivery; reports failures in
+history kept). They are not re-run through the archive: the objects scored are this
+batch's, whose filters run next and read the annotations (``AnnotationStage``); reports
+failures in
 the batch report (``lanner_classifier_failures_total``).
 
 Only the alerts that are still their object's newest stored alert are annotated, so a late
@@ -154,7 +155,7 @@ class ClassifierStage:
                 owner = self._annotator(c.name, (type(c).__doc__ or "").strip().split("\n")[0])
                 written[c.name] = (
                     write_annotations(
-                        self.store, c.name, items, user_id=owner, delivery=self.delivery
+                        self.store, c.name, items, user_id=owner, rerun=False
                     )
                     if items
                     else 0
