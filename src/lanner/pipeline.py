@@ -158,7 +158,7 @@ class Pipeline:
             from lanner.settings import Settings
 
             classifiers = selected(Settings().classifiers, store.survey)
-        self.classify = ClassifierStage(store, classifiers, delivery)
+        self.classify = ClassifierStage(store, classifiers)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its

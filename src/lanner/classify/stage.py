@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,9 +39,6 @@ from lanner.batch import AlertBatch
 from lanner.classify.base import CLASSIFICATION, Classifier, missing_columns
 from lanner.filter.users import ensure_local_user
 from lanner.store import Store
-
-if TYPE_CHECKING:
-    from lanner.pipeline import DeliveryHook
 from lanner.store.annotations import current_rows
 
 log = logging.getLogger(__name__)
@@ -108,11 +105,8 @@ def _new(store: Store, topic: str, items: list[Annotation]) -> list[Annotation]:
 class ClassifierStage:
     """Runs the classifiers of a store's survey on each stored batch."""
 
-    def __init__(
-        self, store: Store, classifiers: Sequence[Classifier], delivery: DeliveryHook | None = None
-    ) -> None:
+    def __init__(self, store: Store, classifiers: Sequence[Classifier]) -> None:
         self.store = store
-        self.delivery = delivery
         self.classifiers = list(classifiers)
         self._ready: set[str] = set()
 
@@ -154,9 +148,7 @@ class ClassifierStage:
                 )
                 owner = self._annotator(c.name, (type(c).__doc__ or "").strip().split("\n")[0])
                 written[c.name] = (
-                    write_annotations(
-                        self.store, c.name, items, user_id=owner, rerun=False
-                    )
+                    write_annotations(self.store, c.name, items, user_id=owner, rerun=False)
                     if items
                     else 0
                 )
