@@ -22,12 +22,14 @@ from importlib import resources
 from pathlib import Path
 
 from lanner.batch import Survey
+from lanner.classify.registry import selected as selected_classifiers
 from lanner.filter.saved import add_filter
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.decode import DecodeError, decode_packet
 from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline, chunked, prepare
+from lanner.settings import Settings
 from lanner.store import open_store
 
 #: Filters of the shapes scientists write, per survey, active during the benchmark.
@@ -139,7 +141,11 @@ def run_bench(
             raise BenchError(
                 f"{db_url} already holds alerts: the benchmark needs an empty database"
             )
-        pipeline = Pipeline(store, FolderDeadLetters(Path(tmp) / "deadletter"))
+        pipeline = Pipeline(
+            store,
+            FolderDeadLetters(Path(tmp) / "deadletter"),
+            classifiers=selected_classifiers(Settings().classifiers, survey),
+        )
         # Catalogues, dust maps and light-curve tools load on first use; a broker loads
         # them once at start-up, so the timed run starts with them loaded (decode and
         # enrich the first packet, storing nothing).

@@ -153,12 +153,8 @@ class Pipeline:
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
         self.annotations = AnnotationStage(store)
-        if classifiers is None:
-            from lanner.classify.registry import selected
-            from lanner.settings import Settings
-
-            classifiers = selected(Settings().classifiers, store.survey)
-        self.classify = ClassifierStage(store, classifiers)
+        # The commands pass lanner.classify.registry.selected(settings.classifiers).
+        self.classify = ClassifierStage(store, classifiers or [])
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its
