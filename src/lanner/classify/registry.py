@@ -2,7 +2,8 @@
 
 Imported classes, not strings. A classifier needs the ``lanner[ml]`` extra (fink-science's
 models, supernnova, torch, onnxruntime, ...); without it the list is empty and the pipeline
-runs as before. Each classifier loads its model once per process (:func:`load`).
+runs as before. Each classifier loads its model once per process (:func:`load`), on its
+first batch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import logging
 from collections.abc import Sequence
 from functools import cache
 
+import pyarrow as pa
+
+from lanner.batch import AlertBatch, Survey
 from lanner.classify.base import Classifier
 from lanner.classify.fink import installed
 
@@ -51,6 +55,22 @@ def load(name: str) -> Classifier:
         raise ValueError(f"no classifier {name!r}: choose among {', '.join(classes)}")
     made: Classifier = classes[name]()
     return made
+
+
+class Deferred:
+    """A classifier whose model loads on its first batch (so a command starts at once and
+    a survey's models load only when that survey's alerts arrive)."""
+
+    def __init__(self, name: str) -> None:
+        cls = classifier_classes()[name]
+        self.name = name
+        self.version: str = cls.version  # type: ignore[attr-defined]
+        self.surveys: frozenset[Survey] = cls.surveys  # type: ignore[attr-defined]
+        self.required_columns: tuple[str, ...] = cls.required_columns  # type: ignore[attr-defined]
+        self.scores: tuple[str, ...] = cls.scores  # type: ignore[attr-defined]
+
+    def predict(self, batch: AlertBatch) -> pa.Table:
+        return load(self.name).predict(batch)
 
 
 def selected(choice: str, survey: str | None = None) -> list[Classifier]:
