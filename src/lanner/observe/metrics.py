@@ -27,6 +27,9 @@ metric                             meaning
 ``lanner_annotations_written_total``  annotations written in this process, by ``topic``
 ``lanner_annotations_rejected_total``  annotations refused or dead-lettered, by ``topic``
 ``lanner_annotation_reruns_failed_total``  filter re-runs after a write that failed, by ``topic``
+``lanner_gcn_notices_total``       GCN notices stored, by ``decision`` (stored, retraction, …)
+``lanner_gcn_rejected_total``      GCN messages that were not usable notices
+``lanner_gcn_errors_total``        GCN listener failures (broker or database; it is rebuilt)
 =================================  ==========================================================
 """
 
@@ -106,6 +109,13 @@ class Metrics:
         from lanner.annotations.counts import AnnotationCollector
 
         r.register(AnnotationCollector())
+        self.gcn_notices = Counter(
+            "lanner_gcn_notices", "GCN notices stored.", ["decision"], registry=r
+        )
+        self.gcn_rejected = Counter(
+            "lanner_gcn_rejected", "GCN messages that were not notices.", registry=r
+        )
+        self.gcn_errors = Counter("lanner_gcn_errors", "GCN listener failures.", registry=r)
 
     def observe(self, report: BatchReport) -> None:
         """Add one batch's report."""
