@@ -22,12 +22,14 @@ from importlib import resources
 from pathlib import Path
 
 from lanner.batch import Survey
+from lanner.classify.registry import selected as selected_classifiers
 from lanner.filter.saved import add_filter
 from lanner.ingest import assemble, iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.decode import DecodeError, decode_packet
 from lanner.ingest.packets import RawPacket
 from lanner.pipeline import Pipeline, chunked, prepare
+from lanner.settings import Settings
 from lanner.store import open_store
 
 #: Filters of the shapes scientists write, per survey, active during the benchmark.
@@ -80,6 +82,8 @@ class BenchResult:
     decode_only: float
     stages: dict[str, float] = field(default_factory=dict)
     enrichers: dict[str, float] = field(default_factory=dict)
+    #: Each built-in classifier (part of the "classify" stage; lanner[ml] installed).
+    classifiers: dict[str, float] = field(default_factory=dict)
     end_to_end: float = 0.0
     peak_memory_mb: float = 0.0
     #: Size of the packets as received [MB]; the same figures in MB/s and as ratios to
@@ -94,6 +98,7 @@ class BenchResult:
         rates = {"decode_only": self.decode_only}
         rates |= {f"stage:{k}": v for k, v in self.stages.items()}
         rates |= {f"enricher:{k}": v for k, v in self.enrichers.items()}
+        rates |= {f"classifier:{k}": v for k, v in self.classifiers.items()}
         rates["end_to_end"] = self.end_to_end
         mb_per_alert = self.input_mb / self.alerts if self.alerts else 0.0
         self.mb_per_s = {k: round(v * mb_per_alert, 3) for k, v in rates.items()}
@@ -136,7 +141,11 @@ def run_bench(
             raise BenchError(
                 f"{db_url} already holds alerts: the benchmark needs an empty database"
             )
-        pipeline = Pipeline(store, FolderDeadLetters(Path(tmp) / "deadletter"))
+        pipeline = Pipeline(
+            store,
+            FolderDeadLetters(Path(tmp) / "deadletter"),
+            classifiers=selected_classifiers(Settings().classifiers, survey),
+        )
         # Catalogues, dust maps and light-curve tools load on first use; a broker loads
         # them once at start-up, so the timed run starts with them loaded (decode and
         # enrich the first packet, storing nothing).
@@ -156,6 +165,8 @@ def run_bench(
         summary.seconds[stage] += s
     for name, s in summary_rest.enricher_seconds.items():
         summary.enricher_seconds[name] = summary.enricher_seconds.get(name, 0.0) + s
+    for name, s in summary_rest.classifier_seconds.items():
+        summary.classifier_seconds[name] = summary.classifier_seconds.get(name, 0.0) + s
     alerts = summary.alerts + summary_rest.alerts
     extra: dict[str, object] = {}
     if stage_benches:
@@ -167,6 +178,7 @@ def run_bench(
         decode_only=_rate(n_decoded, decode_seconds),
         stages={k: _rate(alerts, s) for k, s in summary.seconds.items()},
         enrichers={k: _rate(alerts, s) for k, s in summary.enricher_seconds.items()},
+        classifiers={k: _rate(alerts, s) for k, s in summary.classifier_seconds.items()},
         end_to_end=_rate(alerts, wall),
         peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         input_mb=round(input_mb, 3),

@@ -147,6 +147,15 @@ def run_annotation_bench(
             "rerun_vs_write_only": round(statistics.median(latencies) / single_s, 1),
             "bulk_with_rerun_s": round(bulk_rerun_s, 3),
         }
+        ph = store.backend.placeholder
+        figures["matches_recorded"] = int(
+            store.con.execute(
+                f"SELECT count(*) FROM filter_matches m JOIN filters f "
+                f"ON f.filter_id = m.filter_id WHERE f.name LIKE {ph}",
+                ("bench_annotated_%",),
+            ).fetchone()[0]
+        )
+        store.con.commit()
         figures["delivered_ms"] = _delivery(store, url, user, items)
         return figures
 

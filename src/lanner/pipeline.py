@@ -1,6 +1,7 @@
 """The pipeline: the one place the stages are wired together, and the only main loop.
 
     packets ─▶ ingest.assemble ─▶ enrich (registry order) ─▶ store.write_batch
+            ─▶ classifiers (scores written as annotations, :mod:`lanner.classify`)
             ─▶ sky areas (watchlist, watchmap, sky-map hits)
             ─▶ filter (active filters on the batch) ─▶ record the matches, pending
             ─▶ wake the delivery worker
@@ -24,6 +25,8 @@ from typing import Any, Protocol
 
 from lanner.annotations.stage import AnnotationStage
 from lanner.batch import AlertBatch, Survey, row_offsets
+from lanner.classify.base import Classifier
+from lanner.classify.stage import ClassifierStage
 from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
 from lanner.distribute.matches import match_rows, payload_of
 from lanner.enrich import run_enrichers
@@ -41,7 +44,7 @@ from lanner.store.outbox import MatchRow
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "enrich", "store", "sky_areas", "filter")
+STAGES = ("decode", "enrich", "store", "classify", "sky_areas", "filter")
 
 
 @dataclass
@@ -66,6 +69,11 @@ class BatchReport:
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     #: Seconds spent in each enricher (part of the "enrich" stage).
     enricher_seconds: dict[str, float] = field(default_factory=dict)
+    #: Annotations written by each classifier, and the seconds each took ("classify").
+    classified: dict[str, int] = field(default_factory=dict)
+    classifier_seconds: dict[str, float] = field(default_factory=dict)
+    #: Classifiers that failed on the batch, with the reason (logged, the batch goes on).
+    classifier_failures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +102,11 @@ class RunSummary(BatchReport):
             self.seconds[stage] += s
         for name, s in report.enricher_seconds.items():
             self.enricher_seconds[name] = self.enricher_seconds.get(name, 0.0) + s
+        for name, n in report.classified.items():
+            self.classified[name] = self.classified.get(name, 0) + n
+        for name, s in report.classifier_seconds.items():
+            self.classifier_seconds[name] = self.classifier_seconds.get(name, 0.0) + s
+        self.classifier_failures.update(report.classifier_failures)
 
 
 class DeliveryHook(Protocol):
@@ -123,6 +136,7 @@ class Pipeline:
         delivery: DeliveryHook | None = None,
         filter_timeout: float = 10.0,
         max_rows: int = 10000,
+        classifiers: Sequence[Classifier] | None = None,
     ) -> None:
         self.store = store
         self.dead_letters = dead_letters
@@ -139,6 +153,8 @@ class Pipeline:
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
         self.annotations = AnnotationStage(store)
+        # The commands pass lanner.classify.registry.selected(settings.classifiers).
+        self.classify = ClassifierStage(store, classifiers or [])
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its
@@ -175,6 +191,12 @@ class Pipeline:
         clock = time.perf_counter()
         report.objects_updated = self.store.write_batch(batch).objects_updated
         clock = _lap(report, "store", clock)
+        # After the store (scores are annotations of stored objects), before the filters
+        # (which read this batch's annotations).
+        report.classified = self.classify.run(
+            batch, report.classifier_seconds, report.classifier_failures
+        )
+        clock = _lap(report, "classify", clock)
         # After the store (retro-matches see these objects), before the filters (which
         # see this batch's hits).
         report.sky_hits = self.sky_areas.run(batch)

@@ -149,6 +149,12 @@ class Settings:
         "LANNER_QUERY_TIMEOUT", 30.0, "Seconds one on-demand query may run.", float
     )
     max_rows: int = _setting("LANNER_MAX_ROWS", 10000, "Row cap of a filter or query result.", int)
+    classifiers: str = _setting(
+        "LANNER_CLASSIFIERS",
+        "none",
+        "Classifiers run on each stored batch, their scores written as annotations: none, auto "
+        "(all, when the lanner[ml] extra is installed), or names separated by commas.",
+    )
     metrics_port: int | None = _setting(
         "LANNER_METRICS_PORT",
         None,

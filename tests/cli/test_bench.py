@@ -27,7 +27,14 @@ def test_bench_reports_each_stage_as_json(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["alerts"] == 60 and figures["dead_letters"] == 0
-    assert set(figures["stages"]) == {"decode", "enrich", "store", "sky_areas", "filter"}
+    assert set(figures["stages"]) == {
+        "decode",
+        "enrich",
+        "store",
+        "classify",
+        "sky_areas",
+        "filter",
+    }
     assert {"sherlock", "objects_ztf", "ztf_magnitudes"} <= set(figures["enrichers"])
     assert all(v > 0 for v in figures["stages"].values())
     assert figures["end_to_end"] > 0 and figures["decode_only"] > 0

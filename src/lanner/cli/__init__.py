@@ -45,6 +45,9 @@ COMMANDS = {
     "annotator": "lanner.cli.annotations:annotator_group",
     "annotate": "lanner.cli.annotations:annotate_command",
     "annotations": "lanner.cli.annotations:annotations_group",
+    "classifiers": "lanner.cli.classify:classifiers_command",
+    "anomaly": "lanner.cli.classify:anomaly_group",
+    "targets": "lanner.cli.targets:targets_command",
 }
 
 

@@ -101,6 +101,8 @@ def _print(result: BenchResult) -> None:
         _line(f"stage {stage}", result, f"stage:{stage}", rate)
     for name, rate in result.enrichers.items():
         _line(f"  enricher {name}", result, f"enricher:{name}", rate)
+    for name, rate in result.classifiers.items():
+        _line(f"  classifier {name}", result, f"classifier:{name}", rate)
     _line("end to end", result, "end_to_end", result.end_to_end)
     click.echo(f"peak memory {result.peak_memory_mb} MB")
     filters = result.extra.get("filters_100_on_10000")

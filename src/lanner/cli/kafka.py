@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 from confluent_kafka import KafkaException
 
+from lanner.classify.registry import selected as selected_classifiers
 from lanner.cli.pipeline_commands import background_delivery, report_delivery
 from lanner.cli.summary import print_run_metrics
 from lanner.ingest.deadletter_kafka import KafkaDeadLetterSink
@@ -158,6 +159,7 @@ def consume_command(
         delivery=delivery,
         filter_timeout=settings.filter_timeout,
         max_rows=settings.max_rows,
+        classifiers=selected_classifiers(settings.classifiers, store.survey),
     )
     metrics = Metrics()
     server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None

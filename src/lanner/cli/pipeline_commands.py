@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import click
 
 from lanner.batch import Survey
+from lanner.classify.registry import selected as selected_classifiers
 from lanner.cli.options import SURVEY, db_option
 from lanner.cli.output import emit
 from lanner.cli.summary import print_run_metrics
@@ -87,6 +88,7 @@ def ingest_paths(
         delivery=delivery,
         filter_timeout=settings.filter_timeout,
         max_rows=settings.max_rows,
+        classifiers=selected_classifiers(settings.classifiers, store.survey),
     )
     batches = chunked(stream, settings.batch_size)
     observe = metrics.observe if metrics is not None else None

@@ -36,8 +36,8 @@ _CACHE_SIZE = 4096
 
 
 def filters_reading(store: Store, topic: str) -> list[tuple[SavedFilter, CompiledFilter]]:
-    """Active filters whose SQL reads the annotations of ``topic``, compiled (each once
-    per SQL and owner's visibility, then taken from a cache)."""
+    """Active filters whose SQL reads the annotations of ``topic``, compiled with their
+    ``why`` columns (each once per SQL and owner's visibility, then taken from a cache)."""
     out = []
     visibility: dict[int, Visibility] = {}
     for flt in active_filters(store):
@@ -49,7 +49,7 @@ def filters_reading(store: Store, topic: str) -> list[tuple[SavedFilter, Compile
         compiled = _COMPILED.get(key)
         if compiled is None:
             try:
-                compiled = compile_sql(flt.sql, filter_context(store, flt.owner_id))
+                compiled = with_why(compile_sql(flt.sql, filter_context(store, flt.owner_id)))
             except FilterError:
                 continue  # reported by the streaming stage, which runs every batch
             if len(_COMPILED) >= _CACHE_SIZE:
@@ -100,7 +100,7 @@ def rerun_for_annotations(
     matches: list[FilterMatch] = []
     with _engine(store) as engine:
         for flt, compiled in reading:
-            restricted = with_why(only_objects(compiled, oid, list(object_ids)))
+            restricted = only_objects(compiled, oid, list(object_ids))
             try:
                 result = engine.run(restricted, limits or Limits())
             except FilterError as err:

@@ -16,6 +16,8 @@ metric                             meaning
 ``lanner_filter_errors_total``     failed filter runs, by ``filter``
 ``lanner_filter_timeouts_total``   filter runs that ran out of time, by ``filter``
 ``lanner_truncations_total``       filter results cut at the row cap, by ``filter``
+``lanner_classified_total``        annotations written by each built-in ``classifier``
+``lanner_classifier_failures_total``  batches a ``classifier`` failed on (logged, not fatal)
 ``lanner_batch_seconds``           histogram of the time (s) to process one batch
 ``lanner_stage_seconds_total``     time (s) spent in each ``stage``
 ``lanner_deliveries``              matches by delivery ``state`` (sent, pending, failed, none)
@@ -86,6 +88,18 @@ class Metrics:
         self.kafka_lag = Gauge(
             "lanner_kafka_lag", "Messages not yet read.", ["topic", "partition"], registry=r
         )
+        self.classified = Counter(
+            "lanner_classified",
+            "Annotations written by each built-in classifier.",
+            ["classifier"],
+            registry=r,
+        )
+        self.classifier_failures = Counter(
+            "lanner_classifier_failures",
+            "Batches a built-in classifier failed on.",
+            ["classifier"],
+            registry=r,
+        )
         self.database_outages = Counter(
             "lanner_database_outages", "Times the database became unreachable.", registry=r
         )
@@ -117,6 +131,10 @@ class Metrics:
             self.filter_timeouts.labels(name).inc()
         for name, n in report.truncated.items():
             self.truncations.labels(name).inc(n)
+        for name, n in report.classified.items():
+            self.classified.labels(name).inc(n)
+        for name in report.classifier_failures:
+            self.classifier_failures.labels(name).inc()
         for stage, s in report.seconds.items():
             self.stage_seconds.labels(stage).inc(s)
         self.batch_seconds.observe(sum(report.seconds.values()))
