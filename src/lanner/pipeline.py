@@ -39,6 +39,7 @@ from lanner.schema.registry import undeclared_columns
 from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
 from lanner.store.outbox import MatchRow
+from lanner.tns.stage import TnsStage
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class Pipeline:
         self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
+        self.tns = TnsStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its
@@ -178,6 +180,7 @@ class Pipeline:
         # After the store (retro-matches see these objects), before the filters (which
         # see this batch's hits).
         report.sky_hits = self.sky_areas.run(batch)
+        self.tns.run(batch)  # the TNS watchlist's hits: objects.tns_name, crossmatch_tns
         clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
         # Recorded once the batch is stored: a crash in between leaves the batch's stream
@@ -241,6 +244,17 @@ class Pipeline:
         ``topic``'s annotations for the objects just annotated, and record their matches for
         delivery."""
         matches = rerun_for_annotations(self.store, topic, object_ids, self.filters.limits)
+        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
+            self.delivery.wake()
+        return matches
+
+    def rerun_tns(self, object_ids: Sequence[Any]) -> list[FilterMatch]:
+        """Entry point for the TNS import: re-run the active filters that read
+        ``crossmatch_tns`` for the objects matched to reclassified entries, and record their
+        matches for delivery."""
+        from lanner.tns.rerun import rerun_for_tns
+
+        matches = rerun_for_tns(self.store, object_ids, self.filters.limits)
         if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
             self.delivery.wake()
         return matches

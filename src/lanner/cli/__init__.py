@@ -40,6 +40,7 @@ COMMANDS = {
     "watchlist": "lanner.cli.watchlists:watchlist_group",
     "watchmap": "lanner.cli.watchlists:watchmap_group",
     "skymap": "lanner.cli.skymaps:skymap_group",
+    "tns": "lanner.cli.tns:tns_group",
 }
 
 
