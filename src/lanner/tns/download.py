@@ -79,6 +79,7 @@ def download(settings: Settings, name: str) -> bytes:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             return bytes(response.read())
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response
         hint = {
             401: "check the API key and bot id",
             403: "check the API key and bot id",
