@@ -31,7 +31,7 @@ from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
 from lanner.filter.active import ActiveFilters, FilterMatch
-from lanner.filter.rerun import rerun_for_annotations
+from lanner.filter.rerun import rerun_and_record
 from lanner.filter.saved import SavedFilter, expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
@@ -243,10 +243,7 @@ class Pipeline:
         """Entry point for the annotations stage: re-run the active filters that read
         ``topic``'s annotations for the objects just annotated, and record their matches for
         delivery."""
-        matches = rerun_for_annotations(self.store, topic, object_ids, self.filters.limits)
-        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
-            self.delivery.wake()
-        return matches
+        return rerun_and_record(self.store, topic, object_ids, self.filters.limits, self.delivery)
 
     def rerun_tns(self, object_ids: Sequence[Any]) -> list[FilterMatch]:
         """Entry point for the TNS import: re-run the active filters that read
@@ -259,7 +256,8 @@ class Pipeline:
             self.delivery.wake()
         return matches
 
-    def match_rows(self, matches: Sequence[FilterMatch]) -> list[MatchRow]:
+    @staticmethod
+    def match_rows(matches: Sequence[FilterMatch]) -> list[MatchRow]:
         """Matches as the outbox records them: the selected values, why the filter fired,
         the light curve / alert its payload option sends, and its channel."""
         now = dt.datetime.now(dt.UTC)

@@ -2,15 +2,16 @@
 read its annotations run again, for just those objects.
 
 Input: the store, an annotator topic and the object ids it just annotated. Output: the
-matches (the caller records and delivers them, as the pipeline does). The filters run on
-the archive through the read-only engines, restricted to the objects given
-(:func:`lanner.filter.stream.only_objects`).
+matches. :func:`rerun_and_record` also records them in the outbox (``filter_matches``,
+pending, as the pipeline records a batch's matches) and wakes the delivery worker given, so
+they are sent like any other match. The filters run on the archive through the read-only
+engines, restricted to the objects given (:func:`lanner.filter.stream.only_objects`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.filter.active import FilterMatch
 from lanner.filter.archive import filter_context, run_compiled
@@ -20,6 +21,9 @@ from lanner.filter.execute import Limits
 from lanner.filter.saved import SavedFilter, active_filters, add_notice
 from lanner.filter.stream import only_objects, split_why, with_why
 from lanner.store import Store
+
+if TYPE_CHECKING:
+    from lanner.pipeline import DeliveryHook
 
 
 def filters_reading(store: Store, topic: str) -> list[tuple[SavedFilter, CompiledFilter]]:
@@ -72,3 +76,21 @@ def rerun_for_annotations(
 def _latest_alerts(store: Store, ids: list[Any]) -> dict[Any, int]:
     """The newest stored alert id of each object."""
     return store.latest_alert_ids(store.object_id_column, ids)
+
+
+def rerun_and_record(
+    store: Store,
+    topic: str,
+    object_ids: Sequence[Any],
+    limits: Limits | None = None,
+    delivery: DeliveryHook | None = None,
+) -> list[FilterMatch]:
+    """Re-run the filters reading ``topic`` for ``object_ids``, record their matches for
+    delivery (a match already recorded for that filter and alert is kept once) and wake
+    ``delivery`` if any was new. Returns the matches."""
+    from lanner.pipeline import Pipeline  # the pipeline imports this module
+
+    matches = rerun_for_annotations(store, topic, object_ids, limits)
+    if store.record_matches(Pipeline.match_rows(matches)) and delivery is not None:
+        delivery.wake()
+    return matches

@@ -126,15 +126,14 @@ def area_hits_table(survey: str) -> Table:
     )
 
 
-def annotations_table(survey: str) -> Table:
-    """Classifications that annotators (external classifiers) attach to objects."""
+def _annotation_columns(survey: str) -> tuple[Column, ...]:
     p = ANNOTATION_PRODUCER
-    oid = OBJECT_ID_COLUMN[survey]
-    cols = (
+    return (
         _object_id(survey, p),
         Column("topic", "text", "Annotator topic name", producer=p, nullable=False),
         Column("version", "text", "Version of the annotator software", producer=p),
         Column("timestamp", "timestamp", "When the annotation was stored (UTC)", producer=p),
+        Column("mjd", "double", "When the annotation was stored", "MJD", p),
         Column(
             "classification",
             "text",
@@ -151,13 +150,81 @@ def annotations_table(survey: str) -> Table:
         ),
         Column("url", "text", "Link to more information", producer=p),
     )
+
+
+def annotations_table(survey: str) -> Table:
+    """Classifications that annotators (external classifiers) attach to objects: the
+    latest of each object and topic."""
+    oid = OBJECT_ID_COLUMN[survey]
+    cols = (
+        Column(
+            "annotationID",
+            "bigint",
+            "Id of this version in annotation_history",
+            producer=ANNOTATION_PRODUCER,
+        ),
+        *_annotation_columns(survey),
+    )
     return Table(
         "annotations",
-        "One annotation per object and annotator topic",
+        "One annotation per object and annotator topic (the latest)",
         cols,
         primary_key=(oid, "topic"),
         indexes=(("topic",),),
         filterable=True,
+    )
+
+
+def annotation_history_table(survey: str) -> Table:
+    """Every annotation ever written, the current ones included, oldest first by id."""
+    oid = OBJECT_ID_COLUMN[survey]
+    cols = (
+        Column(
+            "annotationID",
+            "bigint",
+            "Annotation id",
+            producer=ANNOTATION_PRODUCER,
+            nullable=False,
+            identity=True,
+        ),
+        *_annotation_columns(survey),
+    )
+    return Table(
+        "annotation_history",
+        "Every version of every annotation (the current ones are in annotations)",
+        cols,
+        primary_key=("annotationID",),
+        indexes=((oid, "topic"), ("topic", "mjd")),
+        filterable=True,
+    )
+
+
+def annotators_table(survey: str) -> Table:
+    """Annotator records: a topic, its owner, and whether others may see it."""
+    p = ANNOTATION_PRODUCER
+    cols = (
+        Column("topic", "text", "Annotator topic name", producer=p, nullable=False),
+        Column("owner_id", "bigint", "User id of the owner", producer=p, nullable=False),
+        Column("description", "text", "What the annotator does", producer=p),
+        Column("public", "bool", "Visible to every user", producer=p, nullable=False),
+        Column("active", "bool", "Accepts annotations", producer=p, nullable=False),
+        Column("created", "timestamp", "Creation time (UTC)", producer=p),
+    )
+    return Table("annotators", "Annotators (topics) and their owners", cols, ("topic",))
+
+
+def annotator_writers_table(survey: str) -> Table:
+    """Users an annotator's owner allowed to write to it."""
+    p = ANNOTATION_PRODUCER
+    cols = (
+        Column("topic", "text", "Annotator topic name", producer=p, nullable=False),
+        Column("user_id", "bigint", "User allowed to write", producer=p, nullable=False),
+    )
+    return Table(
+        "annotator_writers",
+        "Users allowed to write to an annotator besides its owner",
+        cols,
+        primary_key=("topic", "user_id"),
     )
 
 
@@ -228,6 +295,9 @@ def kit_tables(survey: str) -> dict[str, Table]:
         watchlist_hits_table(survey),
         area_hits_table(survey),
         annotations_table(survey),
+        annotation_history_table(survey),
+        annotators_table(survey),
+        annotator_writers_table(survey),
         watchlists_table(survey),
         watchlist_cones_table(survey),
         watchmaps_table(survey),

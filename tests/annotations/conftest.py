@@ -1,0 +1,86 @@
+"""Fixtures of the annotation tests: one archive per backend holding the real Rubin sample
+alerts (ingested once per session), and users to own and write annotators.
+
+Each test makes its own annotators (unique topics), so tests share the archive safely.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lanner.filter.users import create_user
+from lanner.ingest.deadletter import FolderDeadLetters
+from lanner.pipeline import Pipeline
+from lanner.store import Store, open_store
+from tests.conftest import PG_URL
+from tests.helpers import packets_of
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "lsst"
+
+
+@dataclass
+class Archive:
+    url: str
+    store: Store
+    object_ids: list[int]
+    alice: int
+    bob: int
+    carol: int
+
+
+def _pg_schema_url() -> Iterator[str]:
+    import psycopg
+
+    schema = f"t_annot_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (schema,),
+        )
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Archive]:
+    """The Rubin sample alerts ingested into SQLite and into PostgreSQL."""
+    tmp = tmp_path_factory.mktemp(f"annot-{request.param}")
+    urls: Iterator[str] | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'lanner.db'}"
+    else:
+        urls = _pg_schema_url()
+        url = next(urls)
+    store = open_store(url, "lsst")
+    Pipeline(store, FolderDeadLetters(tmp / "dl")).process(packets_of([SAMPLE]))
+    ids = [
+        int(r[0])
+        for r in store.con.execute(
+            'SELECT "diaObjectId" FROM objects ORDER BY "diaObjectId"'
+        ).fetchall()
+    ]
+    store.con.commit()
+    users = [create_user(store, f"{name}{uuid.uuid4().hex[:6]}")[0].user_id for name in "abc"]
+    yield Archive(url, store, ids, *users)
+    store.close()
+    if urls is not None:
+        for _ in urls:
+            pass
+
+
+@pytest.fixture()
+def topic() -> str:
+    """A fresh annotator topic name."""
+    return f"t_{uuid.uuid4().hex[:10]}"
