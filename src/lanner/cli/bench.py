@@ -36,6 +36,15 @@ from lanner.bench import BenchResult
     help="Replay a synthetic Rubin visit of N alerts (default 40,000) through Kafka into "
     "2 lanner consume workers on PostgreSQL (--db) with 10 active filters.",
 )
+@click.option(
+    "--tns",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=170_000,
+    help="Time the import of a TNS public objects file of N rows (default 170,000), on a "
+    "temporary SQLite file or on --db.",
+)
 def bench(
     paths: tuple[Path, ...],
     batch_size: int,
@@ -44,12 +53,16 @@ def bench(
     rubin: bool,
     scaling: bool,
     visit: int | None,
+    tns: int | None,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
     from lanner.bench import BenchError, default_alerts, run_bench, shared_dir
 
     try:
+        if tns is not None:
+            _tns(shared_dir(), db_url, tns, as_json)
+            return
         if visit is not None:
             _visit(shared_dir(), db_url, visit, batch_size, as_json)
             return
@@ -161,3 +174,18 @@ def _visit(shared: Path, db_url: str | None, n: int, batch_size: int, as_json: b
         f"10-hour night; {result.cores_for_visit_in_60s} for a 40,000-alert visit in 60 s"
     )
     click.echo(f"peak worker memory {result.peak_worker_memory_mb} MB")
+
+
+def _tns(shared: Path, db_url: str | None, n: int, as_json: bool) -> None:
+    from lanner.tns.bench import run_tns_bench
+
+    result = run_tns_bench(shared, n, db_url)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    click.echo(
+        f"TNS import of {result.rows:,} rows ({result.file_mb} MB zipped) on {result.backend}: "
+        f"parse {result.parse_s} s; first import {result.first_import_s} s "
+        f"({result.rows_per_s_first:,} rows/s); same file again {result.same_file_s} s; "
+        f"a daily file of 1,000 rows (100 reclassified) {result.daily_1000_s} s"
+    )
