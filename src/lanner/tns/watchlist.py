@@ -175,21 +175,22 @@ def archive_hits(
 
 
 def objects_hit(store: Store, wl_id: int, names: Sequence[str]) -> list[Any]:
-    """Objects with a hit of the TNS watchlist on one of ``names``."""
+    """Objects with a hit of the TNS watchlist on one of ``names``. The TNS hits are few
+    (matched objects only), so they are read whole and the names looked up in a set."""
+    if not names:
+        return []
+    wanted = set(names)
+    return list(dict.fromkeys(o for o, name in hit_names(store, wl_id) if name in wanted))
+
+
+def hit_names(store: Store, wl_id: int) -> list[tuple[Any, str]]:
+    """(object, TNS name) of every hit of the TNS watchlist."""
     oid = quote(store.object_id_column)
     ph = store.backend.placeholder
-    found: list[Any] = []
-    for start in range(0, len(names), CHUNK):
-        part = list(names[start : start + CHUNK])
-        found += [
-            r[0]
-            for r in store.con.execute(
-                f"SELECT DISTINCT {oid} FROM watchlist_hits WHERE wl_id = {ph} AND name IN "
-                f"({', '.join([ph] * len(part))})",
-                (wl_id, *part),
-            ).fetchall()
-        ]
-    return found
+    rows = store.con.execute(
+        f"SELECT {oid}, name FROM watchlist_hits WHERE wl_id = {ph}", (wl_id,)
+    ).fetchall()
+    return [(r[0], str(r[1])) for r in rows]
 
 
 def objects_hit_any(store: Store, wl_id: int) -> list[Any]:
@@ -222,8 +223,10 @@ def delete_hits(store: Store, wl_id: int, names: Sequence[str] | None) -> None:
     if names is None:
         store.con.execute(f"DELETE FROM watchlist_hits WHERE wl_id = {ph}", (wl_id,))
         return
-    for start in range(0, len(names), CHUNK):
-        part = list(names[start : start + CHUNK])
+    wanted = set(names)
+    hit = sorted({name for _, name in hit_names(store, wl_id) if name in wanted})
+    for start in range(0, len(hit), CHUNK):
+        part = hit[start : start + CHUNK]
         store.con.execute(
             f"DELETE FROM watchlist_hits WHERE wl_id = {ph} AND name IN "
             f"({', '.join([ph] * len(part))})",
