@@ -41,6 +41,7 @@ COMMANDS = {
     "watchmap": "lanner.cli.watchlists:watchmap_group",
     "skymap": "lanner.cli.skymaps:skymap_group",
     "tns": "lanner.cli.tns:tns_group",
+    "brokers": "lanner.cli.brokers:brokers_group",
 }
 
 
