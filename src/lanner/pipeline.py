@@ -15,7 +15,6 @@ for ``lanner bench``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,16 +22,16 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from lanner.annotations.stage import AnnotationStage
 from lanner.batch import AlertBatch, Survey, row_offsets
-from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY, OutputOptions, shape_match
-from lanner.distribute.json_payload import to_json_bytes
-from lanner.distribute.router import channel_of, output_options
+from lanner.distribute.base import ALERT_KEY, LIGHTCURVE_KEY
+from lanner.distribute.matches import match_rows, payload_of
 from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
 from lanner.filter.active import ActiveFilters, FilterMatch
 from lanner.filter.rerun import rerun_and_record
-from lanner.filter.saved import SavedFilter, expire_filters
+from lanner.filter.saved import expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
 from lanner.schema.registry import undeclared_columns
@@ -141,6 +140,7 @@ class Pipeline:
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
         self.tns = TnsStage(store)
+        self.annotations = AnnotationStage(store)
 
     def process(self, packets: Sequence[RawPacket]) -> BatchReport:
         """Run one batch through decode, enrich, store, sky areas and filter; record its
@@ -181,6 +181,7 @@ class Pipeline:
         # see this batch's hits).
         report.sky_hits = self.sky_areas.run(batch)
         self.tns.run(batch)  # the TNS watchlist's hits: objects.tns_name, crossmatch_tns
+        self.annotations.run(batch)  # the stored annotations of its objects, for the filters
         clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
         # Recorded once the batch is stored: a crash in between leaves the batch's stream
@@ -258,32 +259,8 @@ class Pipeline:
 
     @staticmethod
     def match_rows(matches: Sequence[FilterMatch]) -> list[MatchRow]:
-        """Matches as the outbox records them: the selected values, why the filter fired,
-        the light curve / alert its payload option sends, and its channel."""
-        now = dt.datetime.now(dt.UTC)
-        rows = []
-        for m in matches:
-            outputs = outputs_of(m.filter)
-            values = {k: v for k, v in m.values.items() if k not in (LIGHTCURVE_KEY, ALERT_KEY)}
-            extra = {
-                k: v
-                for k, v in shape_match(m.values, outputs.payload, "").items()
-                if k in (LIGHTCURVE_KEY, ALERT_KEY)
-            }
-            rows.append(
-                MatchRow(
-                    filter_id=m.filter.filter_id,
-                    alert_id=m.alert_id,
-                    object_id=m.object_id,
-                    matched_at=now,
-                    payload=json_text(values),
-                    why=json_text(m.why),
-                    attachments=json_text(extra) if extra else None,
-                    channel=channel_of(outputs)
-                    or (None if m.filter.output == "none" else m.filter.output),
-                )
-            )
-        return rows
+        """Matches as the outbox records them (:func:`lanner.distribute.matches.match_rows`)."""
+        return match_rows(matches)
 
     def run(
         self,
@@ -343,25 +320,6 @@ def run_stream(
             batch.commit()
 
     return pipeline.run(committed(), on_batch)
-
-
-def outputs_of(flt: SavedFilter) -> OutputOptions:
-    """A filter's output options; options that do not parse (saved before they were
-    validated) are kept as plain: the delivery worker fails those matches with the reason."""
-    try:
-        return output_options(flt.output, flt.output_options)
-    except ValueError:
-        return OutputOptions(kafka=flt.output == "kafka")
-
-
-def payload_of(flt: SavedFilter) -> str:
-    """The payload option (plain, lite, full) of a filter's output settings."""
-    return outputs_of(flt).payload
-
-
-def json_text(value: dict[str, Any]) -> str:
-    """JSON with exact 64-bit ids and NaN as null."""
-    return to_json_bytes(value).decode()
 
 
 def _lap(report: BatchReport, stage: str, since: float) -> float:

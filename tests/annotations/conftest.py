@@ -7,12 +7,14 @@ Each test makes its own annotators (unique topics), so tests share the archive s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from lanner.cli import build_cli
 from lanner.filter.users import create_user
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.pipeline import Pipeline
@@ -20,6 +22,7 @@ from lanner.store import Store, open_store
 from tests.conftest import PG_URL
 from tests.helpers import packets_of
 
+Cli = Callable[..., str]
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "lsst"
 
 
@@ -84,3 +87,18 @@ def archive(
 def topic() -> str:
     """A fresh annotator topic name."""
     return f"t_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture()
+def cli(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``lanner`` on the session archive; ``ok=False`` expects a failure."""
+    monkeypatch.setenv("LANNER_DB", archive.url)
+    monkeypatch.delenv("LANNER_KAFKA", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(build_cli(), list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    return invoke

@@ -136,7 +136,7 @@ def test_one_bad_item_writes_nothing(archive: Archive, topic: str) -> None:
     for n, fragment in enumerate(
         [
             "version is 17 characters",
-            "no such object",
+            "in this database",
             "classification is empty",
             "classdict is",
             "JSON object",
@@ -177,3 +177,17 @@ def test_delete_removes_annotations_and_history(archive: Archive, topic: str) ->
     ).fetchone()[0]
     a.store.con.commit()
     assert left == 0
+
+
+def test_written_and_rejected_are_metrics(archive: Archive, topic: str) -> None:
+    from lanner.observe.metrics import Metrics
+
+    a = archive
+    add_annotator(a.store, topic, a.alice)
+    metrics = Metrics()
+    good = [Annotation(i, "SN") for i in a.object_ids[:3]]
+    write_annotations(a.store, topic, good, user_id=a.alice, rerun=False)
+    with pytest.raises(AnnotationError):
+        write_annotations(a.store, topic, [*good, Annotation(7, "SN")], user_id=a.alice)
+    assert metrics.value("lanner_annotations_written_total", topic=topic) == 3
+    assert metrics.value("lanner_annotations_rejected_total", topic=topic) == 4

@@ -140,6 +140,9 @@ def test_kit_tables_follow_survey_object_id() -> None:
             "watchlist_hits",
             "area_hits",
             "annotations",
+            "annotation_history",
+            "annotators",
+            "annotator_writers",
             "watchlists",
             "watchlist_cones",
             "watchmaps",
@@ -148,10 +151,17 @@ def test_kit_tables_follow_survey_object_id() -> None:
             "mma_notices",
             "mma_area_hits",
         }
-        for name in ("watchlist_hits", "area_hits", "annotations", "mma_area_hits"):
+        for name in (
+            "watchlist_hits",
+            "area_hits",
+            "annotations",
+            "annotation_history",
+            "mma_area_hits",
+        ):
             assert tables[name].column(oid).type == kind
         assert "crossmatch_tns" in filterable_kit_tables(survey)
         assert "watchlists" not in filterable_kit_tables(survey)
+        assert "annotators" not in filterable_kit_tables(survey)
         assert {"mma_areas", "mma_area_hits"} <= set(filterable_kit_tables(survey))
 
 

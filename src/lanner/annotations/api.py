@@ -145,11 +145,9 @@ def delete_annotator(store: Store, topic: str, owner_id: int) -> None:
     rows.delete_annotator_rows(store, topic)
 
 
-def check_annotations(
-    store: Store, topic: str, items: Sequence[Annotation], *, user_id: int
-) -> list[tuple[Any, ...]]:
-    """Validate a whole batch for ``user_id`` writing to ``topic``; the rows to write, or
-    :class:`AnnotationError` listing every bad item (``item N (object X): what to fix``)."""
+def writable_annotator(store: Store, topic: str, *, user_id: int) -> Annotator:
+    """The annotator ``topic`` if ``user_id`` may write to it now; else
+    :class:`AnnotationError` saying why (not found, not allowed, not active)."""
     annotator = get_annotator(store, topic, user_id=user_id)
     if not annotator.may_write(user_id):
         raise AnnotationError(
@@ -161,42 +159,59 @@ def check_annotations(
             f"annotator {topic!r} is not active: its owner can activate it "
             f"(lanner annotator activate {topic})"
         )
+    return annotator
+
+
+def item_checks(
+    store: Store, items: Sequence[Annotation]
+) -> tuple[list[tuple[Any, ...]], dict[int, list[str]]]:
+    """The rows to write for ``items`` (object id, version, classification, explanation,
+    classdict text, url) and the problems of the bad ones, by position in ``items``."""
     survey = store.survey or "ztf"
-    problems: list[str] = []
+    problems: dict[int, list[str]] = {}
     out: list[tuple[Any, ...]] = []
-    ids: list[Any] = []
-    for n, item in enumerate(items, 1):
+    for n, item in enumerate(items):
         if not isinstance(item, Annotation):
-            problems.append(f"item {n}: not an Annotation but {type(item).__name__}")
+            problems[n] = [f"not an Annotation but {type(item).__name__}"]
+            out.append((None, "", "", "", None, ""))
             continue
         bad, classdict = item_problems(item)
         object_id = object_id_value(survey, item.object_id)
         if object_id is None:
             kind = "an integer diaObjectId" if survey == "lsst" else "a ZTF objectId text"
             bad.insert(0, f"object id {item.object_id!r} is not {kind}")
-        else:
-            ids.append(object_id)
         if bad:
-            problems += [f"item {n} (object {item.object_id!r}): {b}" for b in bad]
+            problems[n] = bad
+        classification = item.classification if isinstance(item.classification, str) else ""
         out.append(
-            (
-                object_id,
-                item.version,
-                item.classification.strip() if isinstance(item.classification, str) else "",
-                item.explanation,
-                classdict,
-                item.url,
-            )
+            (object_id, item.version, classification.strip(), item.explanation, classdict, item.url)
         )
+    ids = [r[0] for r in out if r[0] is not None]
     known = rows.existing_objects(store, ids) if ids else set()
-    for n, row in enumerate(out, 1):
+    for n, row in enumerate(out):
         if row[0] is not None and row[0] not in known:
-            problems.append(
-                f"item {n} (object {row[0]!r}): no such object in this database: annotate "
-                "objects Lanner has ingested"
+            problems.setdefault(n, []).append(
+                f"no object {row[0]!r} in this database: annotate objects Lanner has ingested"
             )
+    return out, problems
+
+
+def check_annotations(
+    store: Store, topic: str, items: Sequence[Annotation], *, user_id: int
+) -> list[tuple[Any, ...]]:
+    """Validate a whole batch for ``user_id`` writing to ``topic``; the rows to write, or
+    :class:`AnnotationError` listing every bad item (``item N (object X): what to fix``,
+    ``N`` counted from 1)."""
+    writable_annotator(store, topic, user_id=user_id)
+    out, problems = item_checks(store, items)
     if problems:
-        raise AnnotationError(problems)
+        raise AnnotationError(
+            [
+                f"item {n + 1} (object {getattr(items[n], 'object_id', None)!r}): {p}"
+                for n in sorted(problems)
+                for p in problems[n]
+            ]
+        )
     return out
 
 
@@ -222,6 +237,19 @@ def write_annotations(
     except AnnotationError:
         annotation_counts.rejected(topic, len(items))
         raise
+    return write_checked(store, topic, checked, rerun=rerun, delivery=delivery)
+
+
+def write_checked(
+    store: Store,
+    topic: str,
+    checked: Sequence[tuple[Any, ...]],
+    *,
+    rerun: bool = True,
+    delivery: DeliveryHook | None = None,
+) -> int:
+    """Write rows made by :func:`check_annotations` / :func:`item_checks` and re-run the
+    filters (see :func:`write_annotations`)."""
     written = rows.write_annotation_rows(store, topic, checked, dt.datetime.now(dt.UTC))
     annotation_counts.written(topic, written)
     if rerun and written:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, Metric
 
 
 class AnnotationCounts:
@@ -46,3 +49,34 @@ class AnnotationCounts:
 
 #: The process's counts.
 annotation_counts = AnnotationCounts()
+
+
+class AnnotationCollector:
+    """Prometheus collector of :data:`annotation_counts` (registered by
+    :class:`lanner.observe.metrics.Metrics`)."""
+
+    #: (metric name without ``_total``, help, key of :meth:`AnnotationCounts.snapshot`)
+    METRICS = (
+        ("lanner_annotations_written", "Annotations written, by annotator topic.", "written"),
+        (
+            "lanner_annotations_rejected",
+            "Annotations refused (invalid, not allowed) or messages dead-lettered, by topic.",
+            "rejected",
+        ),
+        (
+            "lanner_annotation_reruns_failed",
+            "Filter re-runs after an annotation write that failed, by topic.",
+            "rerun_failed",
+        ),
+    )
+
+    def __init__(self, counts: AnnotationCounts | None = None) -> None:
+        self.counts = counts or annotation_counts
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self.counts.snapshot()
+        for name, text, key in self.METRICS:
+            family = CounterMetricFamily(name, text, labels=["topic"])
+            for topic, n in sorted(snapshot[key].items()):
+                family.add_metric([topic], n)
+            yield family

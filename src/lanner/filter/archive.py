@@ -36,9 +36,16 @@ class QueryResult:
 
 
 def visibility_of(store: Store, user_id: int) -> Visibility:
-    """Watchlists and watchmaps ``user_id`` may filter on: the public ones and their own."""
+    """Watchlists and watchmaps ``user_id`` may filter on: the public ones and their own;
+    the annotators they may not (others' private ones)."""
+    from lanner.store.annotations import hidden_topics
+
     ids = store.visible_list_ids(user_id)
-    return Visibility(watchlists=ids["watchlists"], watchmaps=ids["watchmaps"])
+    return Visibility(
+        watchlists=ids["watchlists"],
+        watchmaps=ids["watchmaps"],
+        hidden_annotators=hidden_topics(store, user_id),
+    )
 
 
 def filter_context(store: Store, user_id: int = LOCAL_USER_ID) -> FilterContext:

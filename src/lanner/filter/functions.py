@@ -13,7 +13,8 @@ plus Lanner's functions:
     AB magnitude of a flux [nJy]: ``31.4 - 2.5 log10(flux)``; NULL when ``flux <= 0``.
 ``JSON_EXTRACT(col, '$.path')`` (also ``col->'$.path'`` and ``col->>'$.path'``)
     A value inside a JSON text column (``annotations.classdict``), as text; as a number
-    when compared with a number or used in arithmetic.
+    when compared with a number or used in arithmetic. Keys are letters, digits and ``_``,
+    or quoted when they hold ``-`` (``'$."lsst-r".peak_mag'``); ``[N]`` picks an array item.
 
 :func:`for_engine` rewrites those into DuckDB, SQLite or PostgreSQL expressions. Input and
 output are sqlglot trees; no side effects.
@@ -223,7 +224,8 @@ def json_keys(path: exp.Expr) -> list[str] | None:
         if isinstance(part, exp.JSONPathRoot) and i == 0:
             continue
         if isinstance(part, exp.JSONPathKey) and isinstance(part.this, str):
-            if not part.this.replace("_", "").isalnum():
+            # Letters, digits, _ and - (quoted in the path: '$."lsst-r".peak_mag').
+            if not part.this.replace("_", "").replace("-", "").isalnum():
                 return None
             keys.append(part.this)
         elif isinstance(part, exp.JSONPathSubscript) and isinstance(part.this, int):
@@ -234,7 +236,9 @@ def json_keys(path: exp.Expr) -> list[str] | None:
 
 
 def _json_path_text(keys: list[str]) -> str:
-    return "$" + "".join(f"[{k}]" if k.isdigit() else f".{k}" for k in keys)
+    return "$" + "".join(
+        f"[{k}]" if k.isdigit() else f'."{k}"' if "-" in k else f".{k}" for k in keys
+    )
 
 
 def _numeric_context(node: exp.Expr) -> bool:
@@ -246,8 +250,15 @@ def _numeric_context(node: exp.Expr) -> bool:
         return True
     if isinstance(parent, NUMERIC_PARENTS):
         others = [v for k, v in parent.args.items() if isinstance(v, exp.Expr)]
-        return any(isinstance(o, exp.Literal) and not o.is_string for o in others if o is not node)
+        return any(_number_literal(o) for o in others if o is not node)
     return False
+
+
+def _number_literal(node: exp.Expr) -> bool:
+    """A number written in the SQL: ``0.8``, ``-19``, ``(-1.5)``."""
+    while isinstance(node, (exp.Paren, exp.Neg)):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string
 
 
 def _json_extract(node: exp.Expr, engine: Engine) -> exp.Expr:

@@ -11,7 +11,10 @@ and checks it from scratch, so that a bypass in one stage is caught by the next:
 * every reference to a restricted table (``watchlist_hits``, ``area_hits``, ...) guarded
   in the very SELECT that reads it: its WHERE, or the ON of its inner (or left) join, has a
   top-level condition ``<alias>.<id> = N`` or ``<alias>.<id> IN (N, ...)`` with every ``N``
-  visible to the filter's owner (or ``FALSE``).
+  visible to the filter's owner (or ``FALSE``);
+* when other users' private annotators exist, every read of ``annotations`` and
+  ``annotation_history`` in the FROM of a SELECT whose WHERE has a top-level
+  ``NOT <alias>.topic IN (...)`` naming each of them.
 
 Input: SQL text, its engine, the :class:`~lanner.filter.validate.FilterContext`. Output:
 none. Raises :class:`~lanner.filter.errors.FilterRejectedError`. No side effects.
@@ -32,7 +35,7 @@ from lanner.filter.functions import (
     OFFSET_PARAM,
     Engine,
 )
-from lanner.filter.validate import RESTRICTED, FilterContext, visible_ids
+from lanner.filter.validate import ANNOTATION_TABLES, RESTRICTED, FilterContext, visible_ids
 
 #: Constructs Lanner's rewrites and sqlglot's dialect translations produce in the final SQL
 #: (``||`` for CONCAT, ``TYPEOF`` in DuckDB's LENGTH, ``PERCENTILE_CONT ... WITHIN GROUP``
@@ -140,6 +143,30 @@ def _guarded(table: exp.Table, id_col: str, visible: frozenset[int]) -> bool:
     return any(_restricts(c, alias, id_col, visible) for c in conds)
 
 
+def _hides(table: exp.Table, hidden: frozenset[str]) -> bool:
+    """Whether the SELECT reading ``table`` (directly in its FROM) has a top-level
+    ``NOT <alias>.topic IN ('a', ...)`` naming every hidden topic."""
+    parent = table.parent
+    select = parent.parent if isinstance(parent, exp.From) else None
+    if not isinstance(select, exp.Select):
+        return False
+    where = select.args.get("where")
+    alias = table.alias_or_name
+    for cond in _conjuncts(where.this if where is not None else None):
+        inner = cond.this if isinstance(cond, exp.Not) else None
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if (
+            isinstance(inner, exp.In)
+            and not inner.args.get("query")
+            and _id_column(inner.this, alias, "topic")
+            and hidden
+            <= {v.this for v in inner.expressions if isinstance(v, exp.Literal) and v.is_string}
+        ):
+            return True
+    return False
+
+
 def _check_nodes(tree: exp.Expr, ctx: FilterContext) -> None:
     allowed = ALLOWED_NODES | ALLOWED_FUNCTIONS | _GENERATED_NODES
     names = _GENERATED_FUNCTIONS | ctx.extra_functions
@@ -175,6 +202,9 @@ def _check_tables(tree: exp.Expr, ctx: FilterContext) -> None:
             continue
         if table.name not in ctx.catalog:
             raise _fail(f"table {table.name}")
+        hidden = ctx.visibility.hidden_annotators
+        if table.name in ANNOTATION_TABLES and hidden and not _hides(table, hidden):
+            raise _fail(f"{table.name} is read without hiding others' private annotators")
         restricted = RESTRICTED.get(table.name)
         if restricted is None:
             continue

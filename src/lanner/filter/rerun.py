@@ -88,9 +88,9 @@ def rerun_and_record(
     """Re-run the filters reading ``topic`` for ``object_ids``, record their matches for
     delivery (a match already recorded for that filter and alert is kept once) and wake
     ``delivery`` if any was new. Returns the matches."""
-    from lanner.pipeline import Pipeline  # the pipeline imports this module
+    from lanner.distribute.matches import match_rows
 
     matches = rerun_for_annotations(store, topic, object_ids, limits)
-    if store.record_matches(Pipeline.match_rows(matches)) and delivery is not None:
+    if store.record_matches(match_rows(matches)) and delivery is not None:
         delivery.wake()
     return matches

@@ -75,12 +75,19 @@ _NODE_NAMES = {
 }
 
 
+#: Tables of annotations, each read only outside the topics hidden from the filter's owner
+#: (the private annotators of other users).
+ANNOTATION_TABLES = ("annotations", "annotation_history")
+
+
 @dataclass(frozen=True)
 class Visibility:
-    """Watchlists and watchmaps a user's filters may read: the public ones and their own."""
+    """Watchlists and watchmaps a user's filters may read: the public ones and their own;
+    and the annotator topics they may not read (other users' private annotators)."""
 
     watchlists: frozenset[int] = frozenset()
     watchmaps: frozenset[int] = frozenset()
+    hidden_annotators: frozenset[str] = frozenset()
 
     def ids(self, kind: str) -> frozenset[int]:
         return self.watchlists if kind == "watchlist" else self.watchmaps
@@ -365,7 +372,19 @@ class _Checker:
                         f"it is private to another user or does not exist; use your own "
                         f"or a public {kind}",
                     )
+        hidden = self.ctx.visibility.hidden_annotators
+        for topic in self.parsed.annotators:
+            if topic in hidden:
+                raise FilterRejectedError(
+                    f"annotator {topic} is not visible to you",
+                    "tables",
+                    "it is private to another user or does not exist; use a public annotator "
+                    "or ask its owner to authorise you",
+                )
         for table in list(self.tree.find_all(exp.Table)):
+            if table.name.lower() in ANNOTATION_TABLES and hidden:
+                self._hide_topics(table, sorted(hidden))
+                continue
             restricted = RESTRICTED.get(table.name.lower())
             if restricted is None or self.parsed.is_checked_join(table):
                 continue
@@ -389,6 +408,23 @@ class _Checker:
                     this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
                 )
             )
+
+    def _hide_topics(self, table: exp.Table, hidden: list[str]) -> None:
+        """Read ``table`` through a sub-query without the ``hidden`` topics."""
+        name = table.name.lower()
+        cond = exp.Not(
+            this=exp.In(
+                this=exp.column("topic", table=name),
+                expressions=[exp.Literal.string(t) for t in hidden],
+            )
+        )
+        cols = [exp.column(c, table=name) for c in self.ctx.catalog[name].column_names]
+        inner = exp.Select(expressions=cols).from_(exp.to_table(name)).where(cond)
+        table.replace(
+            exp.Subquery(
+                this=inner, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+            )
+        )
 
 
 def visible_ids(ctx: FilterContext, kind: str) -> frozenset[int]:

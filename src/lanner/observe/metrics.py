@@ -22,6 +22,9 @@ metric                             meaning
 ``lanner_kafka_lag``               messages not yet read, by ``topic`` and ``partition``
 ``lanner_database_outages_total``  times the database became unreachable
 ``lanner_failed_commits_total``    Kafka offset commits refused (batch re-delivered)
+``lanner_annotations_written_total``  annotations written in this process, by ``topic``
+``lanner_annotations_rejected_total``  annotations refused or dead-lettered, by ``topic``
+``lanner_annotation_reruns_failed_total``  filter re-runs after a write that failed, by ``topic``
 =================================  ==========================================================
 """
 
@@ -86,6 +89,9 @@ class Metrics:
         self.failed_commits = Counter(
             "lanner_failed_commits", "Kafka offset commits refused.", registry=r
         )
+        from lanner.annotations.counts import AnnotationCollector
+
+        r.register(AnnotationCollector())
 
     def observe(self, report: BatchReport) -> None:
         """Add one batch's report."""

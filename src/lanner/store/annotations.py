@@ -87,6 +87,19 @@ def annotator_rows(
     ]
 
 
+def hidden_topics(store: Store, user_id: int) -> frozenset[str]:
+    """Topics ``user_id`` may not read: private annotators of others that did not
+    authorise them."""
+    ph = store.backend.placeholder
+    rows = store._read(
+        f"SELECT topic FROM annotators a WHERE NOT a.public AND a.owner_id <> {ph} "
+        f"AND NOT EXISTS (SELECT 1 FROM annotator_writers w WHERE w.topic = a.topic "
+        f"AND w.user_id = {ph})",
+        (user_id, user_id),
+    )
+    return frozenset(str(r[0]) for r in rows)
+
+
 def add_writer(store: Store, topic: str, user_id: int) -> None:
     ph = store.backend.placeholder
     store._write(
@@ -129,6 +142,12 @@ def delete_annotator_rows(store: Store, topic: str) -> int:
 
 
 # -- annotations --------------------------------------------------------------------------
+def annotation_count(store: Store, topic: str) -> int:
+    """Number of current annotations of ``topic``."""
+    ph = store.backend.placeholder
+    return int(store._read(f"SELECT count(*) FROM annotations WHERE topic = {ph}", (topic,))[0][0])
+
+
 def existing_objects(store: Store, ids: Sequence[Any]) -> set[Any]:
     """The ids among ``ids`` that have an ``objects`` row."""
     oid = quote(store.object_id_column)
