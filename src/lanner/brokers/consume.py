@@ -13,8 +13,8 @@ Decoding follows each broker's client:
 * ALeRCE: the value is an Avro container (the schema inside, as ALeRCE's consumers read
   it), schemaless Avro with ``--schema``, or JSON.
 
-A message that cannot be decoded is counted by reason and logged with its offset; the
-others go on.
+A message that cannot be decoded is counted by reason (and under the source's name in
+``lanner_annotations_rejected_total``) and logged with its offset; the others go on.
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastavro
 
+from lanner.annotations.counts import annotation_counts
 from lanner.brokers.alerce import alerce_annotations
 from lanner.brokers.fink import fink_annotations, fink_topics, read_fink_file, records_table
 from lanner.brokers.write import BrokerReport, write_broker_annotations
 from lanner.store import Store
+
+if TYPE_CHECKING:
+    from lanner.pipeline import DeliveryHook
 
 log = logging.getLogger(__name__)
 
@@ -93,24 +97,27 @@ def _key_schema(key: bytes | None) -> Any:
 
 
 def annotate_records(
-    store: Store, source: str, records: Sequence[Mapping[str, Any]]
+    store: Store,
+    source: str,
+    records: Sequence[Mapping[str, Any]],
+    delivery: DeliveryHook | None = None,
 ) -> BrokerReport:
     """Turn decoded records of ``source`` into annotations and write them."""
     if source == "fink":
         survey = store.survey or "ztf"
         per_topic = fink_annotations(records_table([dict(r) for r in records]), survey)
-        return write_broker_annotations(store, "fink", per_topic, fink_topics())
+        return write_broker_annotations(store, "fink", per_topic, fink_topics(), delivery)
     per_topic, rejected = alerce_annotations(records)
-    report = write_broker_annotations(store, "alerce", per_topic)
+    report = write_broker_annotations(store, "alerce", per_topic, delivery=delivery)
     report.rejected.update(rejected)
     return report
 
 
-def import_file(store: Store, path: Path) -> BrokerReport:
+def import_file(store: Store, path: Path, delivery: DeliveryHook | None = None) -> BrokerReport:
     """Annotations from a Fink Data Transfer file (Parquet or Avro container)."""
     table = read_fink_file(path)
     per_topic = fink_annotations(table, store.survey or "lsst")
-    return write_broker_annotations(store, "fink", per_topic, fink_topics())
+    return write_broker_annotations(store, "fink", per_topic, fink_topics(), delivery)
 
 
 def consume(
@@ -122,6 +129,7 @@ def consume(
     schema: Any = None,
     max_messages: int | None = None,
     idle_seconds: float | None = None,
+    delivery: DeliveryHook | None = None,
 ) -> tuple[BrokerReport, int]:
     """Read ``topic`` until ``max_messages`` are read or nothing came for
     ``idle_seconds`` (None: for ever); returns the report and the messages read."""
@@ -163,8 +171,12 @@ def consume(
                         m.offset(),
                         exc,
                     )
-            batch = annotate_records(store, source, records) if records else BrokerReport()
+            batch = (
+                annotate_records(store, source, records, delivery) if records else BrokerReport()
+            )
             batch.rejected.update(bad)
+            if bad:
+                annotation_counts.rejected(source, sum(bad.values()))
             report.add(batch)
             consumer.commit(asynchronous=False)
     finally:

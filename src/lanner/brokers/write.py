@@ -19,7 +19,7 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.annotations import (
     Annotation,
@@ -29,9 +29,13 @@ from lanner.annotations import (
     get_annotator,
     write_annotations,
 )
+from lanner.annotations.counts import annotation_counts
 from lanner.annotations.model import item_problems, object_id_value
 from lanner.store import Store
 from lanner.store.annotations import existing_objects
+
+if TYPE_CHECKING:
+    from lanner.pipeline import DeliveryHook
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +85,11 @@ def write_broker_annotations(
     source: str,
     per_topic: Mapping[str, Sequence[Annotation]],
     descriptions: Mapping[str, str] | None = None,
+    delivery: DeliveryHook | None = None,
 ) -> BrokerReport:
-    """Write ``per_topic`` as ``source``'s annotations (see the module docstring)."""
+    """Write ``per_topic`` as ``source``'s annotations (see the module docstring);
+    ``delivery`` is woken when the filters' re-run records matches. Items left out for
+    breaking a rule count in ``lanner_annotations_rejected_total``."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
     report = BrokerReport()
@@ -102,6 +109,7 @@ def write_broker_annotations(
             problems, _ = item_problems(item)
             if problems:
                 report.rejected[problems[0].split(":")[0]] += 1
+                annotation_counts.rejected(topic, 1)
                 log.warning("%s annotation of %s left out: %s", topic, oid, "; ".join(problems))
                 continue
             latest[oid] = item  # the last of an object in one batch wins
@@ -110,7 +118,7 @@ def write_broker_annotations(
         ensure_annotator(store, topic, owner, (descriptions or {}).get(topic, source))
         try:
             report.written[topic] += write_annotations(
-                store, topic, list(latest.values()), user_id=owner
+                store, topic, list(latest.values()), user_id=owner, delivery=delivery
             )
         except AnnotationError as exc:
             report.rejected[f"{topic}: {exc.problems[0]}"] += len(latest)

@@ -61,6 +61,7 @@ def brokers_group() -> None:
 @click.option(
     "--idle-seconds", type=float, default=None, help="Stop when nothing came for this long."
 )
+@click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
 @db_option
 def consume_command(
     bootstrap: str,
@@ -70,13 +71,20 @@ def consume_command(
     schema_path: Path | None,
     max_messages: int | None,
     idle_seconds: float | None,
+    metrics_port: int | None,
     db_url: str | None,
 ) -> None:
     """Read a Fink or ALeRCE topic and write its classifications as annotations
-    (offsets committed after each batch is written)."""
+    (offsets committed after each batch is written; matches of the filters they make fire
+    are delivered by this process)."""
     from lanner.brokers.consume import consume, load_schema
+    from lanner.cli.pipeline_commands import background_delivery, report_delivery
+    from lanner.observe.metrics import Metrics
 
     settings, store = _open(db_url)
+    settings = settings.with_overrides(metrics_port=metrics_port)
+    delivery = background_delivery(settings)
+    server = Metrics().serve(settings.metrics_port) if settings.metrics_port is not None else None
     try:
         config = {
             **settings.kafka_config(),
@@ -91,9 +99,13 @@ def consume_command(
             schema=load_schema(schema_path),
             max_messages=max_messages,
             idle_seconds=idle_seconds,
+            delivery=delivery,
         )
     finally:
         store.close()
+        if server is not None:
+            server.stop()
+        report_delivery(delivery.stop())
     click.echo(_summary(report, read))
 
 

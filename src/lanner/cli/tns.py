@@ -15,6 +15,7 @@ from lanner.settings import Settings, option_help
 
 
 def _import(data: bytes, db_url: str | None, survey: str | None, radius: float | None) -> None:
+    from lanner.cli.pipeline_commands import background_delivery, report_delivery
     from lanner.filter.errors import FilterError
     from lanner.ingest.deadletter import FolderDeadLetters
     from lanner.pipeline import Pipeline
@@ -36,14 +37,21 @@ def _import(data: bytes, db_url: str | None, survey: str | None, radius: float |
             raise click.ClickException(
                 "the database has no survey yet: ingest alerts first or pass --survey"
             )
-        # No enrichers: the pipeline here only re-runs filters and records their matches.
-        pipeline = Pipeline(store, FolderDeadLetters(settings.dead_letter_dir), enrichers=[])
-        report = import_tns(
-            store,
-            rows,
-            radius=settings.tns_radius,
-            rerun=lambda ids: len(pipeline.rerun_tns(ids)),
+        # No enrichers: the pipeline here only re-runs filters and records their matches,
+        # which this process then delivers.
+        delivery = background_delivery(settings)
+        pipeline = Pipeline(
+            store, FolderDeadLetters(settings.dead_letter_dir), enrichers=[], delivery=delivery
         )
+        try:
+            report = import_tns(
+                store,
+                rows,
+                radius=settings.tns_radius,
+                rerun=lambda ids: len(pipeline.rerun_tns(ids)),
+            )
+        finally:
+            report_delivery(delivery.stop())
     except (FilterError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
