@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Metric label of annotations refused because their topic does not exist (for the user).
+UNKNOWN_TOPIC = "(unknown)"
+
 
 def _annotator(values: dict[str, Any], writers: frozenset[int]) -> Annotator:
     return Annotator(
@@ -234,8 +237,11 @@ def write_annotations(
     number of annotations written."""
     try:
         checked = check_annotations(store, topic, items, user_id=user_id)
-    except AnnotationError:
-        annotation_counts.rejected(topic, len(items))
+    except AnnotationError as exc:
+        # Topics that do not exist are counted together: a metric label per made-up name
+        # would let anyone grow the metrics without bound.
+        label = UNKNOWN_TOPIC if isinstance(exc, AnnotatorNotFoundError) else topic
+        annotation_counts.rejected(label, len(items))
         raise
     return write_checked(store, topic, checked, rerun=rerun, delivery=delivery)
 

@@ -45,6 +45,12 @@ from lanner.bench import BenchResult
     help="Time the import of a TNS public objects file of N rows (default 170,000), on a "
     "temporary SQLite file or on --db.",
 )
+@click.option(
+    "--annotations",
+    is_flag=True,
+    help="Annotations written per second (single, bulk) and the latency from a write to the "
+    "matches of the filters it re-runs (to their Kafka topic when LANNER_KAFKA is set).",
+)
 def bench(
     paths: tuple[Path, ...],
     batch_size: int,
@@ -54,11 +60,15 @@ def bench(
     scaling: bool,
     visit: int | None,
     tns: int | None,
+    annotations: bool,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
     from lanner.bench import BenchError, default_alerts, run_bench, shared_dir
 
+    if annotations:
+        _annotations(db_url, as_json)
+        return
     try:
         if tns is not None:
             _tns(shared_dir(), db_url, tns, as_json)
@@ -127,6 +137,35 @@ def _print(result: BenchResult) -> None:
             f"{sky['batch_match_s']} s ({sky['cone_alert_pairs_per_s']:.3g} pairs/s); retro-match "
             f"over {sky['archive_objects']} objects {sky['watchlist_add_and_retro_match_s']} s"
         )
+
+
+def _annotations(db_url: str | None, as_json: bool) -> None:
+    from lanner.bench_annotations import run_annotation_bench
+
+    f = run_annotation_bench(db_url)
+    if as_json:
+        click.echo(json.dumps(f, indent=1))
+        return
+    click.echo(
+        f"annotations on {f['backend']}, {f['objects']} objects, {f['active_filters']} active "
+        f"filters ({f['filters_reading_the_annotator']} read the annotator)"
+    )
+    click.echo(f"single writes        {f['single_per_s']:>10} annotations/s")
+    click.echo(
+        f"bulk writes          {f['bulk_per_s']:>10} annotations/s (batches of "
+        f"{f['bulk_batch']}: {f['bulk_vs_single']}x single)"
+    )
+    lat = f["rerun_latency_ms"]
+    click.echo(
+        f"write + re-run       {lat['median']:>10} ms median, {lat['max']} ms max "
+        f"({f['rerun_vs_write_only']}x a write alone); {f['bulk_batch']} at once "
+        f"{f['bulk_with_rerun_s']} s"
+    )
+    sent = f["delivered_ms"]
+    if sent is None:
+        click.echo("write -> Kafka        (set LANNER_KAFKA to measure the delivery)")
+    else:
+        click.echo(f"write -> Kafka       {sent['median']:>10} ms median, {sent['max']} ms max")
 
 
 def _scaling(shared: Path, as_json: bool) -> None:

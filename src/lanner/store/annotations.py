@@ -70,21 +70,22 @@ def insert_annotator(
 def annotator_rows(
     store: Store, topic: str | None = None
 ) -> list[tuple[dict[str, Any], frozenset[int]]]:
-    """Annotators (one, or all by topic) with the ids of their writers."""
+    """Annotators (one, or all by topic) with the ids of their writers (one query)."""
     ph = store.backend.placeholder
-    where, params = (f" WHERE topic = {ph}", (topic,)) if topic is not None else ("", ())
+    where, params = (f" WHERE a.topic = {ph}", (topic,)) if topic is not None else ("", ())
     rows = store._read(
-        f"SELECT {', '.join(quote(c) for c in ANNOTATOR_COLUMNS)} FROM annotators{where} "
-        "ORDER BY topic",
+        f"SELECT {', '.join(f'a.{quote(c)}' for c in ANNOTATOR_COLUMNS)}, w.user_id "
+        f"FROM annotators a LEFT JOIN annotator_writers w ON w.topic = a.topic{where} "
+        "ORDER BY a.topic",
         params,
     )
-    writers: dict[str, set[int]] = {}
-    for t, uid in store._read(f"SELECT topic, user_id FROM annotator_writers{where}", params):
-        writers.setdefault(t, set()).add(int(uid))
-    return [
-        (dict(zip(ANNOTATOR_COLUMNS, r, strict=True)), frozenset(writers.get(r[0], ())))
-        for r in rows
-    ]
+    found: dict[str, tuple[dict[str, Any], set[int]]] = {}
+    n = len(ANNOTATOR_COLUMNS)
+    for r in rows:
+        entry = found.setdefault(r[0], (dict(zip(ANNOTATOR_COLUMNS, r[:n], strict=True)), set()))
+        if r[n] is not None:
+            entry[1].add(int(r[n]))
+    return [(values, frozenset(writers)) for values, writers in found.values()]
 
 
 def hidden_topics(store: Store, user_id: int) -> frozenset[str]:
@@ -200,12 +201,15 @@ def write_annotation_rows(
         updates = ", ".join(
             f"{quote(c)} = excluded.{quote(c)}" for c in all_cols if c not in (oid, "topic")
         )
-        store._insert(
-            "annotations",
-            all_cols,
-            upsert,
-            f"ON CONFLICT ({quote(oid)}, topic) DO UPDATE SET {updates}",
-        )
+        row_sql = f"({', '.join([ph] * len(all_cols))})"
+        for start in range(0, len(upsert), _ROWS_PER_STATEMENT):
+            chunk = upsert[start : start + _ROWS_PER_STATEMENT]
+            store.con.execute(
+                f"INSERT INTO annotations ({', '.join(quote(c) for c in all_cols)}) VALUES "
+                f"{', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT ({quote(oid)}, topic) DO UPDATE SET {updates}",
+                tuple(v for r in chunk for v in r),
+            )
         store.con.commit()
     except BaseException:
         store.con.rollback()
