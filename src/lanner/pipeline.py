@@ -41,6 +41,7 @@ from lanner.schema.registry import undeclared_columns
 from lanner.sky_areas.stage import SkyAreaStage
 from lanner.store import Store
 from lanner.store.outbox import MatchRow
+from lanner.tns.stage import TnsStage
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class Pipeline:
         self.delivery = delivery
         self.filters = ActiveFilters(store, filter_timeout, max_rows)
         self.sky_areas = SkyAreaStage(store)
+        self.tns = TnsStage(store)
         self.annotations = AnnotationStage(store)
         # The commands pass lanner.classify.registry.selected(settings.classifiers).
         self.classify = ClassifierStage(store, classifiers or [])
@@ -200,6 +202,7 @@ class Pipeline:
         # After the store (retro-matches see these objects), before the filters (which
         # see this batch's hits).
         report.sky_hits = self.sky_areas.run(batch)
+        self.tns.run(batch)  # the TNS watchlist's hits: objects.tns_name, crossmatch_tns
         self.annotations.run(batch)  # the stored annotations of its objects, for the filters
         clock = _lap(report, "sky_areas", clock)
         matches = self.filter(batch, report)
@@ -264,6 +267,17 @@ class Pipeline:
         ``topic``'s annotations for the objects just annotated, and record their matches for
         delivery."""
         return rerun_and_record(self.store, topic, object_ids, self.filters.limits, self.delivery)
+
+    def rerun_tns(self, object_ids: Sequence[Any]) -> list[FilterMatch]:
+        """Entry point for the TNS import: re-run the active filters that read
+        ``crossmatch_tns`` for the objects matched to reclassified entries, and record their
+        matches for delivery."""
+        from lanner.tns.rerun import rerun_for_tns
+
+        matches = rerun_for_tns(self.store, object_ids, self.filters.limits)
+        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
+            self.delivery.wake()
+        return matches
 
     @staticmethod
     def match_rows(matches: Sequence[FilterMatch]) -> list[MatchRow]:

@@ -271,6 +271,19 @@ class Settings:
         lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
         shown="BNS,NSBH",
     )
+    tns_url: str = _setting(
+        "LANNER_TNS_URL",
+        "https://www.wis-tns.org/system/files/tns_public_objects/",
+        "Folder URL of the TNS public objects files (lanner tns refresh).",
+    )
+    tns_api_key: str | None = _setting(
+        "LANNER_TNS_API_KEY", None, "API key of the TNS bot that downloads.", secret=True
+    )
+    tns_bot_id: str | None = _setting("LANNER_TNS_BOT_ID", None, "TNS id of that bot.")
+    tns_bot_name: str | None = _setting("LANNER_TNS_BOT_NAME", None, "TNS name of that bot.")
+    tns_radius: float = _setting(
+        "LANNER_TNS_RADIUS", 3.0, "Radius (arcsec) matching objects to TNS entries.", float
+    )
 
     serve_workers: int = _setting(
         "LANNER_SERVE_WORKERS", 4, "Worker processes of lanner serve.", int
@@ -319,6 +332,8 @@ class Settings:
             raise SettingsError("LANNER_BATCH_SECONDS must be more than 0")
         if self.log_format not in ("text", "json"):
             raise SettingsError("LANNER_LOG_FORMAT must be text or json")
+        if not 0 < self.tns_radius <= 60:
+            raise SettingsError("LANNER_TNS_RADIUS must be in (0, 60] arcsec")
         if self.smtp_security not in ("none", "starttls", "ssl"):
             raise SettingsError("LANNER_SMTP_SECURITY must be none, starttls or ssl")
         if self.serve_workers < 1:

@@ -42,6 +42,8 @@ COMMANDS = {
     "skymap": "lanner.cli.skymaps:skymap_group",
     "serve": "lanner.cli.serve:serve_command",
     "account": "lanner.cli.serve:account_group",
+    "tns": "lanner.cli.tns:tns_group",
+    "brokers": "lanner.cli.brokers:brokers_group",
     "annotator": "lanner.cli.annotations:annotator_group",
     "annotate": "lanner.cli.annotations:annotate_command",
     "annotations": "lanner.cli.annotations:annotations_group",

@@ -37,6 +37,15 @@ from lanner.bench import BenchResult
     "2 lanner consume workers on PostgreSQL (--db) with 10 active filters.",
 )
 @click.option(
+    "--tns",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=170_000,
+    help="Time the import of a TNS public objects file of N rows (default 170,000), on a "
+    "temporary SQLite file or on --db.",
+)
+@click.option(
     "--annotations",
     is_flag=True,
     help="Annotations written per second (single, bulk) and the latency from a write to the "
@@ -50,6 +59,7 @@ def bench(
     rubin: bool,
     scaling: bool,
     visit: int | None,
+    tns: int | None,
     annotations: bool,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
@@ -60,6 +70,9 @@ def bench(
         _annotations(db_url, as_json)
         return
     try:
+        if tns is not None:
+            _tns(shared_dir(), db_url, tns, as_json)
+            return
         if visit is not None:
             _visit(shared_dir(), db_url, visit, batch_size, as_json)
             return
@@ -202,3 +215,18 @@ def _visit(shared: Path, db_url: str | None, n: int, batch_size: int, as_json: b
         f"10-hour night; {result.cores_for_visit_in_60s} for a 40,000-alert visit in 60 s"
     )
     click.echo(f"peak worker memory {result.peak_worker_memory_mb} MB")
+
+
+def _tns(shared: Path, db_url: str | None, n: int, as_json: bool) -> None:
+    from lanner.tns.bench import run_tns_bench
+
+    result = run_tns_bench(shared, n, db_url)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=1))
+        return
+    click.echo(
+        f"TNS import of {result.rows:,} rows ({result.file_mb} MB zipped) on {result.backend}: "
+        f"parse {result.parse_s} s; first import {result.first_import_s} s "
+        f"({result.rows_per_s_first:,} rows/s); same file again {result.same_file_s} s; "
+        f"a daily file of 1,000 rows (100 reclassified) {result.daily_1000_s} s"
+    )

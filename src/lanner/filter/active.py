@@ -29,6 +29,7 @@ from lanner.filter.stream import run_filters, split_why, with_why
 from lanner.filter.validate import FilterContext, Visibility
 from lanner.schema.registry import RECENCY_COLUMN, filterable_tables
 from lanner.store import Store
+from lanner.tns.watchlist import tns_watchlist_id
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +65,21 @@ class ActiveFilters:
     def __init__(self, store: Store, timeout_s: float = 10.0, max_rows: int = 10000) -> None:
         self.store = store
         self.limits = Limits(timeout_s=timeout_s, row_cap=max_rows)
-        self._compiled: dict[int, tuple[tuple[str, Visibility], CompiledFilter]] = {}
+        self._compiled: dict[int, tuple[tuple[str, Visibility, int | None], CompiledFilter]] = {}
         # Failing filters whose owner was told: a broken filter gets a notice when it starts
         # failing (at most one of each kind a day, whichever worker), not on every batch.
         self._noticed: set[int] = set()
 
-    def _compile(self, flt: SavedFilter, visibility: Visibility) -> CompiledFilter:
-        key = (flt.sql, visibility)
+    def _compile(
+        self, flt: SavedFilter, visibility: Visibility, tns_id: int | None = None
+    ) -> CompiledFilter:
+        key = (flt.sql, visibility, tns_id)
         cached = self._compiled.get(flt.filter_id)
         if cached is not None and cached[0] == key:
             return cached[1]
         survey = self.store.survey
         assert survey is not None
-        ctx = FilterContext(survey, filterable_tables(survey), visibility)
+        ctx = FilterContext(survey, filterable_tables(survey), visibility, tns_watchlist_id=tns_id)
         compiled = with_why(compile_sql(flt.sql, ctx))
         self._compiled[flt.filter_id] = (key, compiled)
         return compiled
@@ -89,11 +92,12 @@ class ActiveFilters:
         visibility: dict[int, Visibility] = {}
         compiled: dict[int, CompiledFilter] = {}
         errors: dict[int, FilterError] = {}
+        tns_id = tns_watchlist_id(self.store) if filters else None
         for fid, flt in filters.items():
             if flt.owner_id not in visibility:
                 visibility[flt.owner_id] = visibility_of(self.store, flt.owner_id)
             try:
-                compiled[fid] = self._compile(flt, visibility[flt.owner_id])
+                compiled[fid] = self._compile(flt, visibility[flt.owner_id], tns_id)
             except FilterError as err:  # e.g. a watchlist it reads was made private
                 errors[fid] = err
         return filters, compiled, errors

@@ -53,7 +53,14 @@ def filter_context(store: Store, user_id: int = LOCAL_USER_ID) -> FilterContext:
     survey: Survey | None = store.survey
     if survey is None:
         raise FilterError("the database is empty", None, "ingest alerts first")
-    return FilterContext(survey, filterable_tables(survey), visibility_of(store, user_id))
+    from lanner.tns.watchlist import tns_watchlist_id
+
+    return FilterContext(
+        survey,
+        filterable_tables(survey),
+        visibility_of(store, user_id),
+        tns_watchlist_id=tns_watchlist_id(store),
+    )
 
 
 def run_compiled(

@@ -65,6 +65,15 @@ def crossmatch_tns_table(survey: str) -> Table:
         Column("reporters", "text", "Reporters of the discovery", producer=p),
         Column("source_group", "text", "Group that reported the discovery", producer=p),
         Column("ext_catalogs", "text", "External catalogues listing the object", producer=p),
+        Column("objid", "bigint", "TNS object id", producer=p),
+        Column("discovery_ads_bibcode", "text", "ADS bibcode of the discovery", producer=p),
+        Column("class_ads_bibcodes", "text", "ADS bibcodes of the classifications", producer=p),
+        Column(
+            "lasairmodified_date", "timestamp", "When this row last changed here (UTC)", producer=p
+        ),
+        Column(
+            "raw", "text", "The whole TNS CSV row, a JSON object keyed by its header", producer=p
+        ),
     )
     return Table(
         "crossmatch_tns",
