@@ -3,9 +3,12 @@
 Replays alert files (default: the shared ZTF set; ``--rubin``: the shared on-sky Rubin
 ``lsst.v10_0`` alerts) through the whole pipeline into a fresh SQLite database in a temporary
 folder, with a set of realistic active filters, and reports alerts per second and megabytes
-per second (of packets as received) for decoding alone (the ceiling), for each stage and each
-enricher, and end to end, each also as a ratio to the decode ceiling of the same run, plus the
-peak resident memory. Packets are read into memory first, so disk reads are not counted.
+per second (of packets as received) for decoding alone (the ceiling: the fastest of
+:data:`DECODE_PASSES` passes, just before the timed run), for each stage and each enricher,
+and end to end, each also as a ratio to the decode ceiling of the same run, plus the peak
+resident memory. Packets are read into memory first, so disk reads are not counted; what a
+broker does once at start-up (loading catalogues, binding the database to its survey,
+compiling the active filters) is done before the clock starts.
 Measure on an idle machine; the figures are per process (one core). The batch-size scaling
 of the enrichers is :mod:`lanner.bench_scaling`, the Kafka visit :mod:`lanner.bench_visit`.
 """
@@ -66,6 +69,10 @@ def default_alerts() -> Path:
         return Path(str(resources.files("lanner") / "data" / "alerts" / "ztf"))
 
 
+#: Passes of decoding alone; the fastest is the ceiling.
+DECODE_PASSES = 3
+
+
 class BenchError(Exception):
     """The benchmark cannot run as asked."""
 
@@ -122,13 +129,6 @@ def run_bench(
     SQLite file.
     """
     packets = list(iter_packets(paths))
-    start = time.perf_counter()
-    n_decoded = 0
-    for packet in packets:
-        # Undecodable packets are counted as dead letters by the pipeline run below.
-        with contextlib.suppress(DecodeError):
-            n_decoded += len(decode_packet(packet))
-    decode_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(db_url or f"sqlite:///{Path(tmp) / 'bench.db'}", survey)
         if store.survey and store.counts().get("alerts", 0):
@@ -137,32 +137,35 @@ def run_bench(
                 f"{db_url} already holds alerts: the benchmark needs an empty database"
             )
         pipeline = Pipeline(store, FolderDeadLetters(Path(tmp) / "deadletter"))
-        # Catalogues, dust maps and light-curve tools load on first use; a broker loads
-        # them once at start-up, so the timed run starts with them loaded (decode and
-        # enrich the first packet, storing nothing).
-        prepare(packets[:1], survey, pipeline.enrichers)
-        batches = list(chunked(packets, batch_size))
-        # The first batch fixes the survey of the database; filters need it.
-        start = time.perf_counter()
-        summary = pipeline.run(batches[:1])
+        # A broker loads catalogues, dust maps and light-curve tools, binds its database to
+        # its survey and compiles its active filters once, at start-up: so the timed run
+        # starts with all of that done (the first packet decoded and enriched, the filters
+        # run once on it, nothing stored).
+        warm = prepare(packets[:1], survey, pipeline.enrichers)
+        if store.survey is None and len(warm.batch):
+            store.ensure_schema(warm.batch.survey)
         if store.survey:
             for i, sql in enumerate(BENCH_FILTERS[store.survey]):
                 add_filter(store, f"bench{i}", sql, active=True)
-        summary_rest = pipeline.run(batches[1:])
+            if len(warm.batch):
+                pipeline.filters.run(warm.batch)
+        batches = list(chunked(packets, batch_size))
+        # The ceiling, just before the run it is compared with (same process state, same
+        # period of the machine's load): the best of a few passes, as other jobs can only
+        # slow a pass down.
+        n_decoded, decode_seconds = _decode_only(packets)
+        start = time.perf_counter()
+        summary = pipeline.run(batches)
         wall = time.perf_counter() - start
         store.close()
     input_mb = sum(len(p.data) for p in packets) / 1e6
-    for stage, s in summary_rest.seconds.items():
-        summary.seconds[stage] += s
-    for name, s in summary_rest.enricher_seconds.items():
-        summary.enricher_seconds[name] = summary.enricher_seconds.get(name, 0.0) + s
-    alerts = summary.alerts + summary_rest.alerts
+    alerts = summary.alerts
     extra: dict[str, object] = {}
     if stage_benches:
         extra = _stage_benches(packets, survey)
     result = BenchResult(
         alerts=alerts,
-        dead_letters=summary.dead_letters + summary_rest.dead_letters,
+        dead_letters=summary.dead_letters,
         batch_size=batch_size,
         decode_only=_rate(n_decoded, decode_seconds),
         stages={k: _rate(alerts, s) for k, s in summary.seconds.items()},
@@ -174,6 +177,21 @@ def run_bench(
     )
     result.fill_derived()
     return result
+
+
+def _decode_only(packets: list[RawPacket], passes: int = DECODE_PASSES) -> tuple[int, float]:
+    """Alerts decoded and the fastest of ``passes`` passes of decoding alone [s]."""
+    best = float("inf")
+    n_decoded = 0
+    for _ in range(passes):
+        start = time.perf_counter()
+        n_decoded = 0
+        for packet in packets:
+            # Undecodable packets are counted as dead letters by the pipeline run.
+            with contextlib.suppress(DecodeError):
+                n_decoded += len(decode_packet(packet))
+        best = min(best, time.perf_counter() - start)
+    return n_decoded, best
 
 
 def _stage_benches(packets: list[RawPacket], survey: Survey | None) -> dict[str, object]:
