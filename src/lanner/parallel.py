@@ -15,8 +15,10 @@ batches per worker are in flight, so a night's folder never sits in memory.
 Workers are started fresh (``spawn``), never forked from this process, whose threads (Kafka
 clients, Arrow's pools) and open connections a fork would copy in an undefined state; each
 loads the default enrichers (:func:`lanner.enrich.registry.default_enrichers`) once, a few
-seconds, so a run of a single batch is prepared here instead. A worker that dies stops the
-run with an error rather than leaving it waiting. File ingestion only: a stream whose
+seconds, so a run of a single batch is prepared here instead. A worker that dies (killed,
+out of memory) stops the run with :class:`WorkerDiedError` rather than leaving it waiting:
+the batches stored before it are kept, and as every write is idempotent the same command can
+simply be run again. File ingestion only: a stream whose
 positions are committed batch by batch (``lanner consume``) scales out with more consumer
 processes in one group instead.
 """
@@ -29,6 +31,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import chain
 
 from lanner.batch import Survey
@@ -41,6 +44,10 @@ IN_FLIGHT_PER_WORKER = 2
 
 #: What a worker prepares with: the database's survey and the enrichers (set at start-up).
 _worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
+
+
+class WorkerDiedError(RuntimeError):
+    """A worker process ended while preparing batches: the run stopped."""
 
 
 def default_workers() -> int:
@@ -84,6 +91,13 @@ def run_parallel(
                 summary.add(report)
                 if on_batch is not None:
                     on_batch(report)
+        except BrokenProcessPool as exc:
+            raise WorkerDiedError(
+                f"a worker process died while preparing batches ({exc}); the run stopped "
+                f"after {summary.batches} stored batches ({summary.alerts} alerts), which are "
+                "kept: run the same command again (stored alerts are not stored twice), with "
+                "fewer --workers if the machine ran out of memory"
+            ) from exc
         finally:
             for future in pending:  # after an error: what was not started is dropped
                 future.cancel()
