@@ -149,8 +149,15 @@ def _visit(shared: Path, db_url: str | None, n: int, batch_size: int, as_json: b
     click.echo(
         f"visit: {result.alerts} alerts ({result.input_mb} MB) through Kafka into "
         f"{result.workers} workers, {result.filters} filters; {result.stored_alerts} stored, "
-        f"{result.matches} matches recorded, {result.matches_on_kafka} on the filters' topics"
+        f"{result.matches} matches recorded, {result.matches_on_kafka} messages on the filters' "
+        f"topics ({result.distinct_on_kafka} distinct matches)"
     )
+    off = {k: v for k, v in result.per_filter.items() if len(set(v)) > 1}
+    if off or result.pending_at_stop:
+        click.echo(
+            f"not delivered exactly once: {off or 'none'}; "
+            f"pending at stop: {result.pending_at_stop}"
+        )
     click.echo(
         f"{result.seconds} s from the workers' start to the last delivered match: "
         f"{result.alerts_per_s} alerts/s, {result.mb_per_s} MB/s "
