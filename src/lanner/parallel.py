@@ -28,10 +28,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from itertools import chain
 
 from lanner.batch import Survey
@@ -41,6 +43,8 @@ from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, pr
 
 #: Batches waiting or being prepared, per worker: enough to keep every worker busy.
 IN_FLIGHT_PER_WORKER = 2
+#: How long each start-up task of :func:`worker_pool` holds its worker [s].
+WARM_S = 0.2
 
 #: What a worker prepares with: the database's survey and the enrichers (set at start-up).
 _worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
@@ -63,44 +67,76 @@ def run_parallel(
     batches: Iterable[Sequence[RawPacket]],
     workers: int,
     on_batch: Callable[[BatchReport], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> RunSummary:
     """Process every batch, preparing them in ``workers`` processes (1: in this one).
 
     The workers run the default enrichers: a pipeline with other enrichers runs with one.
+    ``pool``: workers already started (:func:`worker_pool`), e.g. to keep their start-up
+    out of a measurement; else they are started for this run and stopped at its end.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     it = iter(batches)
     head = [b for b in (next(it, None), next(it, None)) if b is not None]
     batches = chain(head, it)
-    if workers == 1 or len(head) < 2:
+    if workers == 1 or (len(head) < 2 and pool is None):
         return pipeline.run(batches, on_batch)
     from lanner.enrich.registry import default_enrichers
 
     if tuple(pipeline.enrichers) != default_enrichers():
         raise ValueError("worker processes run the default enrichers: use workers=1")
-    summary = RunSummary()
+    if pool is None:
+        with worker_pool(pipeline.store.survey, workers, warm=False) as started:
+            return _run_in(pipeline, started, batches, workers, on_batch)
+    return _run_in(pipeline, pool, batches, workers, on_batch)
+
+
+@contextmanager
+def worker_pool(
+    survey: Survey | None, workers: int, warm: bool = True
+) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` spawned processes that prepare batches of ``survey``; with ``warm``,
+    returned once every one has started and loaded its enrichers."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(pipeline.store.survey,)
+        workers, context, initializer=_start_worker, initargs=(survey,)
     ) as pool:
-        pending: deque[Future[PreparedBatch]] = deque()
-        try:
-            for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
-                report = pipeline.finish(prepared)
-                summary.add(report)
-                if on_batch is not None:
-                    on_batch(report)
-        except BrokenProcessPool as exc:
-            raise WorkerDiedError(
-                f"a worker process died while preparing batches ({exc}); the run stopped "
-                f"after {summary.batches} stored batches ({summary.alerts} alerts), which are "
-                "kept: run the same command again (stored alerts are not stored twice), with "
-                "fewer --workers if the machine ran out of memory"
-            ) from exc
-        finally:
-            for future in pending:  # after an error: what was not started is dropped
-                future.cancel()
+        if warm:
+            started = [pool.submit(_started, WARM_S) for _ in range(workers)]
+            try:
+                for future in started:
+                    future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerDiedError(f"a worker process died while starting ({exc})") from exc
+        yield pool
+
+
+def _run_in(
+    pipeline: Pipeline,
+    pool: ProcessPoolExecutor,
+    batches: Iterable[Sequence[RawPacket]],
+    workers: int,
+    on_batch: Callable[[BatchReport], None] | None,
+) -> RunSummary:
+    summary = RunSummary()
+    pending: deque[Future[PreparedBatch]] = deque()
+    try:
+        for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
+            report = pipeline.finish(prepared)
+            summary.add(report)
+            if on_batch is not None:
+                on_batch(report)
+    except BrokenProcessPool as exc:
+        raise WorkerDiedError(
+            f"a worker process died while preparing batches ({exc}); the run stopped "
+            f"after {summary.batches} stored batches ({summary.alerts} alerts), which are "
+            "kept: run the same command again (stored alerts are not stored twice), with "
+            "fewer --workers if the machine ran out of memory"
+        ) from exc
+    finally:
+        for future in pending:  # after an error: what was not started is dropped
+            future.cancel()
     return summary
 
 
@@ -117,6 +153,13 @@ def _in_order(
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def _started(hold_s: float) -> int:
+    """A task that holds its worker for ``hold_s`` (so that each of a pool's workers gets
+    one and starts); the worker's pid."""
+    time.sleep(hold_s)
+    return os.getpid()
 
 
 def _start_worker(survey: Survey | None) -> None:

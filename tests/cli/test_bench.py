@@ -54,6 +54,20 @@ def test_bench_reports_megabytes_and_ratios_to_decode() -> None:
     )
 
 
+def test_bench_with_worker_processes_runs_the_same_alerts() -> None:
+    from lanner.bench import run_bench
+
+    one = run_bench([SAMPLE], batch_size=10, stage_benches=False)
+    two = run_bench([SAMPLE], batch_size=10, stage_benches=False, workers=2)
+    assert (one.workers, two.workers) == (1, 2)
+    assert one.alerts == two.alerts == 60 and one.dead_letters == two.dead_letters == 0
+    assert set(two.stages) == set(one.stages) and all(v > 0 for v in two.stages.values())
+    assert set(two.enrichers) == set(one.enrichers)
+    assert two.end_to_end > 0 and two.vs_decode["end_to_end"] == pytest.approx(
+        two.end_to_end / two.decode_only, rel=0.01
+    )
+
+
 def test_enricher_scaling_reports_every_enricher(shared_dir: Path) -> None:
     batch = read_alerts(onsky_v10_paths(shared_dir), survey="lsst")
     result = enricher_scaling(batch, sizes=(40, 400))

@@ -36,6 +36,13 @@ from lanner.bench import BenchResult
     help="Replay a synthetic Rubin visit of N alerts (default 40,000) through Kafka into "
     "2 lanner consume workers on PostgreSQL (--db) with 10 active filters.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes that decode and enrich (as lanner ingest --workers N); this one stores.",
+)
 def bench(
     paths: tuple[Path, ...],
     batch_size: int,
@@ -44,6 +51,7 @@ def bench(
     rubin: bool,
     scaling: bool,
     visit: int | None,
+    workers: int,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
@@ -65,7 +73,7 @@ def bench(
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        result = run_bench(targets, batch_size, db_url=db_url)
+        result = run_bench(targets, batch_size, db_url=db_url, workers=workers)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -85,6 +93,7 @@ def _print(result: BenchResult) -> None:
     click.echo(
         f"alerts {result.alerts} (dead letters {result.dead_letters}, {result.input_mb} MB), "
         f"batches of {result.batch_size}"
+        + (f", {result.workers} worker processes" if result.workers > 1 else "")
     )
     _line("decode only", result, "decode_only", result.decode_only)
     for stage, rate in result.stages.items():
