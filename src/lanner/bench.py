@@ -131,7 +131,7 @@ def run_bench(
 
     ``db_url``: an empty database to write to (e.g. PostgreSQL) instead of a temporary
     SQLite file. ``workers`` > 1: batches are decoded and enriched in that many worker
-    processes (:mod:`lanner.parallel`, started and loaded before the clock starts) and stored
+    processes (:mod:`lanner.parallel`, started and warmed up before the clock starts) and stored
     in this one, as ``lanner ingest --workers N`` does; the stage and enricher figures are
     then summed over the processes, the decode ceiling stays that of one core.
     """
@@ -162,7 +162,11 @@ def run_bench(
         # slow a pass down.
         n_decoded, decode_seconds = _decode_only(packets)
         with contextlib.ExitStack() as stack:
-            pool = stack.enter_context(worker_pool(store.survey, workers)) if workers > 1 else None
+            pool = (
+                stack.enter_context(worker_pool(store.survey, workers, warm=packets[:1]))
+                if workers > 1
+                else None
+            )
             start = time.perf_counter()
             summary = run_parallel(pipeline, batches, workers, pool=pool)
             wall = time.perf_counter() - start

@@ -43,8 +43,8 @@ from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, pr
 
 #: Batches waiting or being prepared, per worker: enough to keep every worker busy.
 IN_FLIGHT_PER_WORKER = 2
-#: How long each start-up task of :func:`worker_pool` holds its worker [s].
-WARM_S = 0.2
+#: How long each warm-up task of :func:`worker_pool` holds its worker [s].
+WARM_S = 0.5
 
 #: What a worker prepares with: the database's survey and the enrichers (set at start-up).
 _worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
@@ -87,23 +87,24 @@ def run_parallel(
     if tuple(pipeline.enrichers) != default_enrichers():
         raise ValueError("worker processes run the default enrichers: use workers=1")
     if pool is None:
-        with worker_pool(pipeline.store.survey, workers, warm=False) as started:
+        with worker_pool(pipeline.store.survey, workers) as started:
             return _run_in(pipeline, started, batches, workers, on_batch)
     return _run_in(pipeline, pool, batches, workers, on_batch)
 
 
 @contextmanager
 def worker_pool(
-    survey: Survey | None, workers: int, warm: bool = True
+    survey: Survey | None, workers: int, warm: Sequence[RawPacket] | None = None
 ) -> Iterator[ProcessPoolExecutor]:
-    """``workers`` spawned processes that prepare batches of ``survey``; with ``warm``,
-    returned once every one has started and loaded its enrichers."""
+    """``workers`` spawned processes that prepare batches of ``survey``; given ``warm``
+    packets, returned once every worker has prepared them (enrichers, catalogues and maps
+    loaded, as they load on first use)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         workers, context, initializer=_start_worker, initargs=(survey,)
     ) as pool:
-        if warm:
-            started = [pool.submit(_started, WARM_S) for _ in range(workers)]
+        if warm is not None:
+            started = [pool.submit(_warmed, list(warm), WARM_S) for _ in range(workers)]
             try:
                 for future in started:
                     future.result()
@@ -155,9 +156,10 @@ def _in_order(
         yield pending.popleft().result()
 
 
-def _started(hold_s: float) -> int:
-    """A task that holds its worker for ``hold_s`` (so that each of a pool's workers gets
-    one and starts); the worker's pid."""
+def _warmed(packets: list[RawPacket], hold_s: float) -> int:
+    """Prepare ``packets`` (discarded), then hold the worker for ``hold_s`` so that the next
+    such task goes to another worker; the worker's pid."""
+    _prepare(packets)
     time.sleep(hold_s)
     return os.getpid()
 
