@@ -6,12 +6,14 @@ fresh group and a fresh PostgreSQL schema until the topic is drained. Output: th
 the first stored batch to the last (the ``alerts.ingested_at`` span: start-up not counted)
 and the wall time of the whole run. Side effects: the broker, the schemas (dropped after).
 
-    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf] [--batch-size 100]
+    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf] [--batch-size 100] \
+        [--db postgresql://…  (default: $LANNER_TEST_PG)]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +28,7 @@ from lanner.ingest import iter_packets
 from lanner.store import open_store
 from lanner.testing.tansu import TansuBroker
 
-PG = "postgresql://postgres@localhost:5432/test"
+PG = os.environ.get("LANNER_TEST_PG", "postgresql://postgres@localhost:5432/test")
 
 
 def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tuple[float, float]:
@@ -84,10 +86,14 @@ def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tu
 
 
 def main() -> None:
+    global PG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=Path, default=Path("../shared/data/alerts/ztf"))
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--db", default=PG, help="PostgreSQL server (a schema is made per run)")
     args = parser.parse_args()
+    PG = args.db
+    print(f"load average at start: {os.getloadavg()}")
     values = [p.data for p in iter_packets([args.alerts])]
     with TansuBroker() as broker:
         rates = {}
@@ -103,6 +109,7 @@ def main() -> None:
             rates[workers] = rate
             print(f"{workers} worker(s): {rate:7.1f} alerts/s stored, run {wall:5.1f} s wall")
         print(f"2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+    print(f"load average at end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

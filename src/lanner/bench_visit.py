@@ -10,10 +10,12 @@ The visit is ``N`` alerts made from the on-sky alerts by giving each copy fresh 
 Confluent wire format), written to a topic of two partitions before the clock starts. Two
 ``lanner consume`` workers in one consumer group then ingest them into PostgreSQL with
 :data:`VISIT_FILTERS` active, each delivering its matches to its own Kafka topic; once the
-database holds every alert of the visit the workers are stopped (SIGTERM: each finishes its
-batch and commits). The time is from the start of the workers to the broker timestamp of the
-last delivered match (worker start-up included). Every alert must arrive: an incomplete visit
-is an error, and the result counts the alerts stored.
+database holds every alert of the visit and the outbox no pending match, the workers are
+stopped (SIGTERM: each finishes its batch and commits). The time is from the start of the
+workers to the broker timestamp of the last delivered match (worker start-up included). Every
+alert must arrive: an incomplete visit is an error, and the result counts the alerts stored,
+and, per filter, the matches recorded in ``filter_matches`` and the messages on its topic
+(every match is delivered once).
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ class VisitResult:
     #: Matches recorded in ``filter_matches`` and messages found on the filters' topics.
     matches: int
     matches_on_kafka: int
+    #: Distinct match ids on the filters' topics (fewer than the messages: repeats).
+    distinct_on_kafka: int
+    #: Per filter: [matches recorded, messages on its topic, distinct match ids there].
+    per_filter: dict[str, list[int]]
+    #: Matches still pending when the workers were stopped (none unless the wait timed out).
+    pending_at_stop: int
     input_mb: float
     seconds: float
     alerts_per_s: float
@@ -137,8 +145,18 @@ def _produce(bootstrap: str, topic: str, messages: Iterable[bytes]) -> tuple[int
     return count, size
 
 
-def _last_match(bootstrap: str, topics: list[str]) -> tuple[int, float]:
-    """Matches on the filters' topics and the broker timestamp of the last [s since epoch]."""
+#: Quiet time after which a filter topic is taken as read to its end [s].
+TOPIC_IDLE_S = 3.0
+
+
+def _delivered(bootstrap: str, topics: list[str]) -> tuple[dict[str, tuple[int, int]], float]:
+    """Every message of the filters' topics, read to the end: per topic (messages, distinct
+    keys: a key is a match id), and the broker timestamp of the last [s since epoch].
+
+    Read, not taken from the partitions' high watermarks: the tansu test broker reports a
+    high watermark below the offsets it has stored when several producers write to a
+    partition (1,000 acknowledged messages at offsets 0–999, high watermark 501).
+    """
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
@@ -148,41 +166,58 @@ def _last_match(bootstrap: str, topics: list[str]) -> tuple[int, float]:
             "enable.auto.commit": False,
         }
     )
-    count, last = 0, 0.0
+    messages = dict.fromkeys(topics, 0)
+    keys: dict[str, set[bytes | None]] = {t: set() for t in topics}
+    last = 0.0
     try:
-        for topic in topics:
-            parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-            for p in parts:
-                lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                count += hi - lo
-                if hi > lo:
-                    consumer.assign([TopicPartition(topic, p, hi - 1)])
-                    msg = consumer.poll(10)
-                    if msg is None or msg.error():
-                        raise VisitError(f"cannot read the last match of {topic}")
-                    last = max(last, msg.timestamp()[1] / 1000)
+        consumer.assign(
+            [
+                TopicPartition(topic, p, 0)
+                for topic in topics
+                for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            ]
+        )
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < TOPIC_IDLE_S:
+            for msg in consumer.consume(10_000, timeout=0.5):
+                if msg.error():
+                    raise VisitError(f"cannot read the filters' topics: {msg.error()}")
+                topic = str(msg.topic())
+                messages[topic] += 1
+                keys[topic].add(msg.key())
+                last = max(last, msg.timestamp()[1] / 1000)
+                quiet_since = time.monotonic()
     finally:
         consumer.close()
-    return count, last
+    return {t: (messages[t], len(keys[t])) for t in topics}, last
 
 
-def _count(url: str, table: str) -> int:
+def _count(url: str, table: str, where: str = "") -> int:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as con:
-        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        row = con.execute(f"SELECT count(*) FROM {table} {where}").fetchone()
     return int(row[0]) if row else 0
+
+
+def _matches_per_filter(url: str) -> dict[int, int]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        rows = con.execute("SELECT filter_id, count(*) FROM filter_matches GROUP BY filter_id")
+        return {int(f): int(n) for f, n in rows.fetchall()}
 
 
 def _wait_until_stored(
     url: str, n: int, procs: list[subprocess.Popen[str]], timeout_s: float
 ) -> int:
-    """Poll the alerts stored until there are ``n``, a worker exits, or time is up."""
+    """Poll until ``n`` alerts are stored and no match waits for delivery, a worker exits, or
+    time is up; the alerts stored."""
     deadline = time.monotonic() + timeout_s
     stored = 0
     while time.monotonic() < deadline and all(p.poll() is None for p in procs):
         stored = _count(url, "alerts")
-        if stored >= n:
+        if stored >= n and not _count(url, "filter_matches", "WHERE state = 'pending'"):
             break
         time.sleep(1.0)
     return stored
@@ -261,9 +296,10 @@ def run_visit(
             raise VisitError(f"a worker failed:\n{failed[0][-2000:]}")
         if stored < n:
             raise VisitError(f"only {stored} of the visit's {n} alerts were stored")
-        topics = [topic_name(f.owner_id, f.name) for f in saved]
-        on_kafka, last = _last_match(bootstrap, topics)
-        matches = _count(url, "filter_matches")
+        topics = {f.filter_id: topic_name(f.owner_id, f.name) for f in saved}
+        on_kafka, last = _delivered(bootstrap, list(topics.values()))
+        recorded = _matches_per_filter(url)
+        pending = _count(url, "filter_matches", "WHERE state = 'pending'")
     finally:
         broker.stop()
         _drop_schema(db_url, schema)
@@ -275,8 +311,13 @@ def run_visit(
         stored_alerts=stored,
         workers=WORKERS,
         filters=len(VISIT_FILTERS),
-        matches=matches,
-        matches_on_kafka=on_kafka,
+        matches=sum(recorded.values()),
+        matches_on_kafka=sum(n for n, _ in on_kafka.values()),
+        distinct_on_kafka=sum(k for _, k in on_kafka.values()),
+        per_filter={
+            f.name: [recorded.get(f.filter_id, 0), *on_kafka[topics[f.filter_id]]] for f in saved
+        },
+        pending_at_stop=pending,
         input_mb=round(input_mb, 1),
         seconds=round(seconds, 2),
         alerts_per_s=round(rate, 1),

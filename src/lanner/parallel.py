@@ -15,8 +15,10 @@ batches per worker are in flight, so a night's folder never sits in memory.
 Workers are started fresh (``spawn``), never forked from this process, whose threads (Kafka
 clients, Arrow's pools) and open connections a fork would copy in an undefined state; each
 loads the default enrichers (:func:`lanner.enrich.registry.default_enrichers`) once, a few
-seconds, so a run of a single batch is prepared here instead. A worker that dies stops the
-run with an error rather than leaving it waiting. File ingestion only: a stream whose
+seconds, so a run of a single batch is prepared here instead. A worker that dies (killed,
+out of memory) stops the run with :class:`WorkerDiedError` rather than leaving it waiting:
+the batches stored before it are kept, and as every write is idempotent the same command can
+simply be run again. File ingestion only: a stream whose
 positions are committed batch by batch (``lanner consume``) scales out with more consumer
 processes in one group instead.
 """
@@ -26,9 +28,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from itertools import chain
 
 from lanner.batch import Survey
@@ -38,9 +43,15 @@ from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, pr
 
 #: Batches waiting or being prepared, per worker: enough to keep every worker busy.
 IN_FLIGHT_PER_WORKER = 2
+#: How long each warm-up task of :func:`worker_pool` holds its worker [s].
+WARM_S = 0.5
 
 #: What a worker prepares with: the database's survey and the enrichers (set at start-up).
 _worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
+
+
+class WorkerDiedError(RuntimeError):
+    """A worker process ended while preparing batches: the run stopped."""
 
 
 def default_workers() -> int:
@@ -56,37 +67,77 @@ def run_parallel(
     batches: Iterable[Sequence[RawPacket]],
     workers: int,
     on_batch: Callable[[BatchReport], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> RunSummary:
     """Process every batch, preparing them in ``workers`` processes (1: in this one).
 
     The workers run the default enrichers: a pipeline with other enrichers runs with one.
+    ``pool``: workers already started (:func:`worker_pool`), e.g. to keep their start-up
+    out of a measurement; else they are started for this run and stopped at its end.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     it = iter(batches)
     head = [b for b in (next(it, None), next(it, None)) if b is not None]
     batches = chain(head, it)
-    if workers == 1 or len(head) < 2:
+    if workers == 1 or (len(head) < 2 and pool is None):
         return pipeline.run(batches, on_batch)
     from lanner.enrich.registry import default_enrichers
 
     if tuple(pipeline.enrichers) != default_enrichers():
         raise ValueError("worker processes run the default enrichers: use workers=1")
-    summary = RunSummary()
+    if pool is None:
+        with worker_pool(pipeline.store.survey, workers) as started:
+            return _run_in(pipeline, started, batches, workers, on_batch)
+    return _run_in(pipeline, pool, batches, workers, on_batch)
+
+
+@contextmanager
+def worker_pool(
+    survey: Survey | None, workers: int, warm: Sequence[RawPacket] | None = None
+) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` spawned processes that prepare batches of ``survey``; given ``warm``
+    packets, returned once every worker has prepared them (enrichers, catalogues and maps
+    loaded, as they load on first use)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(pipeline.store.survey,)
+        workers, context, initializer=_start_worker, initargs=(survey,)
     ) as pool:
-        pending: deque[Future[PreparedBatch]] = deque()
-        try:
-            for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
-                report = pipeline.finish(prepared)
-                summary.add(report)
-                if on_batch is not None:
-                    on_batch(report)
-        finally:
-            for future in pending:  # after an error: what was not started is dropped
-                future.cancel()
+        if warm is not None:
+            started = [pool.submit(_warmed, list(warm), WARM_S) for _ in range(workers)]
+            try:
+                for future in started:
+                    future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerDiedError(f"a worker process died while starting ({exc})") from exc
+        yield pool
+
+
+def _run_in(
+    pipeline: Pipeline,
+    pool: ProcessPoolExecutor,
+    batches: Iterable[Sequence[RawPacket]],
+    workers: int,
+    on_batch: Callable[[BatchReport], None] | None,
+) -> RunSummary:
+    summary = RunSummary()
+    pending: deque[Future[PreparedBatch]] = deque()
+    try:
+        for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
+            report = pipeline.finish(prepared)
+            summary.add(report)
+            if on_batch is not None:
+                on_batch(report)
+    except BrokenProcessPool as exc:
+        raise WorkerDiedError(
+            f"a worker process died while preparing batches ({exc}); the run stopped "
+            f"after {summary.batches} stored batches ({summary.alerts} alerts), which are "
+            "kept: run the same command again (stored alerts are not stored twice), with "
+            "fewer --workers if the machine ran out of memory"
+        ) from exc
+    finally:
+        for future in pending:  # after an error: what was not started is dropped
+            future.cancel()
     return summary
 
 
@@ -103,6 +154,14 @@ def _in_order(
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def _warmed(packets: list[RawPacket], hold_s: float) -> int:
+    """Prepare ``packets`` (discarded), then hold the worker for ``hold_s`` so that the next
+    such task goes to another worker; the worker's pid."""
+    _prepare(packets)
+    time.sleep(hold_s)
+    return os.getpid()
 
 
 def _start_worker(survey: Survey | None) -> None:

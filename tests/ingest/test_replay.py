@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import math
 import tarfile
 from pathlib import Path
@@ -143,3 +146,64 @@ def test_publish_rate_is_honoured(kafka_bootstrap: str, make_topic: Any, alerts_
     assert report.messages == 9
     # 9 messages at 20/s: the first at once, 8 intervals of 0.05 s after it
     assert 8 / 20.0 * 0.95 <= report.elapsed_s < 2.0
+
+
+COMPRESS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESS))
+def test_compressed_files_replay_as_the_files_inside(
+    tmp_path: Path, alerts_dir: Path, suffix: str
+) -> None:
+    framed = sorted((alerts_dir / BOOM).glob("*.avro"))[0]
+    container = sorted((alerts_dir / ZTF_REAL).glob("*.avro"))[0]
+    for source in (framed, container):
+        (tmp_path / f"{source.name}{suffix}").write_bytes(COMPRESS[suffix](source.read_bytes()))
+    # Rubin's archive: one gzip'd Confluent message per *.avro.gz, sent byte for byte.
+    got = dict(
+        (Path(origin).name, value)
+        for value, origin in iter_messages([tmp_path / f"{framed.name}{suffix}"], "confluent")
+    )
+    assert got == {f"{framed.name}{suffix}": framed.read_bytes()}
+    # A compressed one-record container, sent as the container; the folder walk finds both.
+    values = [v for v, _ in iter_messages([tmp_path], "avro")]
+    assert container.read_bytes() in values and len(values) == 2
+
+
+def test_compressed_tarball_of_compressed_members(tmp_path: Path, alerts_dir: Path) -> None:
+    framed = sorted((alerts_dir / BOOM).glob("*.avro"))[:2]
+    tarball = tmp_path / "night.tar.xz"
+    with tarfile.open(tarball, "w:xz") as tar:
+        for member, data in [
+            *((f"alerts/{f.name}.gz", gzip.compress(f.read_bytes())) for f in framed),
+            ("alerts/README.txt", b"not an alert"),
+        ]:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    messages = list(iter_messages([tmp_path], "confluent"))
+    assert [v for v, _ in messages] == [f.read_bytes() for f in framed]
+    assert [o.rpartition("!")[2] for _, o in messages] == [f"alerts/{f.name}.gz" for f in framed]
+
+
+def test_truncated_compressed_file_is_refused_with_its_name(
+    tmp_path: Path, alerts_dir: Path
+) -> None:
+    framed = sorted((alerts_dir / BOOM).glob("*.avro"))[0]
+    broken = tmp_path / "cut.avro.gz"
+    broken.write_bytes(gzip.compress(framed.read_bytes())[:-40])
+    with pytest.raises(ReplayError, match=r"cut\.avro\.gz: unreadable gzip file"):
+        list(iter_messages([broken], "confluent"))
+
+
+def test_avro_gz_published_through_kafka(
+    kafka_bootstrap: str, make_topic: Any, tmp_path: Path, alerts_dir: Path
+) -> None:
+    framed = sorted((alerts_dir / BOOM).glob("*.avro"))[:3]
+    for f in framed:
+        (tmp_path / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+    topic = make_topic("gz")
+    report = publish([tmp_path], kafka_bootstrap, topic, wire_format="confluent")
+    assert report.messages == 3 and report.files == 3
+    values = [m.value() for m in read_topic(kafka_bootstrap, topic, 3)]  # type: ignore[attr-defined]
+    assert values == [f.read_bytes() for f in framed]

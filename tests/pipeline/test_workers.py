@@ -3,7 +3,12 @@ column by column (only the wall-clock ``ingested_at`` stamps differ)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +64,56 @@ def test_two_workers_build_the_same_database(
     assert one.keys() == two.keys()
     for table in one:
         assert one[table] == two[table], table
+
+
+def _spawned_workers(parent: int) -> list[int]:
+    """Pids of the worker processes ``parent`` spawned (multiprocessing's ``spawn_main``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_dying_worker_stops_the_run_with_a_message(tmp_path: Path, shared_dir: Path) -> None:
+    env = {
+        **os.environ,
+        "LANNER_HOME": str(tmp_path / "home"),
+        "LANNER_BATCH_SIZE": "8",  # many batches: the run is still going when a worker dies
+    }
+    env.pop("LANNER_DB", None)
+    env.pop("LANNER_KAFKA", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "lanner",
+        "ingest",
+        str(shared_dir / "data/alerts/ztf"),
+        "--db",
+        f"sqlite:///{tmp_path / 'ztf.db'}",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _spawned_workers(proc.pid)
+        assert workers, "no worker process was started"
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)  # no hang
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, (out, err)
+    assert "a worker process died while preparing batches" in err
+    assert "run the same command again" in err
+    assert "Traceback" not in err

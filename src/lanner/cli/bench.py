@@ -51,6 +51,13 @@ from lanner.bench import BenchResult
     help="Annotations written per second (single, bulk) and the latency from a write to the "
     "matches of the filters it re-runs (to their Kafka topic when LANNER_KAFKA is set).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes that decode and enrich (as lanner ingest --workers N); this one stores.",
+)
 def bench(
     paths: tuple[Path, ...],
     batch_size: int,
@@ -61,6 +68,7 @@ def bench(
     visit: int | None,
     tns: int | None,
     annotations: bool,
+    workers: int,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
@@ -88,7 +96,7 @@ def bench(
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        result = run_bench(targets, batch_size, db_url=db_url)
+        result = run_bench(targets, batch_size, db_url=db_url, workers=workers)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -108,6 +116,7 @@ def _print(result: BenchResult) -> None:
     click.echo(
         f"alerts {result.alerts} (dead letters {result.dead_letters}, {result.input_mb} MB), "
         f"batches of {result.batch_size}"
+        + (f", {result.workers} worker processes" if result.workers > 1 else "")
     )
     _line("decode only", result, "decode_only", result.decode_only)
     for stage, rate in result.stages.items():
@@ -203,8 +212,15 @@ def _visit(shared: Path, db_url: str | None, n: int, batch_size: int, as_json: b
     click.echo(
         f"visit: {result.alerts} alerts ({result.input_mb} MB) through Kafka into "
         f"{result.workers} workers, {result.filters} filters; {result.stored_alerts} stored, "
-        f"{result.matches} matches recorded, {result.matches_on_kafka} on the filters' topics"
+        f"{result.matches} matches recorded, {result.matches_on_kafka} messages on the filters' "
+        f"topics ({result.distinct_on_kafka} distinct matches)"
     )
+    off = {k: v for k, v in result.per_filter.items() if len(set(v)) > 1}
+    if off or result.pending_at_stop:
+        click.echo(
+            f"not delivered exactly once: {off or 'none'}; "
+            f"pending at stop: {result.pending_at_stop}"
+        )
     click.echo(
         f"{result.seconds} s from the workers' start to the last delivered match: "
         f"{result.alerts_per_s} alerts/s, {result.mb_per_s} MB/s "

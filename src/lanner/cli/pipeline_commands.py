@@ -29,7 +29,7 @@ from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.ingest.files import SkippedFile
 from lanner.ingest.limits import IngestLimits
 from lanner.ingest.packets import RawPacket
-from lanner.parallel import default_workers, run_parallel
+from lanner.parallel import WorkerDiedError, default_workers, run_parallel
 from lanner.pipeline import BatchReport, Pipeline, RunSummary, chunked
 from lanner.settings import Settings, option_help
 from lanner.store import StoreError, open_store
@@ -112,6 +112,8 @@ def ingest_paths(
             click.echo(err=True)
             return summary
         return run_parallel(pipeline, batches, workers, on_batch=observe)
+    except WorkerDiedError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
         report_delivery(delivery.stop())

@@ -1,8 +1,11 @@
 """Publish alert files to a Kafka topic, to simulate a survey's alert stream.
 
 Input: paths of Avro container files, Confluent-framed messages (magic byte 0,
-4-byte big-endian schema id, schemaless Avro), tarballs of either, and folders of
-them (searched recursively for ``*.avro``, ``*.tar``, ``*.tar.gz``, ``*.tgz``).
+4-byte big-endian schema id, schemaless Avro), either compressed with gzip, bz2 or xz
+(Rubin's archive keeps one gzip'd Confluent message per ``*.avro.gz`` file), tarballs of
+them, and folders of them (searched recursively for the endings of
+:data:`ALERT_SUFFIXES`). Files are read through :func:`lanner.ingest.files.iter_packets`,
+so the compressed ones are inflated within the same bounds as for ingestion.
 Output: one Kafka message per alert in one of two wire formats:
 
 ``avro``
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,10 +37,19 @@ import fastavro
 
 from lanner.ingest.confluent_wire import frame, parse_schema_id
 from lanner.ingest.decode import DecodeError, rubin_schema
+from lanner.ingest.files import SkippedFile, iter_packets
 
 WireFormat = Literal["confluent", "avro"]
 CONTAINER_MAGIC = b"Obj\x01"
-_ALERT_SUFFIXES = (".avro", ".tar", ".tar.gz", ".tgz")
+_COMPRESSED = ("", ".gz", ".bz2", ".xz")
+#: Endings of the files a folder walk publishes: Avro files, compressed or not, and tarballs.
+ALERT_SUFFIXES = (
+    *(f".avro{c}" for c in _COMPRESSED),
+    *(f".tar{c}" for c in _COMPRESSED),
+    ".tgz",
+)
+#: Endings of the tarball members published (others, e.g. a README, are passed over).
+_MEMBER_SUFFIXES = tuple(f".avro{c}" for c in _COMPRESSED)
 _RUBIN_NAME = re.compile(r"^lsst\.v(\d+)_(\d+)\.alert$")
 
 
@@ -112,7 +123,7 @@ def find_alert_files(paths: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(
                 sorted(
-                    p for p in path.rglob("*") if p.is_file() and p.name.endswith(_ALERT_SUFFIXES)
+                    p for p in path.rglob("*") if p.is_file() and p.name.endswith(ALERT_SUFFIXES)
                 )
             )
         elif path.is_file():
@@ -144,17 +155,16 @@ def iter_messages(
         tarball, or that cannot be written in the requested format.
     """
     for path in find_alert_files(paths):
-        if tarfile.is_tarfile(path):
-            with tarfile.open(path) as tar:
-                for member in tar:
-                    if not member.isfile() or not member.name.endswith(".avro"):
-                        continue
-                    extracted = tar.extractfile(member)
-                    assert extracted is not None
-                    origin = f"{path}:{member.name}"
-                    yield from _convert(extracted.read(), origin, wire_format, schema_id)
-        else:
-            yield from _convert(path.read_bytes(), str(path), wire_format, schema_id)
+        skipped: list[SkippedFile] = []
+        for packet in iter_packets([path], skipped):
+            member = packet.origin.partition("!")[2]
+            if member and not member.endswith(_MEMBER_SUFFIXES):
+                continue
+            if packet.error is not None:
+                raise ReplayError(f"{packet.origin}: {packet.error}")
+            yield from _convert(packet.data, packet.origin, wire_format, schema_id)
+        for skip in skipped:
+            raise ReplayError(f"{skip.path}: {skip.reason}")
 
 
 def _convert(
