@@ -25,7 +25,7 @@ import numpy as np
 from lanner.sky_areas.cones import ConeIndex
 from lanner.store import Store
 from lanner.store.ddl import quote
-from lanner.store.sky_areas import next_id, object_chunks, update_row, upsert_rows
+from lanner.store.sky_areas import insert_record, object_chunks, update_row, upsert_rows
 
 #: Owner and name of the TNS watchlist.
 TNS_USER = "tns"
@@ -68,9 +68,7 @@ def ensure_tns_watchlist(store: Store, radius: float) -> tuple[int, bool]:
     now = dt.datetime.now(dt.UTC).isoformat()
     if wl_id is None:
         owner = _tns_user(store)
-        wl_id = next_id(store, "watchlists", "wl_id")
         record = {
-            "wl_id": wl_id,
             "owner_id": owner,
             "name": TNS_WATCHLIST,
             "description": "Transient Name Server positions (filled by lanner tns import)",
@@ -82,8 +80,7 @@ def ensure_tns_watchlist(store: Store, radius: float) -> tuple[int, bool]:
             "expires": None,
             "ncones": 0,
         }
-        upsert_rows(store, "watchlists", list(record), [tuple(record.values())], ["wl_id"])
-        return wl_id, False
+        return insert_record(store, "watchlists", record, "wl_id"), False
     ph = store.backend.placeholder
     stored = store.con.execute(
         f"SELECT radius, active FROM watchlists WHERE wl_id = {ph}", (wl_id,)
