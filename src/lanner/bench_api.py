@@ -242,7 +242,7 @@ def run(sizes: Sequence[int], workdir: Path, alerts_dir: Path, seconds: float = 
     for size in sorted(sizes):
         n = grow(url, size)
         objects = sample_objects(url, 2000)
-        with LiveServer(url, workers=workers, env=env) as server:
+        with LiveServer(url, workers=workers, env=env, startup_timeout=300) as server:
             for route in ROUTES:
                 figure = measure(server.url, token, route, objects, n, seconds=seconds)
                 figures.append(figure)

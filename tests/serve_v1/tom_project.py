@@ -44,6 +44,7 @@ def tom_python() -> Path:
 SETTINGS = """\
 from tom_base.settings import *  # noqa: F403 - the TOM's own defaults
 
+INSTALLED_APPS = [*INSTALLED_APPS, *[a for a in ("tom_alerts",) if a not in INSTALLED_APPS]]
 SECRET_KEY = "throw-away"
 DEBUG = False
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {db!r}}}}}
