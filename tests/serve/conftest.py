@@ -45,12 +45,51 @@ LSST_SOURCES = (
 PASSWORD = "correct horse battery"
 
 
-def ingest(alerts_dir: Path, survey: str, sources: tuple[str, ...], db_url: str) -> str:
-    """Build an archive with ``lanner ingest`` (the whole pipeline) and return its URL."""
+def ingest_command(alerts_dir: Path, survey: str, db_url: str) -> list[str]:
+    """``lanner ingest`` (the whole pipeline) of the test alerts of ``survey``."""
+    sources = ZTF_SOURCES if survey == "ztf" else LSST_SOURCES
     paths = [str(alerts_dir / survey / s) for s in sources]
-    cmd = [sys.executable, "-m", "lanner", "ingest", *paths, "--survey", survey]
-    subprocess.run([*cmd, "--db", db_url, "--workers", "2"], check=True, capture_output=True)
-    return db_url
+    return [sys.executable, "-m", "lanner", "ingest", *paths, "--survey", survey, "--db", db_url]
+
+
+class Archives:
+    """The session's test archives, built side by side in subprocesses on first use."""
+
+    def __init__(self, alerts_dir: Path, root: Path, pg_schema: str) -> None:
+        sep = "&" if "?" in PG_URL else "?"
+        self.urls = {
+            "ztf": f"sqlite:///{root / 'ztf.db'}",
+            "lsst": f"sqlite:///{root / 'lsst.db'}",
+            "pg_ztf": f"{PG_URL}{sep}options=-csearch_path%3D{pg_schema},public"
+            f"&application_name={pg_schema}",
+        }
+        self.surveys = {"ztf": "ztf", "lsst": "lsst", "pg_ztf": "ztf"}
+        self.alerts_dir = alerts_dir
+        self._runs: dict[str, subprocess.Popen[bytes]] = {}
+        self._done: set[str] = set()
+
+    def url(self, name: str) -> str:
+        """The archive's URL, once it is built (all of them start building on first use)."""
+        if not self._runs:
+            for other, url in self.urls.items():
+                self._runs[other] = subprocess.Popen(
+                    ingest_command(self.alerts_dir, self.surveys[other], url),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+        if name not in self._done:
+            out, _ = self._runs[name].communicate()
+            assert self._runs[name].returncode == 0, (
+                f"building the {name} test archive failed:\n{out.decode(errors='replace')[-3000:]}"
+            )
+            self._done.add(name)
+        return self.urls[name]
+
+    def wait(self) -> None:
+        """Let every build end (before the PostgreSQL schema is dropped)."""
+        for name, run in self._runs.items():
+            if name not in self._done:
+                run.communicate()
 
 
 @dataclass(frozen=True)
@@ -64,7 +103,7 @@ class Person:
 
 
 def make_people(db_url: str) -> dict[str, Person]:
-    """alice and bob (tier user), anon (tier anon), power (tier power), each with a
+    """alice and bob (tier user), anon and anon2 (tier anon), power (tier power), each with a
     password and an API key."""
     store = open_store(db_url, create=False)
     people = {}
@@ -100,29 +139,18 @@ class Instance:
 
 
 @pytest.fixture(scope="session")
-def ztf_archive(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> str:
-    path = tmp_path_factory.mktemp("ztf") / "ztf.db"
-    return ingest(alerts_dir, "ztf", ZTF_SOURCES, f"sqlite:///{path}")
-
-
-@pytest.fixture(scope="session")
-def lsst_archive(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> str:
-    path = tmp_path_factory.mktemp("lsst") / "lsst.db"
-    return ingest(alerts_dir, "lsst", LSST_SOURCES, f"sqlite:///{path}")
-
-
-@pytest.fixture(scope="session")
-def pg_ztf_archive(alerts_dir: Path) -> Iterator[str]:
-    """The ZTF archive in a fresh PostgreSQL schema, dropped at the end of the session."""
+def archives(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Archives]:
+    """The ZTF and Rubin SQLite archives and a ZTF one in a fresh PostgreSQL schema
+    (dropped at the end of the session)."""
     schema = f"t_api_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_URL, autocommit=True) as con:
         con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         con.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
+    built = Archives(alerts_dir, tmp_path_factory.mktemp("archives"), schema)
     try:
-        yield ingest(alerts_dir, "ztf", ZTF_SOURCES, url)
+        yield built
     finally:
+        built.wait()
         with psycopg.connect(PG_URL, autocommit=True) as con:
             con.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -130,6 +158,21 @@ def pg_ztf_archive(alerts_dir: Path) -> Iterator[str]:
                 (schema,),
             )
             con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def ztf_archive(archives: Archives) -> str:
+    return archives.url("ztf")
+
+
+@pytest.fixture(scope="session")
+def lsst_archive(archives: Archives) -> str:
+    return archives.url("lsst")
+
+
+@pytest.fixture(scope="session")
+def pg_ztf_archive(archives: Archives) -> str:
+    return archives.url("pg_ztf")
 
 
 def _instance(db_url: str, survey: str) -> Iterator[Instance]:

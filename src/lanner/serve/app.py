@@ -26,7 +26,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lanner.batch import Survey
@@ -114,6 +116,20 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return LannerJSONResponse(body, status_code=400)
 
 
+def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's errors as JSON; a 405 lists in ``Allow`` every method of the path (its
+    GET and POST are separate routes)."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods: set[str] = set()
+        for route in request.app.routes:
+            if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+                methods |= route.methods or set()
+        headers["Allow"] = ", ".join(sorted(methods))
+    return LannerJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
 def _read_survey(stores: StorePool) -> Survey:
     from lanner.store import StoreError
 
@@ -127,6 +143,7 @@ def _read_survey(stores: StorePool) -> Survey:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application serving ``settings.db_url`` (the environment's settings if none)."""
     from lanner.observe.logs import configure_logging
+    from lanner.serve.lasair import lasair4_router
     from lanner.serve.lasair import router as lasair_router
     from lanner.serve.v1 import router as v1_router
     from lanner.web import router as web_router
@@ -148,8 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lanner = state
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     app.include_router(lasair_router)
+    if state.survey == "ztf":
+        app.include_router(lasair4_router)
     app.include_router(v1_router)
     app.include_router(web_router)
     if STATIC_DIR.is_dir():

@@ -162,11 +162,7 @@ def validate(data: Mapping[str, Any], fields: Sequence[Field]) -> dict[str, Any]
     errors: dict[str, list[str]] = {}
     for f in fields:
         raw = data.get(f.name, _MISSING)
-        if (
-            raw is _MISSING
-            or (raw is None and not f.required)
-            or (raw == "" and f.kind not in ("str", "choice") and not f.required)
-        ):
+        if raw is _MISSING:
             if f.required:
                 errors[f.name] = [REQUIRED]
             else:
@@ -188,35 +184,42 @@ async def fields_of(request: Request, fields: Sequence[Field]) -> dict[str, Any]
     return validate(await request_data(request), fields)
 
 
-_SCHEMA_TYPES: dict[str, dict[str, Any]] = {
-    "float": {"type": "number"},
-    "int": {"type": "integer"},
-    "str": {"type": "string"},
-    "choice": {"type": "string"},
-    "list": {"type": "array", "items": {"type": "object"}},
-}
+#: Numbers written as text, as DRF's number fields accept them.
+NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 def _schema(f: Field, *, text_form: bool) -> dict[str, Any]:
+    """JSON Schema of a field, as the server accepts it: in a query string or form every
+    value is text; in JSON, DRF also takes numbers for text fields, numeric text for number
+    fields and 0/1 or its words for booleans."""
+    words = sorted(TRUE | FALSE)
     if f.kind == "bool":
         schema: dict[str, Any] = (
-            {"type": "string", "enum": ["true", "false", "True", "False", "1", "0"]}
+            {"type": "string", "enum": words}
             if text_form
-            else {"type": "boolean"}
+            else {"anyOf": [{"type": "boolean"}, {"enum": [0, 1, *words]}]}
         )
+    elif f.kind in ("float", "int"):
+        number: dict[str, Any] = {"type": "number" if f.kind == "float" else "integer"}
+        if f.minimum is not None:
+            number["minimum"] = f.minimum
+        if f.maximum is not None:
+            number["maximum"] = f.maximum
+        text = {"type": "string", "pattern": NUMBER_TEXT}
+        schema = text if text_form else {"anyOf": [number, text]}
+    elif f.kind == "list":
+        schema = {"type": "array", "items": {"type": "object"}}
     else:
-        schema = dict(_SCHEMA_TYPES[f.kind])
-    if f.kind == "choice":
-        schema["enum"] = list(f.choices)
-    if f.minimum is not None:
-        schema["minimum"] = f.minimum
-    if f.maximum is not None:
-        schema["maximum"] = f.maximum
-    if f.max_length is not None:
-        schema["maxLength"] = f.max_length
-    if f.kind in ("str", "choice") and not f.allow_blank:
-        schema["minLength"] = 1
-        schema.setdefault("pattern", r"\S")
+        schema = {"type": "string"}
+        if f.kind == "choice":
+            schema["enum"] = list(f.choices)
+        if f.max_length is not None:
+            schema["maxLength"] = f.max_length
+        if not f.allow_blank:
+            schema["minLength"] = 1
+            schema["pattern"] = r"\S"
+        if not text_form and f.kind == "str":
+            schema = {"anyOf": [schema, {"type": "number"}]}
     if f.default is not None:
         schema["default"] = f.default
     schema["description"] = f.description

@@ -29,6 +29,8 @@ from lanner.serve.errors import ApiError, bad_request, field_errors, not_found
 from lanner.serve.fields import Field, fields_of, openapi, request_data, validate
 
 router = APIRouter(prefix="/api", tags=["lasair"])
+#: lasair4's calls, served by ZTF instances only.
+lasair4_router = APIRouter(prefix="/api", tags=["lasair4"])
 
 MAX_CONE_RADIUS = 1000.0
 #: Most ids in one lasair4 ``objects/`` or ``lightcurves/`` call.
@@ -67,6 +69,7 @@ def lasair_route(
     *,
     get: bool = True,
     json_only: bool = False,
+    on: APIRouter = router,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for POST (and GET) at ``/api/<path>``, with ``fields`` in the
     OpenAPI document."""
@@ -77,7 +80,7 @@ def lasair_route(
 
         name = handler.__name__
         if get:
-            router.add_api_route(
+            on.add_api_route(
                 path,
                 endpoint,
                 methods=["GET"],
@@ -86,7 +89,7 @@ def lasair_route(
                 openapi_extra=openapi(fields, get=True),
                 responses=RESPONSES,
             )
-        router.add_api_route(
+        on.add_api_route(
             path,
             endpoint,
             methods=["POST"],
@@ -239,10 +242,10 @@ OBJECT = (
 async def object_(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT)
     object_id = _object_id(request, values["objectId"])
-    return await run_in_threadpool(_object, request, object_id, values)
+    return await run_in_threadpool(_object, request, account, object_id, values)
 
 
-def _object(request: Request, object_id: Any, v: dict[str, Any]) -> Any:
+def _object(request: Request, account: Account, object_id: Any, v: dict[str, Any]) -> Any:
     state = server_state(request)
     base = _base_url(request)
     with state.stores.session() as store:
@@ -254,9 +257,12 @@ def _object(request: Request, object_id: Any, v: dict[str, Any]) -> Any:
                 lasair_added=v["lasair_added"],
                 reliability_threshold=v["reliabilityThreshold"],
                 base_url=base,
+                user_id=account.user_id,
             )
         else:
-            answer = shapes.ztf_object(store, object_id, lite=v["lite"], base_url=base)
+            answer = shapes.ztf_object(
+                store, object_id, lite=v["lite"], base_url=base, user_id=account.user_id
+            )
     if answer is None:
         raise not_found()
     return answer
@@ -310,8 +316,6 @@ OBJECT_IDS = (
 
 
 def _ztf_ids(request: Request, text: str) -> list[str]:
-    if server_state(request).survey != "ztf":
-        raise bad_request("objects/ and lightcurves/ are lasair4 (ZTF) calls: use object/")
     ids = [t.strip() for t in text.split(",") if t.strip()]
     if len(ids) > MAX_OBJECT_IDS:
         raise field_errors({"objectIds": [f"Give at most {MAX_OBJECT_IDS} ids."]})
@@ -321,26 +325,30 @@ def _ztf_ids(request: Request, text: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-@lasair_route("/objects/", OBJECT_IDS, "ZTF objects (lasair4, as TOM Toolkit calls it)")
+@lasair_route(
+    "/objects/", OBJECT_IDS, "ZTF objects (lasair4, as TOM Toolkit calls it)", on=lasair4_router
+)
 async def objects(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT_IDS)
     ids = _ztf_ids(request, values["objectIds"])
-    return await run_in_threadpool(_objects, request, ids)
+    return await run_in_threadpool(_objects, request, account, ids)
 
 
-def _objects(request: Request, ids: list[str]) -> Any:
+def _objects(request: Request, account: Account, ids: list[str]) -> Any:
     state = server_state(request)
     base = _base_url(request)
     out = []
     with state.stores.session() as store:
         for object_id in ids:
-            answer = shapes.ztf_object(store, object_id, lite=False, base_url=base)
+            answer = shapes.ztf_object(
+                store, object_id, lite=False, base_url=base, user_id=account.user_id
+            )
             if answer is not None:
                 out.append(answer)
     return out
 
 
-@lasair_route("/lightcurves/", OBJECT_IDS, "ZTF light curves (lasair4)")
+@lasair_route("/lightcurves/", OBJECT_IDS, "ZTF light curves (lasair4)", on=lasair4_router)
 async def lightcurves(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT_IDS)
     ids = _ztf_ids(request, values["objectIds"])
@@ -352,6 +360,110 @@ def _lightcurves(request: Request, ids: list[str]) -> Any:
     base = _base_url(request)
     with state.stores.session() as store:
         return [{"objectId": i, "candidates": shapes.ztf_candidates(store, i, base)} for i in ids]
+
+
+# -- annotate/ and annotatelist/ ----------------------------------------------------------
+ANNOTATE = (
+    Field("topic", "str", "Annotator topic (yours, or one you may write to)", required=True,
+          max_length=255),
+    _object_field("Object id (Rubin diaObjectId, an integer; ZTF objectId)"),
+    Field("classification", "str", "Short classification", required=True, max_length=80),
+    Field("version", "str", "Version of the annotator", required=True, max_length=80),
+    Field("explanation", "str", "Explanation", required=True, max_length=1024, allow_blank=True),
+    Field("classdict", "str", "Details: a JSON object, as text", required=True, max_length=4096),
+    Field("url", "str", "Link to more information", required=True, max_length=1024,
+          allow_blank=True),
+)  # fmt: skip
+ANNOTATE_LIST = (Field("annotations", "list", "Annotations, each with the annotate/ fields",
+                       required=True),)  # fmt: skip
+#: What Lasair's reply names as the topic annotations go through.
+ANNOTATION_TOPIC = "fast_annotations"
+
+
+def _annotation(request: Request, data: Any) -> tuple[str, Any, dict[str, Any]]:
+    """(topic, Annotation, Lasair's message) of one item; 400 with its field errors."""
+    import json
+
+    from lanner.annotations import Annotation
+
+    if not isinstance(data, dict):
+        raise field_errors({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+    v = validate(data, ANNOTATE)
+    object_id = _object_id(request, v["objectId"])
+    try:
+        classdict = json.loads(v["classdict"])
+    except ValueError:
+        raise field_errors({"classdict": ["Not valid JSON."]}) from None
+    if not isinstance(classdict, dict):
+        raise field_errors({"classdict": ["Must be a JSON object."]})
+    item = Annotation(
+        object_id=object_id,
+        classification=v["classification"],
+        version=v["version"],
+        explanation=v["explanation"],
+        classdict=classdict,
+        url=v["url"],
+    )
+    oid = "diaObjectId" if server_state(request).survey == "lsst" else "objectId"
+    message = {oid: object_id, "topic": v["topic"], **{k: v[k] for k in v if k not in (
+        "topic", "objectId")}}  # fmt: skip
+    return v["topic"], item, message
+
+
+@lasair_route("/annotate/", ANNOTATE, "Annotate an object (as an annotator you may write)",
+              get=False)  # fmt: skip
+async def annotate(request: Request, account: Account) -> Any:
+    import json
+
+    topic, item, message = _annotation(request, await request_data(request))
+    await run_in_threadpool(_write, request, account, [(topic, item)])
+    return {
+        "status": "success",
+        "annotation_topic": ANNOTATION_TOPIC,
+        "message": json.dumps(message),
+    }
+
+
+@lasair_route(
+    "/annotatelist/", ANNOTATE_LIST, "Annotate many objects, all or nothing", get=False,
+    json_only=True,
+)  # fmt: skip
+async def annotatelist(request: Request, account: Account) -> Any:
+    values = validate(await request_data(request), ANNOTATE_LIST)
+    items = []
+    for n, data in enumerate(values["annotations"]):
+        try:
+            topic, item, _ = _annotation(request, data)
+        except ApiError as exc:
+            if isinstance(exc.body, dict) and "error" not in exc.body:
+                exc.body = {"annotations": {str(n): exc.body}}
+            raise
+        items.append((topic, item))
+    written = await run_in_threadpool(_write, request, account, items)
+    return {"status": "success", "n": written}
+
+
+def _write(request: Request, account: Account, items: list[tuple[str, Any]]) -> int:
+    """Validate every item (per topic) before writing any; then write each topic's."""
+    from lanner.annotations import AnnotationError
+    from lanner.annotations.api import check_annotations, write_checked
+    from lanner.annotations.counts import annotation_counts
+
+    by_topic: dict[str, list[Any]] = {}
+    for topic, item in items:
+        by_topic.setdefault(topic, []).append(item)
+    written = 0
+    with server_state(request).stores.session() as store:
+        checked = {}
+        for topic, batch in by_topic.items():
+            try:
+                checked[topic] = check_annotations(store, topic, batch, user_id=account.user_id)
+            except AnnotationError as exc:
+                annotation_counts.rejected(topic, len(batch))
+                raise bad_request(f"Annotator error: {exc}") from None
+        for topic, rows in checked.items():
+            written += write_checked(store, topic, rows)
+    return written
 
 
 # -- auth-token/ ---------------------------------------------------------------------------

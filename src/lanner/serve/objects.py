@@ -130,7 +130,11 @@ def now_mjd() -> float:
     return time.time() / 86400.0 + MJD_UNIX_EPOCH
 
 
-def _annotations(store: Store, oid: str, object_id: Any) -> list[dict[str, Any]]:
+def _annotations(store: Store, oid: str, object_id: Any, user_id: int) -> list[dict[str, Any]]:
+    """The object's annotations the caller may read (not others' private annotators)."""
+    from lanner.store.annotations import hidden_topics
+
+    hidden = hidden_topics(store, user_id)
     ph = store.backend.placeholder
     rows = _rows(
         store,
@@ -139,6 +143,8 @@ def _annotations(store: Store, oid: str, object_id: Any) -> list[dict[str, Any]]
     )
     out = []
     for row in rows:
+        if row["topic"] in hidden:
+            continue
         stamp = row.get("timestamp")
         if isinstance(stamp, str):
             stamp = stamp.replace("T", " ")[:19]
@@ -275,6 +281,7 @@ def lsst_object(
     lasair_added: bool,
     reliability_threshold: float,
     base_url: str,
+    user_id: int,
 ) -> dict[str, Any] | None:
     """Rubin object answer (lasair-lsst's shapes); ``None`` when ``lasair_added`` and the
     object is unknown or has no detections."""
@@ -312,7 +319,7 @@ def lsst_object(
     data.update(_events(sources, now))
     data["sherlock"] = sherlock_of(store, "lsst", object_id)
     data["TNS"] = _tns(store, row.get("tns_name"))
-    data["annotations"] = _annotations(store, oid, object_id)
+    data["annotations"] = _annotations(store, oid, object_id, user_id)
     with_cutouts = _cutout_ids(store, [d["source_id"] for d in detections])
     data["imageUrls"] = [
         {**image_urls(base_url, d["source_id"]), "diaSourceId": d["source_id"]}
@@ -371,7 +378,9 @@ def ztf_candidates(store: Store, object_id: str, base_url: str) -> list[dict[str
     return out
 
 
-def ztf_object(store: Store, object_id: str, *, lite: bool, base_url: str) -> dict[str, Any] | None:
+def ztf_object(
+    store: Store, object_id: str, *, lite: bool, base_url: str, user_id: int
+) -> dict[str, Any] | None:
     """ZTF object answer (lasair4's shape), or ``None`` for an unknown object."""
     row = _one(store, "objects", "objectId", object_id)
     if row is None:
@@ -385,7 +394,7 @@ def ztf_object(store: Store, object_id: str, *, lite: bool, base_url: str) -> di
         mjd = float(jd) - JD_MJD if _finite(jd) else None
         data[key] = mjd
         data[f"{key}_ago"] = now - mjd if mjd is not None else None
-    data["annotations"] = _annotations(store, "objectId", object_id)
+    data["annotations"] = _annotations(store, "objectId", object_id, user_id)
     candidates = ztf_candidates(store, object_id, base_url)
     dets = [c for c in candidates if "candid" in c]
     forced = _light(store, "forced_photometry", "objectId", object_id)
