@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_v1.tom_project import make_project, run_in_tom
 from tests.serve_v1.conftest import V1, archive_rows
+from tests.serve_v1.tom_project import make_project, run_in_tom
 
 SCRIPT = """
 from tom_alerts.alerts import get_service_class
