@@ -48,23 +48,22 @@ Flux/magnitude convention: AB, ``mag = 31.4 - 2.5 log10(flux / nJy)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Survey = Literal["ztf", "lsst"]
-SURVEYS: tuple[Survey, ...] = ("ztf", "lsst")
+# Declared in lanner.surveys (no science stack), re-exported beside the batch types.
+from lanner.surveys import OBJECT_ID_COLUMN as OBJECT_ID_COLUMN
+from lanner.surveys import SURVEYS as SURVEYS
+from lanner.surveys import Survey as Survey
 
 #: AB zero point of a flux in nJy: ``mag = NJY_ZP - 2.5 log10(flux_nJy)``.
 NJY_ZP = 31.4
 
 #: Object-id Arrow type per survey (ZTF names are strings, Rubin ids are exact 64-bit ints).
 OBJECT_ID_TYPE: dict[str, pa.DataType] = {"ztf": pa.string(), "lsst": pa.int64()}
-
-#: Name of the object id column in the stored tables, per survey (Lasair's).
-OBJECT_ID_COLUMN: dict[str, str] = {"ztf": "objectId", "lsst": "diaObjectId"}
 
 CUTOUT_KINDS = ("science", "template", "difference")
 

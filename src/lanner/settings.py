@@ -189,6 +189,13 @@ class Settings:
         "Hours a pending match is retried before it is marked failed.",
         float,
     )
+    delivery_lease: float = _setting(
+        "LANNER_DELIVERY_LEASE",
+        300.0,
+        "Seconds a delivery worker holds the matches it sends; a worker killed mid-send "
+        "delays them by this much, then another sends them.",
+        float,
+    )
     webhook_timeout: float = _setting(
         "LANNER_WEBHOOK_TIMEOUT", 10.0, "Seconds one webhook request may take.", float
     )
@@ -239,6 +246,12 @@ class Settings:
         "LANNER_GCN_CLIENT_SECRET", None, "GCN client secret.", secret=True
     )
     gcn_topic: str = _setting("LANNER_GCN_TOPIC", "igwn.gwalert", "Topic of the LVK notices.")
+    gcn_listen: bool = _setting(
+        "LANNER_GCN_LISTEN",
+        False,
+        "1: `lanner consume` also runs the GCN notice listener (as `lanner skymap listen`).",
+        lambda text: text == "1",
+    )
     gw_max_area: float = _setting(
         "LANNER_GW_MAX_AREA",
         1000.0,

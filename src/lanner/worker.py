@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
@@ -34,6 +33,7 @@ from lanner.ingest.kafka import CommitError, KafkaBatch, KafkaBatchConsumer
 from lanner.observe.metrics import Metrics
 from lanner.pipeline import BatchReport, Pipeline, RunSummary
 from lanner.store import DatabaseUnavailableError, Store, open_store
+from lanner.store.faults import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +41,10 @@ log = logging.getLogger(__name__)
 GAUGE_PERIOD_S = 5.0
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether an error will likely go away by itself: a database outage or lock
-    conflict, or dead letters the broker did not take (restarting)."""
-    if isinstance(exc, DatabaseUnavailableError | DeadLetterError):
-        return True
-    if isinstance(exc, sqlite3.OperationalError):
-        return "locked" in str(exc) or "busy" in str(exc)
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        return False
-    # OperationalError covers lost connections, admin shutdown, deadlocks, serialisation
-    # failures and lock time-outs; InterfaceError a connection already closed.
-    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+def _retryable(exc: BaseException) -> bool:
+    """Whether a batch step should be retried: a transient database fault (the store's
+    rule) or dead letters the broker did not take (restarting)."""
+    return isinstance(exc, DeadLetterError) or is_transient(exc)
 
 
 class StreamWorker:
@@ -114,7 +104,7 @@ class StreamWorker:
             try:
                 result = step()
             except Exception as exc:
-                if not is_transient(exc):
+                if not _retryable(exc):
                     raise
                 now = time.monotonic()
                 what = "dead-letter topic" if isinstance(exc, DeadLetterError) else "database"

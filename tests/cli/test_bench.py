@@ -81,8 +81,9 @@ def test_visit_delivers_every_alert(shared_dir: Path, pg_url: str) -> None:
     assert visit["workers"] == 2 and visit["filters"] == 10
     # The catch-all filter alone matches every object.
     assert visit["matches"] >= 200 and visit["matches_on_kafka"] > 0
+    # alerts/s is rounded to 0.1, seconds to 0.01: a slow run's rate differs by up to 0.05.
     assert visit["seconds"] > 0 and visit["alerts_per_s"] == pytest.approx(
-        200 / visit["seconds"], rel=0.01
+        200 / visit["seconds"], rel=0.01, abs=0.06
     )
     assert visit["mb_per_s"] == pytest.approx(visit["input_mb"] / visit["seconds"], rel=0.05)
     per_core = visit["alerts_per_s"] / 2  # rounded: the counts may differ by one

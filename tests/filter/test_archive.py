@@ -23,10 +23,12 @@ def archive(db_url: str, alerts_dir: Path) -> tuple[str, list[str]]:
     store = open_store(db_url, "ztf")
     store.write_batch(batch)
     ph = store.backend.placeholder
+    # Chosen ids, to test visibility by id (the database numbers watchlists by itself).
+    override = "OVERRIDING SYSTEM VALUE " if store.backend.dialect == "postgres" else ""
     ids = sorted(set(batch.enriched["objects"]["objectId"].to_pylist()))[:3]
     for wl_id, owner, public in ((1, OTHER, True), (9, OTHER, False), (5, LOCAL, False)):
         store.con.execute(
-            f'INSERT INTO watchlists ("wl_id", "owner_id", "name", "public", "active") '
+            f'INSERT INTO watchlists ("wl_id", "owner_id", "name", "public", "active") {override}'
             f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})",
             (wl_id, owner, f"list {wl_id}", public, True),
         )

@@ -9,7 +9,7 @@ import pytest
 
 from lanner.batch import Survey
 from lanner.enrich.registry import default_enrichers
-from lanner.schema.columns import ARROW_TYPES
+from lanner.schema.columns import arrow_types
 from lanner.schema.registry import filterable_tables, tables_for
 from lanner.store import open_store
 from tests.helpers import enriched, packets_of
@@ -20,7 +20,7 @@ def test_every_column_is_declared_with_type_and_description(survey: Survey) -> N
     for table in tables_for(survey).values():
         assert table.description, table.name
         for column in table.columns:
-            assert column.type in ARROW_TYPES, (table.name, column.name)
+            assert column.type in arrow_types(), (table.name, column.name)
             assert column.description.strip(), (table.name, column.name)
 
 

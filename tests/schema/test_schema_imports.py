@@ -67,3 +67,15 @@ def test_an_enricher_whose_column_is_not_stored_is_refused(tmp_path: Path) -> No
             Pipeline(store, FolderDeadLetters(tmp_path), [*default_enrichers(), Custom()])
     finally:
         store.close()
+
+
+def test_commands_reading_records_import_no_sql_parser_or_engine() -> None:
+    """``lanner filter list`` (and the other filter record commands) start without the filter
+    compiler (sqlglot), the batch engine (DuckDB) or the enrichers' science."""
+    code = (
+        "import sys\n"
+        "import lanner.cli.filters, lanner.store\n"
+        f"print(sorted(m for m in {(*SCIENCE, 'sqlglot', 'duckdb')!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -65,11 +65,24 @@ def test_newest_packet_wins_in_either_order(db_url: str, alerts_dir: Path, tmp_p
         store = open_store(url, "ztf")
         reports = [store.write_batch(b) for b in order]
         archives.append(_light_curve_tables(store))
-        if order[0] is older:
-            assert reports[1].rows_updated["detections"] > 0  # the revision replaced values
+        if order[0] is newer:
+            # The older alerts' own candidates replace the newer packets' revised copies.
+            assert reports[1].rows_updated["detections"] > 0
         store.close()
     assert archives[0] == archives[1]
-    # The stored reliabilities are those of the newer packets wherever they carry the source.
+    # The stored reliabilities are the newer packets' wherever they carry the source, except
+    # for a source that is an alert of its own: its own copy outranks every history copy.
+    own = {
+        s: r
+        for b in (older, newer)
+        for s, r, a in zip(
+            b.detections["source_id"].to_pylist(),
+            b.detections["reliability"].to_pylist(),
+            b.alerts["alert_id"].take(b.detections["row"]).to_pylist(),
+            strict=True,
+        )
+        if s == a  # the row of the alert's own candidate
+    }
     revised = dict(
         zip(
             newer.detections["source_id"].to_pylist(),
@@ -77,9 +90,11 @@ def test_newest_packet_wins_in_either_order(db_url: str, alerts_dir: Path, tmp_p
             strict=True,
         )
     )
+    expected = {s: own.get(s, r) for s, r in revised.items()}
+    assert any(own[s] != revised[s] for s in set(own) & set(revised))  # the rule matters
     store = open_store(db_url, "ztf")
     rows = store.con.execute("SELECT source_id, reliability FROM detections").fetchall()
-    assert {s: r for s, r in rows if s in revised} == revised
+    assert {s: r for s, r in rows if s in revised} == expected
     store.close()
 
 
@@ -251,3 +266,35 @@ def test_sources_are_kept_by_id_and_a_source_without_id_is_dead_lettered() -> No
     assert len(result.batch) == 0
     [dead] = result.dead_letters
     assert "prvDiaSources entry without diaSourceId" in dead.reason
+
+
+def test_a_candidates_own_copy_outranks_later_history_copies(
+    db_url: str, alerts_dir: Path, tmp_path: Path
+) -> None:
+    """Real ZTF alerts repeat earlier candidates in ``prv_candidates``, rounded and with
+    ``rb`` for ``drb``: each stored detection that is an alert of its own holds that alert's
+    copy, with the alert as provenance, in any arrival order and batch composition."""
+    files = sorted((alerts_dir / SERIES).glob("*.avro"))
+    whole = enriched(packets_of(files), "ztf")
+    det = whole.detections
+    alert_of_row = whole.alerts["alert_id"].take(det["row"]).to_pylist()
+    sources = det["source_id"].to_pylist()
+    reliability = det["reliability"].to_pylist()
+    own = {s: r for s, r, a in zip(sources, reliability, alert_of_row, strict=True) if s == a}
+    history = {s: r for s, r, a in zip(sources, reliability, alert_of_row, strict=True) if s != a}
+    assert any(history[s] != own[s] for s in set(own) & set(history))  # the copies differ
+    archives = []
+    for split in ("forward", "backward", "one batch"):
+        url = db_url if not archives else _second(db_url, tmp_path)
+        store = open_store(url, "ztf")
+        if split == "one batch":
+            store.write_batch(enriched(packets_of(files), "ztf"))
+        else:
+            for f in files if split == "forward" else files[::-1]:
+                store.write_batch(enriched(packets_of([f]), "ztf"))
+        rows = store.con.execute("SELECT source_id, reliability, alert_id FROM detections")
+        stored = {s: (r, a) for s, r, a in rows.fetchall()}
+        assert {s: stored[s] for s in own} == {s: (r, s) for s, r in own.items()}, split
+        archives.append(_table(store, "detections"))
+        store.close()
+    assert archives[0] == archives[1] == archives[2]

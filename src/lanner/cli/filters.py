@@ -19,7 +19,6 @@ from lanner.cli.options import db_option
 from lanner.cli.output import emit
 from lanner.distribute.base import OUTPUTS
 from lanner.filter.access import mask_options, require_owner, require_readable
-from lanner.filter.backtest import backtest
 from lanner.filter.errors import FilterError
 from lanner.filter.saved import (
     ACTIVE_DAYS,
@@ -368,6 +367,8 @@ def filter_backtest(
 ) -> None:
     """Replay the archive in time order: what the filter would have sent, batch by batch
     (nothing is sent)."""
+    from lanner.filter.backtest import backtest  # the enrichers: only for this command
+
     with _store(db_url) as store:
         owner = _owner(store, username)
         flt = require_owner(find_filter(store, name, owner), owner, "backtest it")

@@ -10,6 +10,7 @@ The commands only parse arguments and call :mod:`lanner.ingest.kafka` and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from confluent_kafka import KafkaException
@@ -23,8 +24,12 @@ from lanner.pipeline import Pipeline
 from lanner.settings import Settings, option_help
 from lanner.store import StoreError
 
+if TYPE_CHECKING:
+    from lanner.observe.metrics import Metrics
+    from lanner.sky_areas.gcn_listener import BackgroundListener
 
-def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
+
+def parse_options(options: tuple[str, ...]) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for option in options:
         key, sep, value = option.partition("=")
@@ -55,8 +60,14 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
     "kafka_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Extra librdkafka setting of the consumer (timeouts); repeatable. Security "
+    help="Extra librdkafka setting of the consumers (timeouts); repeatable. Security "
     "settings (shared by every producer) come from the LANNER_KAFKA_* variables.",
+)
+@click.option(
+    "--gcn/--no-gcn",
+    "gcn",
+    default=None,
+    help=option_help("gcn_listen", "Also receive LVK notices from GCN (LANNER_GCN_* settings)."),
 )
 @click.option("--metrics-port", type=int, default=None, help=option_help("metrics_port"))
 @click.option("--log-level", default=None, help=option_help("log_level"))
@@ -77,6 +88,7 @@ def consume_command(
     idle_timeout: float | None,
     dead_letter_topic: str | None,
     kafka_options: tuple[str, ...],
+    gcn: bool | None,
     metrics_port: int | None,
     log_level: str | None,
     log_format: str | None,
@@ -85,7 +97,8 @@ def consume_command(
 
     The database must be set up first (`lanner db init`); the worker survives broker
     restarts, rebalances and database outages, and stops on SIGINT/SIGTERM after the
-    current batch.
+    current batch. With --gcn, the GCN notice listener runs beside it (a thread with its
+    own connection; its failures are logged and retried, never stopping the consumer).
     """
     from lanner.ingest.deadletter_once import OnceDeadLetters
     from lanner.observe.logs import configure_logging
@@ -101,6 +114,7 @@ def consume_command(
         metrics_port=metrics_port,
         log_level=log_level,
         log_format=log_format,
+        gcn_listen=gcn,
     )
     if not settings.kafka:
         raise click.UsageError("no Kafka broker: give --kafka HOST:PORT or set LANNER_KAFKA")
@@ -121,7 +135,7 @@ def consume_command(
             batch_wait_s=settings.batch_seconds,
             max_messages=max_alerts,
             idle_timeout_s=idle_timeout,
-            extra={**settings.kafka_config(), **_parse_options(kafka_options)},
+            extra={**settings.kafka_config(), **parse_options(kafka_options)},
         )
     except ValueError as exc:
         store.close()
@@ -148,6 +162,7 @@ def consume_command(
     metrics = Metrics()
     server = metrics.serve(settings.metrics_port) if settings.metrics_port is not None else None
     consumer = KafkaBatchConsumer(consumer_settings)
+    gcn_listener = _gcn_beside(settings, parse_options(kafka_options), metrics)
     restore_signals = consumer.install_signal_handlers()
     worker = StreamWorker(pipeline, consumer, metrics, retry_s=settings.db_retry_seconds)
     try:
@@ -161,6 +176,8 @@ def consume_command(
             server.stop()
         store.close()
         report_delivery(delivery.stop())
+        if gcn_listener is not None:
+            _report_gcn(gcn_listener)
     stats = consumer.stats
     click.echo(
         f"consumed {stats.messages} alerts in {stats.batches} batches "
@@ -172,6 +189,28 @@ def consume_command(
         f"{summary.objects_updated}, filter matches {sum(summary.matches.values())}"
     )
     print_run_metrics(summary, metrics)
+
+
+def _gcn_beside(
+    settings: Settings, extra: dict[str, str], metrics: Metrics
+) -> BackgroundListener | None:
+    """The GCN listener thread of ``consume``, started, if the settings ask for it."""
+    if not settings.gcn_listen:
+        return None
+    from lanner.sky_areas.gcn_listener import BackgroundListener, listener_from
+
+    return BackgroundListener(lambda: listener_from(settings, extra), metrics=metrics).start()
+
+
+def _report_gcn(listener: BackgroundListener) -> None:
+    done = listener.stop()
+    click.echo(
+        f"GCN notices     : {len(done.outcomes)} received, {len(done.rejected)} rejected, "
+        f"{listener.errors} listener errors",
+        err=True,
+    )
+    for outcome in done.outcomes:
+        click.echo(f"  notice {outcome.notice_id}: {outcome.decision}", err=True)
 
 
 @click.command("replay")

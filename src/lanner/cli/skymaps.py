@@ -152,10 +152,22 @@ def skymap_hits(mw_id: int, fmt: str, db_url: str | None) -> None:
 
 @skymap_group.command("listen")
 @click.option("--max-polls", type=int, default=None, help="Stop after this many polls.")
+@click.option(
+    "--kafka-option",
+    "kafka_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Extra librdkafka setting of the consumer (timeouts); repeatable.",
+)
 @db_option
-def skymap_listen(max_polls: int | None, db_url: str | None) -> None:
+def skymap_listen(
+    max_polls: int | None, kafka_options: tuple[str, ...], db_url: str | None
+) -> None:
     """Receive LVK notices from GCN (LANNER_GCN_* settings) until interrupted."""
+    from lanner.cli.kafka import parse_options
+
     settings = Settings.for_db(db_url)
+    extra = parse_options(kafka_options)
     stopping = {"now": False, "polls": 0}
 
     def stop() -> bool:
@@ -179,7 +191,7 @@ def skymap_listen(max_polls: int | None, db_url: str | None) -> None:
     signal.signal(signal.SIGTERM, interrupt)
     with open_for_cli(db_url) as store:
         listener = GcnListener(
-            store, gcn_consumer(settings), settings.gcn_topic, selection_of(settings)
+            store, gcn_consumer(settings, extra=extra), settings.gcn_topic, selection_of(settings)
         )
         try:
             listener.run(stop, show)

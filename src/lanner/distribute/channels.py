@@ -52,5 +52,7 @@ def build_channels(settings: Settings, store: Store | None = None) -> dict[str, 
 def delivery_worker(settings: Settings) -> DeliveryWorker:
     """A delivery worker on its own connection to the settings' database."""
     store = open_store(settings.db_url)
-    policy = RetryPolicy(max_age_s=settings.delivery_max_age * 3600.0)
+    policy = RetryPolicy(
+        max_age_s=settings.delivery_max_age * 3600.0, lease_s=settings.delivery_lease
+    )
     return DeliveryWorker(store, build_channels(settings, store), policy)

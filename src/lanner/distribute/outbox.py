@@ -277,7 +277,7 @@ class BackgroundDelivery:
                 worker = self._make_worker()
             done = worker.run_once()
         except Exception as exc:  # counted, logged once per outage, retried
-            from lanner.worker import is_transient  # the workers' one rule of what passes
+            from lanner.store.faults import is_transient
 
             self.errors += 1
             if not self._failing:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.distribute.base import OUTPUTS
-from lanner.filter.compile import CompiledFilter, compile_lasair, compile_sql
 from lanner.filter.errors import FilterError
-from lanner.filter.stream import check_per_batch
 from lanner.filter.users import ensure_local_user
 from lanner.store import Store
+
+if TYPE_CHECKING:
+    from lanner.filter.compile import CompiledFilter
 
 #: Active filters stop after this long unless renewed.
 ACTIVE_DAYS = 180
@@ -67,6 +68,7 @@ def _row(values: dict[str, Any]) -> SavedFilter:
 def compile_for(store: Store, sql: str, owner_id: int) -> CompiledFilter:
     """Validate ``sql`` as ``owner_id``'s filter on this database."""
     from lanner.filter.archive import filter_context
+    from lanner.filter.compile import compile_sql  # the SQL parser: only where it is needed
 
     return compile_sql(sql, filter_context(store, owner_id))
 
@@ -74,6 +76,7 @@ def compile_for(store: Store, sql: str, owner_id: int) -> CompiledFilter:
 def lasair_to_sql(store: Store, selected: str, tables: str, conditions: str, owner_id: int) -> str:
     """The full SELECT of a filter given in Lasair's three parts (validated)."""
     from lanner.filter.archive import filter_context
+    from lanner.filter.compile import compile_lasair
 
     return compile_lasair(selected, tables, conditions, filter_context(store, owner_id)).display_sql
 
@@ -81,6 +84,8 @@ def lasair_to_sql(store: Store, selected: str, tables: str, conditions: str, own
 def _check(
     store: Store, sql: str, owner_id: int, active: bool, output: str, output_options: str | None
 ) -> None:
+    from lanner.filter.stream import check_per_batch
+
     compiled = compile_for(store, sql, owner_id)
     check_per_batch(compiled, compiled.context.catalog if compiled.context else {})
     oid = store.object_id_column

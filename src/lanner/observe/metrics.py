@@ -25,6 +25,9 @@ metric                             meaning
 ``lanner_annotations_written_total``  annotations written in this process, by ``topic``
 ``lanner_annotations_rejected_total``  annotations refused or dead-lettered, by ``topic``
 ``lanner_annotation_reruns_failed_total``  filter re-runs after a write that failed, by ``topic``
+``lanner_gcn_notices_total``       GCN notices stored, by ``decision`` (stored, retraction, …)
+``lanner_gcn_rejected_total``      GCN messages that were not usable notices
+``lanner_gcn_errors_total``        GCN listener failures (broker or database; it is rebuilt)
 =================================  ==========================================================
 """
 
@@ -89,6 +92,13 @@ class Metrics:
         self.failed_commits = Counter(
             "lanner_failed_commits", "Kafka offset commits refused.", registry=r
         )
+        self.gcn_notices = Counter(
+            "lanner_gcn_notices", "GCN notices stored.", ["decision"], registry=r
+        )
+        self.gcn_rejected = Counter(
+            "lanner_gcn_rejected", "GCN messages that were not notices.", registry=r
+        )
+        self.gcn_errors = Counter("lanner_gcn_errors", "GCN listener failures.", registry=r)
         from lanner.annotations.counts import AnnotationCollector
 
         r.register(AnnotationCollector())

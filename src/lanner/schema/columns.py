@@ -10,23 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ColumnType = Literal["bigint", "int", "double", "float", "text", "bool", "blob", "timestamp"]
 
-#: Arrow type used in batches for each declared column type.
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "bigint": pa.int64(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "float": pa.float32(),
-    "text": pa.string(),
-    "bool": pa.bool_(),
-    "blob": pa.binary(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-}
+
+@lru_cache(maxsize=1)
+def arrow_types() -> dict[str, pa.DataType]:
+    """Arrow type used in batches for each declared column type (pyarrow is imported only
+    when a batch is built or read, not to read the schema)."""
+    import pyarrow as pa
+
+    return {
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "float": pa.float32(),
+        "text": pa.string(),
+        "bool": pa.bool_(),
+        "blob": pa.binary(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class Column:
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return ARROW_TYPES[self.type]
+        return arrow_types()[self.type]
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,8 @@ class Table:
         raise KeyError(f"table {self.name} has no column {name!r}")
 
     def arrow_schema(self) -> pa.Schema:
+        import pyarrow as pa
+
         return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
 
     def with_columns(self, extra: Iterable[Column]) -> Table:

@@ -16,8 +16,8 @@ effects.
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.columns import Column, ColumnType, Table
+from lanner.surveys import OBJECT_ID_COLUMN
 
 #: Producers of the kit tables (the stages that will fill them).
 TNS_PRODUCER = "tns"
@@ -223,7 +223,7 @@ def watchlists_table(survey: str) -> Table:
     """Watchlist records: who owns each one and whether others may filter on it."""
     p = WATCHLIST_PRODUCER
     cols = (
-        Column("wl_id", "int", "Watchlist identifier", producer=p, nullable=False),
+        Column("wl_id", "int", "Watchlist identifier", producer=p, nullable=False, identity=True),
         Column("owner_id", "int", "User id of the owner", producer=p, nullable=False),
         Column("name", "text", "Watchlist name", producer=p, nullable=False),
         Column("description", "text", "What the watchlist is for", producer=p),
@@ -262,7 +262,9 @@ def watchmaps_table(survey: str) -> Table:
     """Watchmap (sky area) records: owner and public flag."""
     p = WATCHMAP_PRODUCER
     cols = (
-        Column("ar_id", "int", "Watchmap (area) identifier", producer=p, nullable=False),
+        Column(
+            "ar_id", "int", "Watchmap (area) identifier", producer=p, nullable=False, identity=True
+        ),
         Column("owner_id", "int", "User id of the owner", producer=p, nullable=False),
         Column("name", "text", "Watchmap name", producer=p, nullable=False),
         Column("description", "text", "What the watchmap is for", producer=p),

@@ -11,8 +11,8 @@ effects.
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.columns import Column, ColumnType, Table
+from lanner.surveys import OBJECT_ID_COLUMN
 
 MMA_PRODUCER = "skymaps"
 
@@ -21,7 +21,7 @@ def mma_areas_table(survey: str) -> Table:
     """One row per version of an event's sky map."""
     p = MMA_PRODUCER
     cols = (
-        Column("mw_id", "int", "Sky-map identifier", producer=p, nullable=False),
+        Column("mw_id", "int", "Sky-map identifier", producer=p, nullable=False, identity=True),
         Column("namespace", "text", "Who issued the event, e.g. LVK", producer=p, nullable=False),
         Column(
             "otherId",
@@ -101,7 +101,14 @@ def mma_notices_table(survey: str) -> Table:
     """Every notice received, with what was done with it."""
     p = MMA_PRODUCER
     cols = (
-        Column("notice_id", "int", "Notice number (order of arrival)", producer=p, nullable=False),
+        Column(
+            "notice_id",
+            "int",
+            "Notice number (order of arrival)",
+            producer=p,
+            nullable=False,
+            identity=True,
+        ),
         Column("superevent_id", "text", "Event id", producer=p, nullable=False),
         Column(
             "alert_type",

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, Table
 from lanner.schema.kit import kit_tables
 from lanner.schema.tables import filter_tables, light_curve_tables, object_id_column
 from lanner.serve.tables import api_tables
+from lanner.surveys import OBJECT_ID_COLUMN, Survey
 
 if TYPE_CHECKING:
     from lanner.enrich.base import Enricher

@@ -22,8 +22,8 @@ for one measurement, the newest packet wins (see :mod:`lanner.store.light_curves
 
 from __future__ import annotations
 
-from lanner.batch import OBJECT_ID_COLUMN, Survey
 from lanner.schema.columns import Column, ColumnType, Table
+from lanner.surveys import OBJECT_ID_COLUMN, Survey
 
 #: Columns of the ``alerts`` table besides the object id: the triggering detection of each
 #: alert, as :mod:`lanner.ingest` reads it, so that an archived alert can be filtered again.

@@ -27,7 +27,7 @@ from lanner.sky_areas.notices import Notice, Selection
 from lanner.sky_areas.skymap import Region, SkyMap, probdens3, read_skymap, values_at
 from lanner.store import Store
 from lanner.store.sky_areas import (
-    next_id,
+    insert_record,
     object_chunks,
     record_rows,
     update_row,
@@ -66,9 +66,7 @@ def _none(x: float) -> float | None:
 def receive_notice(store: Store, notice: Notice, selection: Selection) -> NoticeOutcome:
     """Store a notice; store its map if selected (then match the archive); apply a
     RETRACTION by deactivating the event's maps."""
-    notice_id = next_id(store, "mma_notices", "notice_id")
     row: dict[str, Any] = {
-        "notice_id": notice_id,
         "superevent_id": notice.superevent_id,
         "alert_type": notice.alert_type,
         "time_created": notice.time_created,
@@ -112,7 +110,7 @@ def receive_notice(store: Store, notice: Notice, selection: Selection) -> Notice
             )
             decision = "stored"
     row.update({"mw_id": mw_id, "decision": decision})
-    upsert_rows(store, "mma_notices", list(row), [tuple(row.values())], ["notice_id"])
+    notice_id = insert_record(store, "mma_notices", row, "notice_id")
     return NoticeOutcome(notice_id, decision, mw_id, hits)
 
 
@@ -152,7 +150,6 @@ def add_skymap(
     for old in versions:
         if old["active"]:
             update_row(store, "mma_areas", "mw_id", old["mw_id"], {"active": False}, False)
-    mw_id = next_id(store, "mma_areas", "mw_id")
     event_date = Time(event_mjd, format="mjd", scale="utc").to_datetime(dt.UTC)
     location = {
         "RA": skymap.ra,
@@ -161,7 +158,6 @@ def add_skymap(
         "diststd": skymap.diststd,
     }
     area = {
-        "mw_id": mw_id,
         "namespace": namespace,
         "otherId": other_id,
         "version": len(versions) + 1,
@@ -182,13 +178,13 @@ def add_skymap(
         "params": json.dumps({**(params or {}), "far": far, "location": location}),
         "created": _now(),
     }
-    maps = {
-        "mw_id": mw_id,
-        **{f"moc{int(p * 100)}": skymap.mocs[p].to_string(format="ascii") for p in skymap.mocs},
-        "cells": skymap.region.to_bytes(),
-    }
     try:
-        upsert_rows(store, "mma_areas", list(area), [tuple(area.values())], ["mw_id"], False)
+        mw_id = insert_record(store, "mma_areas", area, "mw_id", commit=False)
+        maps = {
+            "mw_id": mw_id,
+            **{f"moc{int(p * 100)}": skymap.mocs[p].to_string(format="ascii") for p in skymap.mocs},
+            "cells": skymap.region.to_bytes(),
+        }
         upsert_rows(store, "mma_skymaps", list(maps), [tuple(maps.values())], ["mw_id"], False)
         store.con.commit()
     except BaseException:

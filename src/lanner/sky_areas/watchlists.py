@@ -27,8 +27,8 @@ from lanner.sky_areas.cones import ConeIndex
 from lanner.store import Store
 from lanner.store.sky_areas import (
     delete_where,
+    insert_record,
     insert_rows,
-    next_id,
     object_chunks,
     record_rows,
     update_row,
@@ -117,10 +117,8 @@ def add_watchlist(
             None,
             "choose another name, or delete that one",
         )
-    wl_id = next_id(store, "watchlists", "wl_id")
     now = _now()
     record = {
-        "wl_id": wl_id,
         "owner_id": owner,
         "name": name,
         "description": description,
@@ -133,19 +131,19 @@ def add_watchlist(
         "ncones": len(cones),
     }
     radii: list[float | None] = [None if np.isnan(r) else float(r) for r in cones.radius]
-    rows = list(
-        zip(
-            [wl_id] * len(cones),
-            range(1, len(cones) + 1),
-            cones.name,
-            cones.ra.tolist(),
-            cones.dec.tolist(),
-            radii,
-            strict=True,
-        )
-    )
     try:
-        upsert_rows(store, "watchlists", list(record), [tuple(record.values())], ["wl_id"], False)
+        wl_id = insert_record(store, "watchlists", record, "wl_id", commit=False)
+        rows = list(
+            zip(
+                [wl_id] * len(cones),
+                range(1, len(cones) + 1),
+                cones.name,
+                cones.ra.tolist(),
+                cones.dec.tolist(),
+                radii,
+                strict=True,
+            )
+        )
         insert_rows(
             store, "watchlist_cones", ["wl_id", "cone_id", "name", "ra", "decl", "radius"], rows
         )

@@ -27,7 +27,7 @@ from lanner.sky_areas.watchlists import WatchlistError
 from lanner.store import Store
 from lanner.store.sky_areas import (
     delete_where,
-    next_id,
+    insert_record,
     object_chunks,
     record_rows,
     update_row,
@@ -138,7 +138,6 @@ def add_watchmap(
         raise WatchlistError("the MOC covers no sky")
     now = _now()
     record = {
-        "ar_id": next_id(store, "watchmaps", "ar_id"),
         "owner_id": owner,
         "name": name,
         "description": description,
@@ -150,8 +149,7 @@ def add_watchmap(
         "area": float(moc.sky_fraction * SKY_DEG2),
         "moc": moc.to_string(format="ascii"),
     }
-    upsert_rows(store, "watchmaps", list(record), [tuple(record.values())], ["ar_id"])
-    watchmap = get_watchmap(store, int(record["ar_id"]))
+    watchmap = get_watchmap(store, insert_record(store, "watchmaps", record, "ar_id"))
     return watchmap, match_archive(store, watchmap, moc)
 
 

@@ -18,20 +18,22 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-
-from lanner.batch import OBJECT_ID_COLUMN, AlertBatch, Survey, newest_rows
 from lanner.schema.columns import Table
 from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.account_upgrade import upgrade_accounts
 from lanner.store.backends import Backend, StoreError, backend_for, masked
 from lanner.store.ddl import Dialect, add_column_statements, create_statements, quote
-from lanner.store.light_curves import lock_objects, write_light_curves
 from lanner.store.outbox import MatchRow, OutboxStore
+from lanner.surveys import OBJECT_ID_COLUMN, Survey
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from lanner.batch import AlertBatch
 
 META_DDL = "CREATE TABLE IF NOT EXISTS lanner_meta (key TEXT PRIMARY KEY, value TEXT)"
 #: ``lanner_meta`` key holding the light-curve layout version of the database.
@@ -178,6 +180,12 @@ class Store(OutboxStore):
     # -- writing --------------------------------------------------------------------------
     def write_batch(self, batch: AlertBatch) -> WriteReport:
         """Store an enriched batch in one transaction."""
+        # The science stack is imported by the commands that write alerts, not by those that
+        # only read records (start-up time).
+        import pyarrow as pa
+
+        from lanner.store.light_curves import lock_objects, write_light_curves
+
         if self.survey is None:
             self.ensure_schema(batch.survey)
         if batch.survey != self.survey:
@@ -233,12 +241,19 @@ class Store(OutboxStore):
         return n
 
     def _alerts_rows(self, batch: AlertBatch) -> pa.Table:
+        import pyarrow as pa
+
         now = dt.datetime.now(dt.UTC).isoformat()
         rows = _rename_oid(batch.alerts, OBJECT_ID_COLUMN[batch.survey])
         return rows.append_column("ingested_at", pa.array([now] * len(batch), pa.string()))
 
     def _newer_rows(self, batch: AlertBatch) -> np.ndarray:
         """Batch rows that carry their object's newest alert, newer than what is stored."""
+        import numpy as np
+        import pyarrow as pa
+
+        from lanner.batch import newest_rows
+
         survey = batch.survey
         recency_col = RECENCY_COLUMN[survey]
         objects = batch.enriched.get("objects")
@@ -258,6 +273,11 @@ class Store(OutboxStore):
         """Batch rows whose alert is its object's newest, in the batch and in the archive
         (as new as the stored ``objects`` row, or newer): a re-delivered alert that a newer
         one has superseded is not among them."""
+        import numpy as np
+        import pyarrow as pa
+
+        from lanner.batch import newest_rows
+
         recency = batch.enriched["objects"][RECENCY_COLUMN[batch.survey]]
         values = recency.to_numpy(zero_copy_only=False).astype(np.float64)
         candidates = newest_rows(batch, values)
@@ -280,7 +300,7 @@ class Store(OutboxStore):
                 f"SELECT {oid}, {rec} FROM objects WHERE {oid} IN ({', '.join([ph] * len(chunk))})"
             )
             for key, value in self.con.execute(sql, chunk).fetchall():
-                out[key] = float(value) if value is not None else -np.inf
+                out[key] = float(value) if value is not None else float("-inf")
         return out
 
     def _insert_new(self, name: str, data: pa.Table, conflict: tuple[str, ...]) -> int:
@@ -413,6 +433,9 @@ def _timestamps(row: tuple[Any, ...], at: list[int]) -> tuple[Any, ...]:
 
 
 def _rows(data: pa.Table, cols: list[str]) -> list[tuple[Any, ...]]:
+    import numpy as np
+    import pyarrow as pa
+
     columns = []
     for c in cols:
         arr = data[c]

@@ -12,7 +12,9 @@ object's incoming rows are *covered* when those with ``mjd`` up to the summary's
 exactly the stored rows (same count, same XOR: a wrong match has odds of 2**-64) and none
 comes from a packet older than a stored row's. Then, by the rule of
 :mod:`lanner.store.light_curves`, those rows change nothing and are skipped, and the others
-are new keys: the write costs what is new, whatever the history's length. Otherwise (an
+are new keys: the write costs what is new, whatever the history's length. A detection's own
+copy arriving after history copies of it comes from an older packet than theirs, so its
+object is never covered: the own copy is compared, and wins, one by one. Otherwise (an
 object seen for the first time, a packet that no longer carries the object's oldest rows, an
 older packet arriving late) the stored rows of that object are read and compared one by one,
 and its summary is recomputed from them. Summaries are kept exact under concurrent writers by

@@ -9,14 +9,24 @@ it changed. Side effects: inserts and updates in ``detections``, ``forced_photom
 Keys are the survey's identity of each measurement (see :mod:`lanner.schema.tables`). Every
 row records the packet its values came from, ``(alert_mjd, alert_id)``; packets are ordered by
 that pair — the alert's own time first, its id (ZTF ``candid`` / Rubin ``diaSourceId``)
-breaking ties. A packet's row is written when
+breaking ties.
 
+A detection's own copy — the triggering candidate of its own alert, whose ``alert_id`` is the
+detection's ``source_id`` — outranks every copy in later packets' history: ZTF's
+``prv_candidates`` repeat a candidate with fewer columns (``rb``, not ``drb``) and rounded
+values. So a detection holds its own alert's values once that alert is stored, whatever the
+arrival order, and history copies follow the rule below only while it is not. A packet's row
+is written when
+
+* it is the own copy and the stored row is not;
 * its key is not stored yet;
 * or the stored row came from an older packet and its values differ: the newer packet's
   values win;
 * or the stored row came from a newer packet with the same values: the row then records the
   older packet, so that the provenance of unchanged values is the oldest packet of the newest
-  run of equal values whatever the arrival order.
+  run of equal values whatever the arrival order
+
+(the last two only when neither row is an own copy).
 
 Values are compared through ``digest``, a 64-bit hash of the row's values computed in columns
 (splitmix64 over the values' bits; NaN and null hash alike). Every other row is left alone, so
@@ -66,6 +76,8 @@ PROVENANCE = ("alert_mjd", "alert_id")
 DIGEST = "digest"
 #: Largest number of object ids in one SQLite ``IN (...)`` list.
 CHUNK = 500
+#: Detections whose ``alert_id`` equals this column are the alert's own candidate.
+OWN_COLUMN = "source_id"
 #: Below any stored provenance: rows of databases upgraded from the first layout have none.
 OLDEST = (-1.0e308, -(2**63))
 #: splitmix64 constants: a fixed, well-mixed 64-bit hash, the same on every machine.
@@ -82,6 +94,12 @@ class Layout:
     @property
     def key(self) -> list[str]:
         return list(self.table.primary_key)
+
+    @property
+    def own(self) -> str | None:
+        """The column naming a detection's own alert: a row whose provenance ``alert_id``
+        equals it is the triggering candidate's own copy (``detections`` only)."""
+        return OWN_COLUMN if self.table.name == "detections" else None
 
     @property
     def values(self) -> list[str]:
@@ -211,12 +229,15 @@ def row_digest(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
 
 
 def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
-    """One row per key: the newest packet's values, with the oldest packet of the newest run
-    of packets carrying those same values (several alerts of one object in one batch)."""
+    """One row per key: the triggering candidate's own copy if the batch has it, else the
+    newest packet's values, with the oldest packet of the newest run of packets carrying
+    those same values (several alerts of one object in one batch)."""
     if rows.num_rows < 2:
         return rows
-    order = pc.sort_indices(rows, [(c, "ascending") for c in (*layout.key, *PROVENANCE)])
+    ranked = rows.append_column("_own", pa.array(own_rows(rows, layout)))
+    order = pc.sort_indices(ranked, [(c, "ascending") for c in (*layout.key, "_own", *PROVENANCE)])
     rows = rows.take(order)
+    own = own_rows(rows, layout)
     n = rows.num_rows
     same_key = np.ones(n - 1, dtype=bool)
     for c in layout.key:
@@ -225,8 +246,9 @@ def newest_per_key(rows: pa.Table, layout: Layout) -> pa.Table:
         return rows
     digest = rows[DIGEST].to_numpy()
     same_values = same_key & (digest[1:] == digest[:-1])
-    # A run of equal values starts wherever the key or the values change.
-    starts = np.concatenate([[True], ~same_values])
+    # A run of equal values starts wherever the key or the values change, and at an own
+    # copy (ranked last of its key: it keeps its own provenance).
+    starts = np.concatenate([[True], ~same_values]) | own
     run_start = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
     last = np.flatnonzero(np.concatenate([~same_key, [True]]))
     out = rows.take(pa.array(last))
@@ -326,7 +348,9 @@ def rows_to_write(rows: pa.Table, stored: pa.Table, layout: Layout) -> tuple[pa.
     equal = has_digest & (
         rows[DIGEST].to_numpy()[i] == pc.fill_null(stored_digest, 0).to_numpy()[j]
     )
-    write = ~found | (newer & ~equal) | (older & equal)
+    in_own, st_own = own_rows(rows, layout)[i], own_rows(stored, layout)[j]
+    by_age = ~in_own & ~st_own & ((newer & ~equal) | (older & equal))
+    write = ~found | (in_own & ~st_own) | by_age
     picked = i[write]
     order = np.argsort(picked, kind="stable")
     return rows.take(pa.array(picked[order])), (~found[write])[order]
@@ -343,11 +367,14 @@ def upsert_tail(store: Store, layout: Layout) -> str:
     changed = f"excluded.{quote(DIGEST)} {differs} {t}.{quote(DIGEST)}"
     written = (*layout.values, *PROVENANCE, DIGEST)
     sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in written)
-    return (
-        f"ON CONFLICT ({', '.join(quote(c) for c in layout.key)}) DO UPDATE SET {sets} "
-        f"WHERE (({mine}) > ({theirs}) AND {changed}) "
-        f"OR (({mine}) < ({theirs}) AND NOT ({changed}))"
-    )
+    by_age = f"(({mine}) > ({theirs}) AND {changed}) OR (({mine}) < ({theirs}) AND NOT ({changed}))"
+    head = f"ON CONFLICT ({', '.join(quote(c) for c in layout.key)}) DO UPDATE SET {sets} WHERE "
+    if layout.own is None:
+        return head + by_age
+    ident, own = quote("alert_id"), quote(layout.own)
+    in_own = f"(excluded.{ident} = excluded.{own})"
+    st_own = f"COALESCE({t}.{ident} = {t}.{own}, FALSE)"
+    return head + f"({in_own} AND NOT {st_own}) OR (NOT {in_own} AND NOT {st_own} AND ({by_age}))"
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -372,6 +399,14 @@ def _column_bits(column: pa.ChunkedArray) -> np.ndarray:
     values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # bool: exact here
     values = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN; -0.0 as 0.0
     return values.view(np.uint64)
+
+
+def own_rows(table: pa.Table, layout: Layout) -> np.ndarray:
+    """Which rows are the triggering candidate's own copy (their packet is their alert)."""
+    if layout.own is None or table.num_rows == 0:
+        return np.zeros(table.num_rows, dtype=bool)
+    ident = pc.fill_null(table["alert_id"], OLDEST[1]).to_numpy()
+    return np.asarray(ident == table[layout.own].to_numpy(), dtype=bool)
 
 
 def _provenance(table: pa.Table, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

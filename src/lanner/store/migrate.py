@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lanner.batch import Survey
 from lanner.store.backends import StoreError, backend_for, masked
 from lanner.store.database import Store, not_initialised, schema_fingerprint
+from lanner.surveys import Survey
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Input: a :class:`~lanner.store.Store`. Output: object positions read in chunks (for the
 retroactive matches) and record rows. Side effects: hit rows written (upserted, or
-replaced for one watchlist / watchmap / map), records inserted, updated, expired.
+replaced for one watchlist / watchmap / map), records inserted (ids from the database's
+identity columns), updated, expired.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from lanner.batch import OBJECT_ID_COLUMN
 from lanner.schema.registry import POSITION_COLUMNS, RECENCY_COLUMN
 from lanner.store.database import Store
 from lanner.store.ddl import quote
+from lanner.surveys import OBJECT_ID_COLUMN
 
 #: Objects read per chunk by :func:`object_chunks`.
 SCAN_CHUNK = 200_000
@@ -88,11 +89,25 @@ def object_chunks(
         store.con.commit()
 
 
-def next_id(store: Store, table: str, column: str) -> int:
-    """One more than the largest ``column`` of ``table``."""
-    row = store.con.execute(
-        f"SELECT coalesce(max({quote(column)}), 0) + 1 FROM {quote(table)}"
-    ).fetchone()
+def insert_record(
+    store: Store, table: str, values: dict[str, Any], id_column: str, commit: bool = True
+) -> int:
+    """Insert one record row (every column but its id) and return the id the database gave
+    it (an identity column, taken with ``INSERT … RETURNING``): two workers never take the
+    same id, and the id of a deleted record is never given again."""
+    cols = [c for c in values if c != id_column]
+    ph = store.backend.placeholder
+    try:
+        row = store.con.execute(
+            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
+            f"VALUES ({', '.join([ph] * len(cols))}) RETURNING {quote(id_column)}",
+            tuple(values[c] for c in cols),
+        ).fetchone()
+        if commit:
+            store.con.commit()
+    except BaseException:
+        store.con.rollback()
+        raise
     return int(row[0])
 
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lanner.batch import Survey
 from lanner.schema.registry import tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.backends import Backend, StoreError, backend_for
 from lanner.store.database import LAYOUT_KEY, META_DDL
 from lanner.store.ddl import add_column_statements, create_statements, quote
 from lanner.store.light_curves import DIGEST, PROVENANCE
+from lanner.surveys import Survey
 
 #: Where layout-1 forced photometry is kept (it has no ids to key it by).
 LEGACY_FORCED = "forced_photometry_layout1"
