@@ -112,6 +112,7 @@ def make_people(db_url: str) -> dict[str, Person]:
             ("alice", "user"),
             ("bob", "user"),
             ("anon", "anon"),
+            ("anon2", "anon"),
             ("power", "power"),
         ):
             user, key = create_user(store, name)

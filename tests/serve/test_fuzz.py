@@ -31,6 +31,8 @@ def test_schemathesis(name: str, request: pytest.FixtureRequest, tmp_path: Path)
     cmd += ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]
     cmd += ["--max-examples", str(EXAMPLES), "--seed", str(SEED)]
     cmd += ["--phases", "examples,coverage,fuzzing", "--report", "junit"]
+    # sherlock/position/ loads the context catalogues on a worker's first call
+    cmd += ["--request-timeout", "120", "--suppress-health-check", "too_slow"]
     run = subprocess.run(
         [*cmd, "--report-dir", str(tmp_path)],
         capture_output=True,

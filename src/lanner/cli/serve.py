@@ -20,6 +20,10 @@ import click
 from lanner.cli.options import db_option
 from lanner.settings import Settings, option_help
 
+#: Seconds a worker may take to answer the supervisor's health check before it is restarted
+#: (uvicorn's default, 5 s, restarts busy workers on a loaded machine).
+WORKER_HEALTHCHECK_S = 60
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -60,6 +64,7 @@ def serve_command(
             port=port,
             workers=workers or settings.serve_workers,
             access_log=False,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             log_level=log_level,
             proxy_headers=True,
         )

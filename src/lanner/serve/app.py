@@ -26,9 +26,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lanner.batch import Survey
@@ -122,11 +122,15 @@ def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        methods: set[str] = set()
-        for route in request.app.routes:
-            if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
-                methods |= route.methods or set()
-        headers["Allow"] = ", ".join(sorted(methods))
+        allowed = [
+            method
+            for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.router.routes
+            )
+        ]
+        headers["Allow"] = ", ".join(allowed)
     return LannerJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     stores = StorePool(settings.db_url)
     metrics = ServerMetrics()
     state = ServerState(settings, stores, metrics, _read_survey(stores))
+    _warm_up()
     app = FastAPI(
         title="Lanner",
         summary="Alert broker for Rubin and ZTF: Lasair-compatible REST API and Lanner's own.",
@@ -185,6 +190,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.router.on_shutdown.append(stores.close)
     return app
+
+
+def _warm_up() -> None:
+    """Import and run once what the first object answer needs (astropy coordinates), so
+    no request pays for it."""
+    from lanner.serve.objects import sky_coordinates
+
+    sky_coordinates(0.0, 0.0)
 
 
 def _version() -> str:

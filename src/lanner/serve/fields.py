@@ -226,20 +226,36 @@ def _schema(f: Field, *, text_form: bool) -> dict[str, Any]:
     return schema
 
 
+#: Query parameters a route does not name are ignored, as DRF does (``format=json``, and
+#: ``token``, which authenticates): declared as a free-form object.
+OTHER_PARAMETERS = {
+    "name": "other",
+    "in": "query",
+    "required": False,
+    "style": "form",
+    "explode": True,
+    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    "description": "Any other parameter (format=json, token=…) is accepted and ignored.",
+}
+
+
 def openapi(fields: Sequence[Field], *, get: bool, json_only: bool = False) -> dict[str, Any]:
     """The ``openapi_extra`` of a route taking ``fields`` (GET: query parameters; POST: a
     form or JSON body)."""
     if get:
         return {
             "parameters": [
-                {
-                    "name": f.name,
-                    "in": "query",
-                    "required": f.required,
-                    "schema": _schema(f, text_form=True),
-                    "description": f.description,
-                }
-                for f in fields
+                *(
+                    {
+                        "name": f.name,
+                        "in": "query",
+                        "required": f.required,
+                        "schema": _schema(f, text_form=True),
+                        "description": f.description,
+                    }
+                    for f in fields
+                ),
+                OTHER_PARAMETERS,
             ]
         }
 

@@ -108,7 +108,7 @@ def _utc(mjd: float) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _sky(ra: float, dec: float) -> dict[str, Any]:
+def sky_coordinates(ra: float, dec: float) -> dict[str, Any]:
     """Sexagesimal position and ecliptic and Galactic coordinates, as Lasair adds them."""
     from astropy import units as u
     from astropy.coordinates import SkyCoord
@@ -311,7 +311,7 @@ def lsst_object(
     now = now_mjd()
     keep = LITE_LASAIR if lite else tuple(row)
     data = {k: row.get(k) for k in keep if k not in ("ra", "decl", "mjdmin", "mjdmax")}
-    data.update(_sky(row["ra"], row["decl"]))
+    data.update(sky_coordinates(row["ra"], row["decl"]))
     data["now_mjd"] = f"{now:.2f}"
     first, last = row["firstDiaSourceMjdTai"], row["lastDiaSourceMjdTai"]
     data["mjdmin_ago"] = now - float(first) if _finite(first) else None
@@ -387,7 +387,7 @@ def ztf_object(
         return None
     now = now_mjd()
     data = dict(row)
-    data.update(_sky(row["ramean"], row["decmean"]))
+    data.update(sky_coordinates(row["ramean"], row["decmean"]))
     data["now_mjd"] = f"{now:.2f}"
     for key, col in (("mjdmin", "jdmin"), ("mjdmax", "jdmax")):
         jd = row[col]
