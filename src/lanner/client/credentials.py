@@ -1,6 +1,6 @@
 """Kafka credentials for :class:`~lanner.client.consumer.LannerConsumer` from a YAML file.
 
-Input: a YAML mapping (default ``~/.lanner/credentials.yml``, or ``$LANNER_CREDENTIALS``)::
+Input: a YAML mapping (default ``~/.lanner/credentials.yml``; any path may be given)::
 
     servers: kafka.example.org:9093        # bootstrap servers, comma-separated
     group_id: my-group                      # consumer group
@@ -31,7 +31,6 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-ENV_CREDENTIALS = "LANNER_CREDENTIALS"
 DEFAULT_PATH = Path("~/.lanner/credentials.yml")
 _KEYS = {
     "servers",
@@ -84,9 +83,8 @@ class Credentials:
 
 
 def default_path() -> Path:
-    """``$LANNER_CREDENTIALS``, else ``~/.lanner/credentials.yml``."""
-    env = os.environ.get(ENV_CREDENTIALS)
-    return Path(env).expanduser() if env else DEFAULT_PATH.expanduser()
+    """``~/.lanner/credentials.yml`` of the current user."""
+    return DEFAULT_PATH.expanduser()
 
 
 def load_credentials(path: str | Path | None = None) -> Credentials:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from lanner.serve.auth import api_user, server_state
 from lanner.serve.errors import ApiError, bad_request, not_found
 from lanner.store import Store, StoreError
 
+#: An item id in a path: a non-negative 64-bit integer (larger ones are a 400).
+ItemId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 #: The caller of a v1 route, counted against their hourly limit.
 API_USER = Depends(api_user)
 FORBIDDEN = "You do not have permission to perform this action."

@@ -115,7 +115,11 @@ def _cutout_bytes(request: Request, source_id: int, kind: str) -> bytes:
 @fits_router.get(
     "/fits/{source_id}_cutout{kind}",
     summary="A cutout as FITS (Lasair's URL form)",
-    responses={200: {"content": {FITS_MEDIA: {}}}, 404: {"description": "No such cutout"}},
+    responses={
+        200: {"content": {FITS_MEDIA: {}}},
+        400: {"description": "Not a source id or cutout kind (``{field: [message]}``)"},
+        404: {"description": "No such cutout (``{detail: …}``)"},
+    },
 )
 def fits_cutout(source_id: str, kind: Kind, request: Request) -> Response:
     data = _cutout_bytes(request, _source_id(source_id), kind)
@@ -136,7 +140,7 @@ def png_cutout(
     data = _cutout_bytes(request, _source_id(source_id), kind)
     try:
         image = fits_image(data)
-    except ValueError as exc:
+    except (ValueError, OSError, TypeError) as exc:  # astropy's errors for a broken file
         raise ApiError(400, {"error": f"the cutout cannot be drawn: {exc}"}) from None
     return Response(png_bytes(scaled(image)), media_type="image/png")
 

@@ -29,7 +29,7 @@ from lanner.filter.saved import SavedFilter
 from lanner.serve.accounts import Account
 from lanner.serve.auth import query_timeout, row_cap, server_state
 from lanner.serve.errors import ApiError, not_found
-from lanner.serve.v1.common import API_USER, RESPONSES, archive, owned, visible
+from lanner.serve.v1.common import API_USER, RESPONSES, ItemId, archive, owned, visible
 
 router = APIRouter(responses=RESPONSES)
 MJD_EPOCH = dt.datetime(1858, 11, 17)
@@ -117,7 +117,7 @@ def _record(store: Any, flt: SavedFilter, user_id: int) -> dict[str, Any]:
     return out
 
 
-def _filter(store: Any, filter_id: int, account: Account) -> SavedFilter:
+def _filter(store: Any, filter_id: ItemId, account: Account) -> SavedFilter:
     from lanner.filter.saved import get_filter
 
     try:
@@ -128,7 +128,7 @@ def _filter(store: Any, filter_id: int, account: Account) -> SavedFilter:
     return flt
 
 
-def _mine(store: Any, filter_id: int, account: Account) -> SavedFilter:
+def _mine(store: Any, filter_id: ItemId, account: Account) -> SavedFilter:
     flt = _filter(store, filter_id, account)
     owned(flt.owner_id, flt.public, account.user_id)
     return flt
@@ -189,14 +189,14 @@ def add_filter(body: FilterIn, request: Request, account: Account = API_USER) ->
 
 
 @router.get("/filters/{filter_id}/", summary="A filter (its outputs and topic: owner only)")
-def show_filter(filter_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def show_filter(filter_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
     with archive(request) as store:
         return _record(store, _filter(store, filter_id, account), account.user_id)
 
 
 @router.patch("/filters/{filter_id}/", summary="Change a filter (its SQL is re-validated)")
 def edit_filter(
-    filter_id: int, body: FilterEdit, request: Request, account: Account = API_USER
+    filter_id: ItemId, body: FilterEdit, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     from lanner.filter.saved import edit_filter as edit
 
@@ -212,19 +212,21 @@ def edit_filter(
 
 @router.post("/filters/{filter_id}/activate/", summary="Run on every batch for 180 days")
 def activate_filter(
-    filter_id: int, request: Request, account: Account = API_USER
+    filter_id: ItemId, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     return _set_active(filter_id, True, request, account)
 
 
 @router.post("/filters/{filter_id}/deactivate/", summary="Stop running on incoming batches")
 def deactivate_filter(
-    filter_id: int, request: Request, account: Account = API_USER
+    filter_id: ItemId, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     return _set_active(filter_id, False, request, account)
 
 
-def _set_active(filter_id: int, active: bool, request: Request, account: Account) -> dict[str, Any]:
+def _set_active(
+    filter_id: ItemId, active: bool, request: Request, account: Account
+) -> dict[str, Any]:
     from lanner.filter.saved import set_active
 
     with archive(request) as store:
@@ -235,7 +237,7 @@ def _set_active(filter_id: int, active: bool, request: Request, account: Account
 
 @router.post("/filters/{filter_id}/run/", summary="Run a filter on the archive now")
 def run_filter(
-    filter_id: int, request: Request, body: RunIn | None = None, account: Account = API_USER
+    filter_id: ItemId, request: Request, body: RunIn | None = None, account: Account = API_USER
 ) -> dict[str, Any]:
     from lanner.filter.archive import run_compiled
     from lanner.filter.execute import Limits
@@ -266,7 +268,7 @@ def run_filter(
 
 @router.post("/filters/{filter_id}/backtest/", summary="Replay the archive through a filter")
 def backtest_filter(
-    filter_id: int, body: BacktestIn, request: Request, account: Account = API_USER
+    filter_id: ItemId, body: BacktestIn, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     from lanner.filter.backtest import backtest
 
@@ -285,7 +287,7 @@ def backtest_filter(
 
 @router.get("/filters/{filter_id}/matches/", summary="Matches, newest first, with why")
 def filter_matches(
-    filter_id: int,
+    filter_id: ItemId,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     account: Account = API_USER,
@@ -307,7 +309,9 @@ def filter_matches(
 
 
 @router.delete("/filters/{filter_id}/", summary="Delete a filter, its matches and notices")
-def delete_filter(filter_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def delete_filter(
+    filter_id: ItemId, request: Request, account: Account = API_USER
+) -> dict[str, Any]:
     from lanner.filter.saved import delete_filter as delete
 
     with archive(request) as store:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from lanner.serve.accounts import Account
 from lanner.serve.errors import ApiError, not_found
-from lanner.serve.v1.common import API_USER, RESPONSES, archive, owned, visible
+from lanner.serve.v1.common import API_USER, RESPONSES, ItemId, archive, owned, visible
 from lanner.sky_areas import watchlists as wl
 from lanner.sky_areas import watchmaps as wm
 from lanner.sky_areas.cone_files import ConeFileError, read_cones
@@ -38,7 +38,7 @@ def _read_upload(upload: UploadFile) -> bytes:
     return data
 
 
-def _watchlist(store: Any, wl_id: int, account: Account) -> wl.Watchlist:
+def _watchlist(store: Any, wl_id: ItemId, account: Account) -> wl.Watchlist:
     try:
         found = wl.get_watchlist(store, wl_id)
     except wl.WatchlistError:
@@ -47,7 +47,7 @@ def _watchlist(store: Any, wl_id: int, account: Account) -> wl.Watchlist:
     return found
 
 
-def _watchmap(store: Any, ar_id: int, account: Account) -> wm.Watchmap:
+def _watchmap(store: Any, ar_id: ItemId, account: Account) -> wm.Watchmap:
     try:
         found = wm.get_watchmap(store, ar_id)
     except wl.WatchlistError:
@@ -83,6 +83,9 @@ def add_watchlist(
         cones = read_cones(data, file.filename or "")
     except ConeFileError as exc:
         raise ApiError(400, {"file": [str(exc)]}) from None
+    except (ValueError, OSError, TypeError, KeyError, IndexError, UnicodeError) as exc:
+        # A file named .fits/.xml that astropy cannot read: say so, whatever the reader raised.
+        raise ApiError(400, {"file": [f"cannot read the file as a watchlist: {exc}"]}) from None
     with archive(request) as store:
         watchlist, hits = wl.add_watchlist(
             store, name, cones, radius=radius, owner_id=account.user_id,
@@ -92,14 +95,14 @@ def add_watchlist(
 
 
 @router.get("/watchlists/{wl_id}/", summary="A watchlist")
-def show_watchlist(wl_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def show_watchlist(wl_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
     with archive(request) as store:
         return asdict(_watchlist(store, wl_id, account))
 
 
 @router.get("/watchlists/{wl_id}/hits/", summary="Objects inside a watchlist's cones")
 def watchlist_hits(
-    wl_id: int, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
+    wl_id: ItemId, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
 ) -> list[dict[str, Any]]:
     with archive(request) as store:
         return wl.watchlist_hits(store, _watchlist(store, wl_id, account), limit)
@@ -107,7 +110,7 @@ def watchlist_hits(
 
 @router.post("/watchlists/{wl_id}/{action}/", summary="Activate (180 days) or deactivate")
 def watchlist_state(
-    wl_id: int, action: str, request: Request, account: Account = API_USER
+    wl_id: ItemId, action: str, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     active = _action(action)
     with archive(request) as store:
@@ -117,7 +120,9 @@ def watchlist_state(
 
 
 @router.delete("/watchlists/{wl_id}/", summary="Delete a watchlist, its cones and hits")
-def delete_watchlist(wl_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def delete_watchlist(
+    wl_id: ItemId, request: Request, account: Account = API_USER
+) -> dict[str, Any]:
     with archive(request) as store:
         found = _watchlist(store, wl_id, account)
         owned(found.owner_id, found.public, account.user_id)
@@ -164,14 +169,14 @@ def add_watchmap(
 
 
 @router.get("/watchmaps/{ar_id}/", summary="A watchmap")
-def show_watchmap(ar_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def show_watchmap(ar_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
     with archive(request) as store:
         return asdict(_watchmap(store, ar_id, account))
 
 
 @router.get("/watchmaps/{ar_id}/hits/", summary="Objects inside a watchmap")
 def watchmap_hits(
-    ar_id: int, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
+    ar_id: ItemId, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
 ) -> list[dict[str, Any]]:
     with archive(request) as store:
         return wm.watchmap_hits(store, _watchmap(store, ar_id, account), limit)
@@ -179,7 +184,7 @@ def watchmap_hits(
 
 @router.post("/watchmaps/{ar_id}/{action}/", summary="Activate (180 days) or deactivate")
 def watchmap_state(
-    ar_id: int, action: str, request: Request, account: Account = API_USER
+    ar_id: ItemId, action: str, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
     active = _action(action)
     with archive(request) as store:
@@ -189,7 +194,7 @@ def watchmap_state(
 
 
 @router.delete("/watchmaps/{ar_id}/", summary="Delete a watchmap and its hits")
-def delete_watchmap(ar_id: int, request: Request, account: Account = API_USER) -> dict[str, Any]:
+def delete_watchmap(ar_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
     with archive(request) as store:
         found = _watchmap(store, ar_id, account)
         owned(found.owner_id, found.public, account.user_id)

@@ -1,12 +1,13 @@
-"""A throw-away TOM Toolkit project for the TOM tests: a separate virtual environment with
-the tomtoolkit release from the package index (it pins older astropy and numpy than
-Lanner's), kept between runs, and a Django project written in a temporary folder.
+"""A throw-away TOM Toolkit project for the TOM plugin's tests: the virtual environment of
+the TOM tests (tomtoolkit from the package index pins older astropy and numpy than
+Lanner's; see ``tests/serve/test_tom_toolkit.py``), and a Django project written in a
+temporary folder.
 
-Input: the TOM release, Lanner's source folder. Output: :func:`tom_python` (the
-interpreter of that environment, made on first use), :func:`make_project` (a project whose
+Input: Lanner's source folder. Output: :func:`tom_python` (the interpreter of the
+shared TOM environment), :func:`make_project` (a project whose
 ``settings.py`` points ``BROKERS['LANNER']`` at a server), :func:`run_in_tom` (runs a
-script there after ``migrate``, returns its JSON output). Side effects: a virtual
-environment under the system's temporary folder, subprocesses.
+script there after ``migrate``, returns its JSON output). Side effects: httpx added
+to that environment if missing, subprocesses.
 """
 
 from __future__ import annotations
@@ -14,36 +15,33 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
-TOM_RELEASE = "3.1.0"
 SRC = Path(__file__).resolve().parents[2] / "src"
-VENV = Path(tempfile.gettempdir()) / f"lanner-tom-venv-{TOM_RELEASE}"
 
 
 def tom_python() -> Path:
-    """The Python of an environment with ``tomtoolkit=={TOM_RELEASE}`` (made once)."""
-    python = VENV / "bin" / "python"
-    ready = VENV / ".ready"
-    if ready.exists():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"tomtoolkit=={TOM_RELEASE}", "httpx",
-         "pyyaml"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    ready.write_text(TOM_RELEASE)
+    """The Python of the TOM Toolkit environment the Lasair-module tests use
+    (``LANNER_TOM_VENV``, made on first use), with httpx, which the plugin needs."""
+    from tests.serve.test_tom_toolkit import tom_python as shared_tom_python
+
+    python = shared_tom_python()
+    probe = [str(python), "-c", "import httpx, yaml"]
+    if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "httpx", "pyyaml"],
+            check=True,
+            capture_output=True,
+        )
     return python
 
 
 SETTINGS = """\
 from tom_base.settings import *  # noqa: F403 - the TOM's own defaults
 
+INSTALLED_APPS = [*INSTALLED_APPS, *[a for a in ("tom_alerts",) if a not in INSTALLED_APPS]]
 SECRET_KEY = "throw-away"
 DEBUG = False
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {db!r}}}}}

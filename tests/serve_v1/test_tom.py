@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.tom_project import make_project, run_in_tom
 from tests.serve_v1.conftest import V1, archive_rows
+from tests.serve_v1.tom_project import make_project, run_in_tom
 
 SCRIPT = """
 from tom_alerts.alerts import get_service_class
@@ -76,7 +76,7 @@ def test_tom_fetches_alerts_and_makes_targets(v1_sqlite: V1, tom: Path) -> None:
     assert out["target"] == {"name": str(oid), "ra": first["ra"], "dec": first["dec"]}
     fluxes = archive_rows(
         v1_sqlite.db_url,
-        f'SELECT "psfFlux", band FROM detections WHERE "diaObjectId" = {oid} AND "psfFlux" > 0',
+        f'SELECT flux, band FROM detections WHERE "diaObjectId" = {oid} AND flux > 0',
     )
     expected = sorted((31.4 - 2.5 * math.log10(f), b) for f, b in fluxes)  # type: ignore[arg-type]
     assert [(round(m, 6), b) for m, b in out["photometry"]] == [
