@@ -103,8 +103,15 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def _utc(mjd: float) -> str:
-    moment = dt.datetime.fromtimestamp((mjd - MJD_UNIX_EPOCH) * 86400.0, dt.UTC)
+def _utc(mjd: float | None) -> str | None:
+    """UTC text of an MJD; None for a time no calendar holds (placeholder or missing times,
+    which some alerts carry) rather than a failed request."""
+    if mjd is None or not math.isfinite(mjd):
+        return None
+    try:
+        moment = dt.datetime.fromtimestamp((mjd - MJD_UNIX_EPOCH) * 86400.0, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
