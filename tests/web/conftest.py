@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +32,19 @@ from playwright.sync_api import (
 )
 
 from lanner.testing.server import LiveServer
-from tests.serve.conftest import PASSWORD, Person, ingest, make_people
+from tests.serve.conftest import PASSWORD, Person, make_people
 
 expect.set_options(timeout=30000)  # assertions wait as long as a loaded machine needs
+
+
+def ingest(alerts_dir: Path, survey: str, sources: tuple[str, ...], db_url: str) -> str:
+    """Build an archive of the given alert folders with ``lanner ingest`` (the whole
+    pipeline) and return its URL."""
+    paths = [str(alerts_dir / survey / s) for s in sources]
+    cmd = [sys.executable, "-m", "lanner", "ingest", *paths, "--survey", survey]
+    subprocess.run([*cmd, "--db", db_url, "--workers", "2"], check=True, capture_output=True)
+    return db_url
+
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "web"
