@@ -108,11 +108,24 @@ def watchlist_hits(
         return wl.watchlist_hits(store, _watchlist(store, wl_id, account), limit)
 
 
-@router.post("/watchlists/{wl_id}/{action}/", summary="Activate (180 days) or deactivate")
-def watchlist_state(
-    wl_id: ItemId, action: str, request: Request, account: Account = API_USER
+@router.post("/watchlists/{wl_id}/activate/", summary="Match on every batch for 180 days")
+def activate_watchlist(
+    wl_id: ItemId, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
-    active = _action(action)
+    return _watchlist_state(wl_id, True, request, account)
+
+
+@router.post("/watchlists/{wl_id}/deactivate/", summary="Stop matching incoming batches")
+def deactivate_watchlist(
+    wl_id: ItemId, request: Request, account: Account = API_USER
+) -> dict[str, Any]:
+    return _watchlist_state(wl_id, False, request, account)
+
+
+def _watchlist_state(
+    wl_id: ItemId, active: bool, request: Request, account: Account
+) -> dict[str, Any]:
+    # Each action its own route: a path parameter there would also match ``hits/``.
     with archive(request) as store:
         found = _watchlist(store, wl_id, account)
         owned(found.owner_id, found.public, account.user_id)
@@ -128,12 +141,6 @@ def delete_watchlist(
         owned(found.owner_id, found.public, account.user_id)
         wl.delete_watchlist(store, found, owner_id=account.user_id)
     return {"deleted": wl_id}
-
-
-def _action(action: str) -> bool:
-    if action not in ("activate", "deactivate"):
-        raise not_found()
-    return action == "activate"
 
 
 # -- watchmaps -----------------------------------------------------------------------------
@@ -182,11 +189,23 @@ def watchmap_hits(
         return wm.watchmap_hits(store, _watchmap(store, ar_id, account), limit)
 
 
-@router.post("/watchmaps/{ar_id}/{action}/", summary="Activate (180 days) or deactivate")
-def watchmap_state(
-    ar_id: ItemId, action: str, request: Request, account: Account = API_USER
+@router.post("/watchmaps/{ar_id}/activate/", summary="Match on every batch for 180 days")
+def activate_watchmap(
+    ar_id: ItemId, request: Request, account: Account = API_USER
 ) -> dict[str, Any]:
-    active = _action(action)
+    return _watchmap_state(ar_id, True, request, account)
+
+
+@router.post("/watchmaps/{ar_id}/deactivate/", summary="Stop matching incoming batches")
+def deactivate_watchmap(
+    ar_id: ItemId, request: Request, account: Account = API_USER
+) -> dict[str, Any]:
+    return _watchmap_state(ar_id, False, request, account)
+
+
+def _watchmap_state(
+    ar_id: ItemId, active: bool, request: Request, account: Account
+) -> dict[str, Any]:
     with archive(request) as store:
         found = _watchmap(store, ar_id, account)
         owned(found.owner_id, found.public, account.user_id)
