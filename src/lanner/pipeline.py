@@ -36,7 +36,7 @@ from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
 from lanner.filter.active import ActiveFilters, FilterMatch
-from lanner.filter.rerun import rerun_and_record
+from lanner.filter.rerun import Changed, rerun_and_record
 from lanner.filter.saved import expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
@@ -270,18 +270,15 @@ class Pipeline:
         """Entry point for the annotations stage: re-run the active filters that read
         ``topic``'s annotations for the objects just annotated, and record their matches for
         delivery."""
-        return rerun_and_record(self.store, topic, object_ids, self.filters.limits, self.delivery)
+        changed = Changed.annotations(topic)
+        return rerun_and_record(self.store, changed, object_ids, self.filters.limits, self.delivery)
 
     def rerun_tns(self, object_ids: Sequence[Any]) -> list[FilterMatch]:
         """Entry point for the TNS import: re-run the active filters that read
         ``crossmatch_tns`` for the objects matched to reclassified entries, and record their
         matches for delivery."""
-        from lanner.tns.rerun import rerun_for_tns
-
-        matches = rerun_for_tns(self.store, object_ids, self.filters.limits)
-        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
-            self.delivery.wake()
-        return matches
+        changed = Changed("crossmatch_tns")
+        return rerun_and_record(self.store, changed, object_ids, self.filters.limits, self.delivery)
 
     @staticmethod
     def match_rows(matches: Sequence[FilterMatch]) -> list[MatchRow]:

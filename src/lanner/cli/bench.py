@@ -153,6 +153,9 @@ def _print(result: BenchResult) -> None:
     for name, rate in result.classifiers.items():
         _line(f"  classifier {name}", result, f"classifier:{name}", rate)
     _line("end to end", result, "end_to_end", result.end_to_end)
+    if result.classifiers:
+        key = "end_to_end_without_classifiers"
+        _line("end to end without classifiers", result, key, result.end_to_end_without_classifiers)
     click.echo(f"peak memory {result.peak_memory_mb} MB")
     filters = result.extra.get("filters_100_on_10000")
     if isinstance(filters, dict):

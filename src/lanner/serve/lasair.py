@@ -370,7 +370,7 @@ ANNOTATE = (
     Field("classification", "str", "Short classification", required=True, max_length=80),
     Field("version", "str", "Version of the annotator", required=True, max_length=80),
     Field("explanation", "str", "Explanation", required=True, max_length=1024, allow_blank=True),
-    Field("classdict", "str", "Details: a JSON object, as text", required=True, max_length=4096),
+    Field("classdict", "str", "Details: a JSON object, as text", required=True),
     Field("url", "str", "Link to more information", required=True, max_length=1024,
           allow_blank=True),
 )  # fmt: skip
