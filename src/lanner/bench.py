@@ -105,6 +105,8 @@ class BenchResult:
     extra: dict[str, object] = field(default_factory=dict)
     #: Processes that decoded and enriched (1: this one did everything).
     workers: int = 1
+    #: Whether the next batch was prepared while this one was stored (one process).
+    overlap: bool = True
 
     def fill_derived(self) -> None:
         """``mb_per_s`` and ``vs_decode`` from the alerts/s figures."""
@@ -135,6 +137,8 @@ def run_bench(
     stage_benches: bool = True,
     db_url: str | None = None,
     workers: int = 1,
+    overlap: bool = True,
+    alerts: int | None = None,
 ) -> BenchResult:
     """Run the benchmark; ``stage_benches`` adds the stand-alone filter and context figures.
 
@@ -143,8 +147,16 @@ def run_bench(
     processes (:mod:`lanner.parallel`, started and warmed up before the clock starts) and stored
     in this one, as ``lanner ingest --workers N`` does; the stage and enricher figures are
     then summed over the processes, the decode ceiling stays that of one core.
+    ``overlap``: a batch is decoded and enriched in a background thread while the one before
+    is stored and filtered (as the commands do; ``False``: one stage after the other).
+    ``alerts``: the Rubin alerts of ``paths`` repeated to that many, each with fresh ids
+    (distinct objects, Rubin's wire format: :func:`lanner.bench_alerts.fresh_id_packets`).
     """
     packets = list(iter_packets(paths))
+    if alerts is not None:
+        from lanner.bench_alerts import fresh_id_packets
+
+        packets = fresh_id_packets(packets, alerts)
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(db_url or f"sqlite:///{Path(tmp) / 'bench.db'}", survey)
         if store.survey and store.counts().get("alerts", 0):
@@ -181,7 +193,7 @@ def run_bench(
                 else None
             )
             start = time.perf_counter()
-            summary = run_parallel(pipeline, batches, workers, pool=pool)
+            summary = run_parallel(pipeline, batches, workers, pool=pool, overlap=overlap)
             wall = time.perf_counter() - start
         store.close()
     input_mb = sum(len(p.data) for p in packets) / 1e6
@@ -203,6 +215,7 @@ def run_bench(
         input_mb=round(input_mb, 3),
         extra=extra,
         workers=workers,
+        overlap=overlap,
     )
     result.fill_derived()
     return result
