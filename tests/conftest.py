@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,29 +46,38 @@ def alerts_dir(shared_dir: Path) -> Path:
     return shared_dir / "data" / "alerts"
 
 
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+@contextmanager
+def pg_schema(prefix: str = "t") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped on leaving.
 
     Connections made with it carry the schema's name as application_name, so teardown can
     end any a failing test left open (they would otherwise block the DROP for ever).
     """
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as con:
         con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         con.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (schema,),
-        )
-        con.execute("SET lock_timeout = '30s'")
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (schema,),
+            )
+            con.execute("SET lock_timeout = '30s'")
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test (:func:`pg_schema`)."""
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -6,7 +6,7 @@ Tests that use these fixtures fail, never skip, when the broker cannot start.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -35,6 +35,8 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def make_topic(kafka_bootstrap: str) -> Callable[..., str]:
     """Factory creating a fresh, uniquely named topic; returns its name."""
+    # One admin client a test, not a session: a client outliving the broker would keep
+    # trying to reconnect (and say so) until the interpreter exits.
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
 
     def create(prefix: str = "test", partitions: int = 1) -> str:
@@ -83,15 +85,38 @@ def read_topic(bootstrap: str, topic: str, count: int, timeout_s: float = 20.0) 
 
 
 def produce_values(
-    bootstrap: str, topic: str, values: list[bytes], partition: int | None = None
+    bootstrap: str,
+    topic: str,
+    values: Sequence[bytes],
+    partition: int | None = None,
+    keys: Sequence[bytes | None] | None = None,
 ) -> None:
-    """Write ``values`` to ``topic`` and wait until the broker acknowledged them."""
+    """Write ``values`` to ``topic`` and wait until the broker acknowledged them.
+
+    Each value is its own key, unless ``keys`` gives one per value (``None``: no key) or a
+    ``partition`` is given (then values carry no key unless ``keys`` gives them).
+    """
     from confluent_kafka import Producer
 
+    if keys is not None and len(keys) != len(values):
+        raise ValueError(f"{len(keys)} keys for {len(values)} values")
     producer = Producer({"bootstrap.servers": bootstrap})
-    for value in values:
+    for n, value in enumerate(values):
+        key = keys[n] if keys is not None else (value if partition is None else None)
         if partition is None:
-            producer.produce(topic, value=value, key=value)
+            producer.produce(topic, value=value, key=key)
         else:
-            producer.produce(topic, value=value, partition=partition)
+            producer.produce(topic, value=value, key=key, partition=partition)
     assert producer.flush(10) == 0
+
+
+def committed_offset(bootstrap: str, group: str, topic: str, partition: int = 0) -> int:
+    """The offset ``group`` has committed on ``topic``'s ``partition`` (negative: none)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        [tp] = consumer.committed([TopicPartition(topic, partition)], timeout=10)
+        return int(tp.offset)
+    finally:
+        consumer.close()

@@ -7,6 +7,8 @@ Input: decoded Rubin records or an assembled :class:`~lanner.batch.AlertBatch`. 
 * :func:`iter_fresh_id_messages` — the records repeated to ``n`` Kafka messages in Rubin's own wire
   format (Confluent framing, schema ``lsst.v10_0``), each with fresh ids, so a replayed visit
   looks to Lanner like ``n`` different objects;
+* :func:`fresh_id_packets` — the same messages as packets, made from alert files (``lanner
+  bench --rubin --alerts N``: more batches of real alerts than the 72 shared ones);
 * :func:`onsky_v10_paths` — where the shared on-sky ``lsst.v10_0`` alerts are.
 
 No side effects. Fresh ids start at :data:`FRESH_ID_BASE`, far from the ids of real alerts.
@@ -25,7 +27,8 @@ import pyarrow as pa
 
 from lanner.batch import AlertBatch
 from lanner.ingest.confluent_wire import frame
-from lanner.ingest.decode import rubin_schema
+from lanner.ingest.decode import decode_packet, rubin_schema
+from lanner.ingest.packets import RawPacket
 
 #: First fresh id; alert ``k`` gets object id ``FRESH_ID_BASE + k``.
 FRESH_ID_BASE = 9 * 10**17
@@ -205,3 +208,10 @@ def iter_fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> Iterato
 def fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> list[bytes]:
     """The messages of :func:`iter_fresh_id_messages` as a list."""
     return list(iter_fresh_id_messages(records, n))
+
+
+def fresh_id_packets(packets: Sequence[RawPacket], n: int) -> list[RawPacket]:
+    """``n`` packets of :func:`iter_fresh_id_messages` made from the Rubin alerts of
+    ``packets`` (decoded here; undecodable ones are left out)."""
+    records = [r.record for p in packets for r in decode_packet(p)]
+    return [RawPacket(m, f"fresh-id/{k}") for k, m in enumerate(iter_fresh_id_messages(records, n))]

@@ -13,7 +13,8 @@ and moved on the sky — copy ``k`` adds ``k·137.508°`` to RA and ``k·61.803�
 Dec + 90° (both modulo the range) — so cones of the same size find about as many objects at
 every size. Each request picks a random object of the archive (cone: its position, 5″,
 ``all``; object: its id, ``lite``; query: the objects with ``nDiaSources`` above 2 in a
-1° band of Dec around it, 100 rows). Run: ``python -m lanner.bench_api --sizes 10000 100000``.
+1° band of Dec around it, 100 rows). Run: ``python -m lanner.bench_api --objects 10000 1000000``
+(``--db sqlite:///bench.db`` keeps the archive for the next run).
 """
 
 from __future__ import annotations
@@ -77,9 +78,16 @@ def build_base(db_url: str, alerts_dir: Path) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def grow(db_url: str, target: int) -> int:
+def grow(db_url: str, target: int, chunk: int = 500) -> int:
     """Copy the base objects until the archive holds ``target`` objects (about: whole
-    copies); returns the number of objects."""
+    copies); returns the number of objects.
+
+    Each table is copied by ``INSERT … SELECT`` over a join of the base rows with a table of
+    copy numbers, ``chunk`` copies per statement and commit, in the order of the primary
+    keys (copy, then base object, then source), so the indexes are appended to rather than
+    split. The base rows are read from temporary copies (SQLite would otherwise buffer
+    every ``INSERT INTO t SELECT … FROM t`` in a temporary table first), and SQLite runs
+    without journal or fsync meanwhile (a crash loses only the bench archive)."""
     store = open_store(db_url, create=False)
     try:
         con, pg = store.con, store.backend.dialect == "postgres"
@@ -93,64 +101,101 @@ def grow(db_url: str, target: int) -> int:
         if copies == 0:
             return int(have)
         first = (have - n0) // n0 + 1
-        con.execute("CREATE TEMPORARY TABLE bench_base (old BIGINT, idx BIGINT)")
-        con.execute("CREATE TEMPORARY TABLE bench_copy (k BIGINT)")
+        if not pg:
+            con.commit()
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            con.execute("PRAGMA cache_size=-262144")  # 256 MiB
+        con.execute("CREATE TEMPORARY TABLE bench_base (old BIGINT PRIMARY KEY, idx BIGINT)")
+        con.execute("CREATE TEMPORARY TABLE bench_copy (k BIGINT PRIMARY KEY)")
         ph = store.backend.placeholder
-        cur = con.cursor()
-        cur.executemany(
+        con.cursor().executemany(
             f"INSERT INTO bench_base VALUES ({ph}, {ph})",
             list(zip(base_ids, range(n0), strict=True)),
         )
-        cur.executemany(
-            f"INSERT INTO bench_copy VALUES ({ph})", [(k,) for k in range(first, first + copies)]
-        )
-
-        def wrap(x: str, span: float) -> str:
-            whole = f"FLOOR(({x}) / {span})" if pg else f"CAST(({x}) / {span} AS INTEGER)"
-            return f"(({x}) - {span} * {whole})"
-
-        survey_tables = tables_for("lsst")
-        new_id = f"({FRESH_ID_BASE} + c.k * {n0} + b.idx)"
         for table in COPIED:
-            cols = survey_tables[table].column_names
-            exprs = []
-            for col in cols:
-                if col == "diaObjectId":
-                    exprs.append(new_id)
-                elif table == "objects" and col == "ra":
-                    exprs.append(wrap("t.ra + c.k * 137.50776", 360.0))
-                elif table == "objects" and col == "decl":
-                    exprs.append(f"({wrap('t.decl + 90.0 + c.k * 61.803', 180.0)} - 90.0)")
-                else:
-                    exprs.append(f"t.{quote(col)}")
             con.execute(
-                f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
-                f"SELECT {', '.join(exprs)} FROM {quote(table)} t "
-                f"JOIN bench_base b ON t.{oid} = b.old CROSS JOIN bench_copy c"
+                f"CREATE TEMPORARY TABLE bench_{table} AS SELECT * FROM {quote(table)} "
+                f"WHERE {oid} < {FRESH_ID_BASE} ORDER BY {oid}"
             )
-        con.commit()
+            con.execute(f"CREATE INDEX ix_bench_{table} ON bench_{table} ({oid})")
+        statements = [_copy_sql(table, n0, pg) for table in COPIED]
+        for lo in range(first, first + copies, chunk):
+            ks = range(lo, min(lo + chunk, first + copies))
+            con.execute("DELETE FROM bench_copy")
+            con.cursor().executemany(f"INSERT INTO bench_copy VALUES ({ph})", [(k,) for k in ks])
+            for sql in statements:
+                con.execute(sql)
+            con.commit()
+            _say(f"grow: {lo + len(ks) - 1} copies of {n0} objects")
+        if not pg:
+            con.execute("PRAGMA journal_mode=WAL")
         return int(con.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
     finally:
         store.close()
 
 
-def sample_objects(db_url: str, n: int, seed: int = 1) -> list[tuple[int, float, float]]:
-    """``n`` random objects (id, ra, dec), among those whose light curves all have a time
-    in MJD 40000–80000 (a few shared test alerts carry placeholder times that the
-    ``object/`` route cannot render as dates)."""
+def _copy_sql(table: str, n0: int, pg: bool) -> str:
+    """``INSERT … SELECT`` of ``table``'s base rows (``bench_<table>``) under the ids of the
+    copies in ``bench_copy`` (SQLite's ``CROSS JOIN`` fixes the loop order: copy, base
+    object, row)."""
+
+    def wrap(x: str, span: float) -> str:
+        whole = f"FLOOR(({x}) / {span})" if pg else f"CAST(({x}) / {span} AS INTEGER)"
+        return f"(({x}) - {span} * {whole})"
+
     oid = quote("diaObjectId")
-    sane = "NOT mjd BETWEEN 40000 AND 80000"
-    sql = (
-        f"SELECT {oid}, ra, decl FROM objects WHERE {oid} NOT IN (SELECT {oid} FROM detections "
-        f"WHERE {sane}) AND {oid} NOT IN (SELECT {oid} FROM forced_photometry WHERE {sane})"
+    cols = tables_for("lsst")[table].column_names
+    exprs = []
+    for col in cols:
+        if col == "diaObjectId":
+            exprs.append(f"({FRESH_ID_BASE} + c.k * {n0} + b.idx)")
+        elif table == "objects" and col == "ra":
+            exprs.append(wrap("t.ra + c.k * 137.50776", 360.0))
+        elif table == "objects" and col == "decl":
+            exprs.append(f"({wrap('t.decl + 90.0 + c.k * 61.803', 180.0)} - 90.0)")
+        else:
+            exprs.append(f"t.{quote(col)}")
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
+        f"SELECT {', '.join(exprs)} FROM bench_copy c CROSS JOIN bench_base b "
+        f"CROSS JOIN bench_{table} t WHERE t.{oid} = b.old"
     )
+
+
+def sample_objects(db_url: str, n: int, seed: int = 1) -> list[tuple[int, float, float]]:
+    """``n`` random objects (id, ra, dec) of the archive, among those whose light curves
+    all have a time in MJD 40000–80000 (a few shared test alerts carry placeholder times
+    that ``object/`` answers with null dates). Which base objects are sane is read from the
+    base rows only: a copy has its original's light curve."""
+    oid = quote("diaObjectId")
+    odd_time = f"{oid} < {FRESH_ID_BASE} AND NOT mjd BETWEEN 40000 AND 80000"
     store = open_store(db_url, create=False)
     try:
-        rows = store.con.execute(sql).fetchall()
+        con, ph = store.con, store.backend.placeholder
+        base = [int(r[0]) for r in con.execute(
+            f"SELECT {oid} FROM objects WHERE {oid} < {FRESH_ID_BASE} ORDER BY {oid}"
+        ).fetchall()]  # fmt: skip
+        bad: set[int] = set()
+        for table in ("detections", "forced_photometry"):
+            sql = f"SELECT DISTINCT {oid} FROM {table} WHERE {odd_time}"
+            bad.update(int(r[0]) for r in con.execute(sql).fetchall())
+        total = int(con.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
+        copies = (total - len(base)) // len(base)
+        good = [i for i, o in enumerate(base) if o not in bad]
+        rng = random.Random(seed)
+        picks = {(k, i) for k, i in ((rng.randint(0, copies), rng.choice(good)) for _ in range(n))}
+        ids = [base[i] if k == 0 else FRESH_ID_BASE + k * len(base) + i for k, i in picks]
+        rows: list[tuple[Any, ...]] = []
+        for lo in range(0, len(ids), 500):
+            part = ids[lo : lo + 500]
+            marks = ", ".join([ph] * len(part))
+            rows += con.execute(
+                f"SELECT {oid}, ra, decl FROM objects WHERE {oid} IN ({marks})", tuple(part)
+            ).fetchall()
     finally:
         store.close()
-    rng = random.Random(seed)
-    return [(int(a), float(b), float(c)) for a, b, c in rng.sample(rows, min(n, len(rows)))]
+    return sorted((int(a), float(b), float(c)) for a, b, c in rows)
 
 
 def _request(route: str, obj: tuple[int, float, float]) -> tuple[str, dict[str, Any]]:
@@ -231,40 +276,77 @@ def measure(
     )  # fmt: skip
 
 
-def run(sizes: Sequence[int], workdir: Path, alerts_dir: Path, seconds: float = 10.0,
-        workers: int = 4, db_url: str | None = None) -> list[Figure]:  # fmt: skip
-    """Build the archive, grow it size after size, and measure each route at each size."""
+def run(
+    sizes: Sequence[int],
+    workdir: Path,
+    alerts_dir: Path,
+    seconds: float = 10.0,
+    workers: int = 4,
+    db_url: str | None = None,
+    routes: Sequence[str] = ROUTES,
+) -> list[Figure]:
+    """Build the archive (unless ``db_url`` names one that has objects already), grow it
+    size after size, and measure each route at each size."""
     from lanner.filter.users import create_user
     from lanner.serve import accounts
     from lanner.testing.server import LiveServer
 
     url = db_url or f"sqlite:///{workdir / 'bench_api.db'}"
-    build_base(url, alerts_dir)
+    if not _has_objects(url):
+        started = time.perf_counter()
+        build_base(url, alerts_dir)
+        _say(f"base archive: {time.perf_counter() - started:.0f} s")
     store = open_store(url, create=False)
     try:
-        user, token = create_user(store, f"bench{int(time.time())}")
+        user, token = create_user(store, f"bench{time.time_ns()}")
         accounts.set_tier(store, user.user_id, "power")
     finally:
         store.close()
     figures: list[Figure] = []
     env = {"LANNER_API_RATES": "10,100,1000000000"}
     for size in sorted(sizes):
+        started = time.perf_counter()
         n = grow(url, size)
+        _say(f"{n} objects: {time.perf_counter() - started:.0f} s to grow")
         objects = sample_objects(url, 2000)
         with LiveServer(url, workers=workers, env=env, startup_timeout=300) as server:
-            for route in ROUTES:
+            for route in routes:
                 figure = measure(server.url, token, route, objects, n, seconds=seconds)
                 figures.append(figure)
-                print(json.dumps(asdict(figure)), file=sys.stderr, flush=True)
+                _say(json.dumps(asdict(figure)))
     return figures
+
+
+def _has_objects(db_url: str) -> bool:
+    if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
+        return False
+    store = open_store(db_url, create=False)
+    try:
+        if not store.backend.table_columns(store.con, "objects"):
+            return False
+        return bool(store.con.execute("SELECT COUNT(*) FROM objects").fetchone()[0])
+    finally:
+        store.close()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--objects", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+        help="Archive sizes to measure, smallest first (the archive only grows)",
+    )  # fmt: skip
+    parser.add_argument("--routes", nargs="+", choices=ROUTES, default=list(ROUTES))
     parser.add_argument("--seconds", type=float, default=10.0, help="Load time per route")
     parser.add_argument("--workers", type=int, default=4, help="Server worker processes")
-    parser.add_argument("--db", default=None, help="Database URL (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--db", default=None,
+        help="Database URL (default: SQLite in a temporary folder, removed after). An "
+        "archive grown by an earlier run is reused: only the missing copies are added",
+    )  # fmt: skip
     parser.add_argument("--alerts", type=Path, default=None, help="The shared alerts folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -272,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     alerts = args.alerts or shared_dir() / "data" / "alerts"
     with tempfile.TemporaryDirectory(prefix="lanner-bench-api-") as tmp:
-        figures = run(args.sizes, Path(tmp), alerts, args.seconds, args.workers, args.db)
+        figures = run(
+            args.objects, Path(tmp), alerts, args.seconds, args.workers, args.db, args.routes
+        )
     if args.json:
         print(json.dumps([asdict(f) for f in figures], indent=1))
         return

@@ -68,8 +68,11 @@ def run_parallel(
     workers: int,
     on_batch: Callable[[BatchReport], None] | None = None,
     pool: ProcessPoolExecutor | None = None,
+    overlap: bool = True,
 ) -> RunSummary:
-    """Process every batch, preparing them in ``workers`` processes (1: in this one).
+    """Process every batch, preparing them in ``workers`` processes (1: in this one, in a
+    background thread one batch ahead with ``overlap``, :meth:`Pipeline.run_steps
+    <lanner.pipeline.Pipeline.run_steps>`).
 
     The workers run the default enrichers: a pipeline with other enrichers runs with one.
     ``pool``: workers already started (:func:`worker_pool`), e.g. to keep their start-up
@@ -81,7 +84,7 @@ def run_parallel(
     head = [b for b in (next(it, None), next(it, None)) if b is not None]
     batches = chain(head, it)
     if workers == 1 or (len(head) < 2 and pool is None):
-        return pipeline.run(batches, on_batch)
+        return pipeline.run(batches, on_batch, overlap)
     from lanner.enrich.registry import default_enrichers
 
     if tuple(pipeline.enrichers) != default_enrichers():

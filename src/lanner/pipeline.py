@@ -16,10 +16,13 @@ for ``lanner bench``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any, Protocol
 
@@ -33,7 +36,7 @@ from lanner.enrich import run_enrichers
 from lanner.enrich.base import Enricher
 from lanner.enrich.registry import default_enrichers
 from lanner.filter.active import ActiveFilters, FilterMatch
-from lanner.filter.rerun import rerun_and_record
+from lanner.filter.rerun import Changed, rerun_and_record
 from lanner.filter.saved import expire_filters
 from lanner.ingest import assemble
 from lanner.ingest.packets import DeadLetter, DeadLetterSink, RawPacket, reason_kind
@@ -165,8 +168,9 @@ class Pipeline:
 
     def finish(self, prepared: PreparedBatch) -> BatchReport:
         """Store, filter and record the matches of a decoded and enriched batch (made here or by a
-        worker process, :mod:`lanner.parallel`)."""
-        report = prepared.report
+        worker process, :mod:`lanner.parallel`). The prepared batch is left as it was, so a
+        step that failed (a database outage) can be finished again."""
+        report = copy.deepcopy(prepared.report)
         for letter in prepared.dead_letters:
             self.dead_letters.put(letter.data, letter.origin, letter.reason)
             kind = reason_kind(letter.reason)
@@ -266,18 +270,15 @@ class Pipeline:
         """Entry point for the annotations stage: re-run the active filters that read
         ``topic``'s annotations for the objects just annotated, and record their matches for
         delivery."""
-        return rerun_and_record(self.store, topic, object_ids, self.filters.limits, self.delivery)
+        changed = Changed.annotations(topic)
+        return rerun_and_record(self.store, changed, object_ids, self.filters.limits, self.delivery)
 
     def rerun_tns(self, object_ids: Sequence[Any]) -> list[FilterMatch]:
         """Entry point for the TNS import: re-run the active filters that read
         ``crossmatch_tns`` for the objects matched to reclassified entries, and record their
         matches for delivery."""
-        from lanner.tns.rerun import rerun_for_tns
-
-        matches = rerun_for_tns(self.store, object_ids, self.filters.limits)
-        if self.store.record_matches(self.match_rows(matches)) and self.delivery is not None:
-            self.delivery.wake()
-        return matches
+        changed = Changed("crossmatch_tns")
+        return rerun_and_record(self.store, changed, object_ids, self.filters.limits, self.delivery)
 
     @staticmethod
     def match_rows(matches: Sequence[FilterMatch]) -> list[MatchRow]:
@@ -288,14 +289,71 @@ class Pipeline:
         self,
         batches: Iterable[Sequence[RawPacket]],
         on_batch: Callable[[BatchReport], None] | None = None,
+        overlap: bool = True,
     ) -> RunSummary:
-        """Process every batch; ``on_batch`` sees each report (progress bars, commits)."""
+        """Process every batch; ``on_batch`` sees each report (progress bars, commits).
+
+        ``overlap``: the next batch is read, decoded and enriched in a background thread
+        while this one is stored, classified and filtered (:meth:`run_steps`)."""
+        return self.run_steps(((packets, None) for packets in batches), on_batch, overlap)
+
+    def run_steps(
+        self,
+        steps: Iterable[tuple[Sequence[RawPacket], Callable[[], None] | None]],
+        on_batch: Callable[[BatchReport], None] | None = None,
+        overlap: bool = True,
+        finish: Callable[[PreparedBatch], BatchReport] | None = None,
+    ) -> RunSummary:
+        """Process batches given with what to do once each is finished (e.g. commit its
+        stream position), in this thread, in input order.
+
+        With ``overlap``, one batch ahead is taken from ``steps`` and prepared (decoded and
+        enriched, :func:`prepare`) in a background thread while this thread finishes the one
+        before: storing, classifying, matching sky areas and filtering spend most of their
+        time in SQLite, PostgreSQL, DuckDB and numpy, which release the GIL. Only one batch
+        is ever ahead, so memory stays bounded and a slow store holds the reading back. The
+        results are those of a serial run: batches are finished, and their ``done`` called,
+        in order, by this thread only; an error in preparing a batch is raised here once
+        every batch before it is finished. The first batch of an unbound database is
+        finished before the next is prepared (it binds the database to its survey).
+        ``finish``: what finishes a prepared batch (default :meth:`finish`; the stream worker
+        retries it through database outages).
+        """
         summary = RunSummary()
-        for packets in batches:
-            report = self.process(packets)
+        finishing = self.finish if finish is None else finish
+
+        def complete(prepared: PreparedBatch, done: Callable[[], None] | None) -> None:
+            report = finishing(prepared)
+            if done is not None:
+                done()
             summary.add(report)
             if on_batch is not None:
                 on_batch(report)
+
+        if not overlap:
+            for packets, done in steps:
+                complete(prepare(packets, self.store.survey, self.enrichers), done)
+            return summary
+        it = iter(steps)
+
+        def take() -> tuple[PreparedBatch, Callable[[], None] | None] | None:
+            step = next(it, None)
+            if step is None:
+                return None
+            return prepare(step[0], self.store.survey, self.enrichers), step[1]
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="lanner-prepare")
+        ahead: Future[tuple[PreparedBatch, Callable[[], None] | None] | None] | None = None
+        try:
+            ahead = pool.submit(take)
+            while (got := ahead.result()) is not None:
+                ahead = pool.submit(take) if self.store.survey is not None else None
+                complete(*got)
+                if ahead is None:
+                    ahead = pool.submit(take)
+        finally:
+            # After an error here, the batch being prepared is waited for and dropped.
+            pool.shutdown(wait=True, cancel_futures=True)
         return summary
 
 
@@ -329,19 +387,23 @@ def run_stream(
     pipeline: Pipeline,
     batches: Iterable[CommittableBatch],
     on_batch: Callable[[BatchReport], None] | None = None,
+    overlap: bool = True,
 ) -> RunSummary:
     """Process a stream: each batch is stored (its matches recorded for delivery), its dead
     letters made durable, and only then its position committed — so a crash re-delivers,
-    never loses, a batch."""
+    never loses, a batch. With ``overlap`` the next batch is read and prepared meanwhile
+    (:meth:`Pipeline.run_steps`); commits stay in order, in this thread."""
 
-    def committed() -> Iterator[list[RawPacket]]:
+    def steps() -> Iterator[tuple[list[RawPacket], Callable[[], None]]]:
         for batch in batches:
-            yield batch.packets
-            # Resumed only once the batch above was processed without raising.
-            pipeline.dead_letters.flush()
-            batch.commit()
+            yield batch.packets, partial(_commit_after_flush, pipeline, batch)
 
-    return pipeline.run(committed(), on_batch)
+    return pipeline.run_steps(steps(), on_batch, overlap)
+
+
+def _commit_after_flush(pipeline: Pipeline, batch: CommittableBatch) -> None:
+    pipeline.dead_letters.flush()
+    batch.commit()
 
 
 def _lap(report: BatchReport, stage: str, since: float) -> float:

@@ -151,9 +151,10 @@ class Settings:
     max_rows: int = _setting("LANNER_MAX_ROWS", 10000, "Row cap of a filter or query result.", int)
     classifiers: str = _setting(
         "LANNER_CLASSIFIERS",
-        "none",
-        "Classifiers run on each stored batch, their scores written as annotations: none, auto "
-        "(all, when the lanner[ml] extra is installed), or names separated by commas.",
+        "auto",
+        "Classifiers run on each stored batch, their scores written as annotations: auto "
+        "(those fast enough for a stream, when the lanner[ml] extra is installed; "
+        "lanner classifiers lists them), none, or names separated by commas (auto,slsn).",
     )
     metrics_port: int | None = _setting(
         "LANNER_METRICS_PORT",

@@ -31,7 +31,7 @@ from functools import partial
 from lanner.ingest.deadletter_kafka import DeadLetterError
 from lanner.ingest.kafka import CommitError, KafkaBatch, KafkaBatchConsumer
 from lanner.observe.metrics import Metrics
-from lanner.pipeline import BatchReport, Pipeline, RunSummary
+from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary
 from lanner.store import DatabaseUnavailableError, Store, open_store
 from lanner.store.faults import is_transient
 
@@ -62,6 +62,9 @@ class StreamWorker:
         Longest wait (s) between reconnection attempts.
     sleep
         ``time.sleep``, replaceable in tests.
+    overlap
+        Read and prepare the next batch while this one is stored (:meth:`Pipeline.run_steps
+        <lanner.pipeline.Pipeline.run_steps>`).
     """
 
     def __init__(
@@ -72,8 +75,10 @@ class StreamWorker:
         retry_s: float = 300.0,
         max_backoff_s: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        overlap: bool = True,
     ) -> None:
         self.pipeline = pipeline
+        self.overlap = overlap
         self.consumer = consumer
         self.metrics = metrics or Metrics()
         self.retry_s = retry_s
@@ -84,18 +89,25 @@ class StreamWorker:
 
     def run(self, on_batch: Callable[[BatchReport], None] | None = None) -> RunSummary:
         """Process batches until the consumer stops; ``on_batch`` sees each report."""
-        summary = RunSummary()
-        for batch in self.consumer:
-            report = self._retrying(partial(self.pipeline.process, batch.packets))
-            self._retrying(self.pipeline.dead_letters.flush)
-            self._count_repeats()
-            self._commit(batch)
-            summary.add(report)
+
+        def observe(report: BatchReport) -> None:
             self.metrics.observe(report)
             self._refresh_gauges()
             if on_batch is not None:
                 on_batch(report)
-        return summary
+
+        # The next batch is read and prepared while this one is stored (one ahead); each
+        # is committed, in order, once stored and its dead letters durable.
+        steps = ((batch.packets, partial(self._done, batch)) for batch in self.consumer)
+        return self.pipeline.run_steps(steps, observe, self.overlap, finish=self._finish)
+
+    def _finish(self, prepared: PreparedBatch) -> BatchReport:
+        return self._retrying(partial(self.pipeline.finish, prepared))
+
+    def _done(self, batch: KafkaBatch) -> None:
+        self._retrying(self.pipeline.dead_letters.flush)
+        self._count_repeats()
+        self._commit(batch)
 
     def _retrying(self, step: Callable[[], BatchReport | None]) -> BatchReport:
         started: float | None = None

@@ -4,6 +4,7 @@ JSON-lines file, validated whole), the history, and who may do what."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from lanner.filter.users import get_user
@@ -63,41 +64,48 @@ def test_annotator_lifecycle_and_permissions(archive: Archive, cli: Cli, topic: 
     assert topic not in cli("annotator", "list", "--user", alice)
 
 
-def test_annotate_file_is_validated_whole(
+def test_annotate_file_reports_every_bad_line(
     archive: Archive, cli: Cli, topic: str, tmp_path: Path
 ) -> None:
+    """Every bad line of a file is reported with its number and what is wrong, whatever is
+    wrong with it (not JSON, not an annotation, another topic, a rule, an unknown object);
+    nothing is written and the command fails; the corrected file is written whole."""
     a = archive
     alice = _name(a, a.alice)
     cli("annotator", "add", topic, "--user", alice)
     good = [
-        {"diaObjectId": oid, "classification": "SN", "classdict": json.dumps({"p": n / 10})}
+        json.dumps({"diaObjectId": oid, "classification": "SN", "classdict": {"p": n / 10}})
         for n, oid in enumerate(a.object_ids[41:46])
     ]
-    lines = [json.dumps(g) for g in good]
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text(
-        "\n".join(
-            [
-                *lines,
-                json.dumps(
-                    {"diaObjectId": a.object_ids[46], "classification": "SN", "version": "v" * 20}
-                ),
-                json.dumps({"diaObjectId": 42, "classification": "SN"}),
-                json.dumps(
-                    {"diaObjectId": a.object_ids[47], "classification": "SN", "topic": "other"}
-                ),
-            ]
-        )
-    )
-    out = cli("annotate", topic, "--file", str(bad), "--user", alice, ok=False)
-    assert "line 8: names topic 'other'" in out and "nothing was written" in out
-    bad.write_text("\n".join([*lines[:3], lines[3].replace('"SN"', '""'), *lines[4:]]))
-    out = cli("annotate", topic, "--file", str(bad), "--user", alice, ok=False)
-    assert "item 4" in out and "classification is empty" in out
+    bad = {
+        3: "{not json",
+        5: json.dumps(
+            {"diaObjectId": a.object_ids[46], "classification": "SN", "version": "v" * 20}
+        ),
+        6: json.dumps({"diaObjectId": 42, "classification": "SN"}),
+        8: json.dumps({"diaObjectId": a.object_ids[47], "classification": "SN", "topic": "other"}),
+        9: json.dumps({"classification": "SN"}),
+        11: json.dumps({"diaObjectId": a.object_ids[48], "classification": "", "url": "ftp://x"}),
+    }
+    lines, rest = [], iter(good)
+    for n in range(1, 12):
+        lines.append(bad[n] if n in bad else "" if n in (4, 10) else next(rest))
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out = cli("annotate", topic, "--file", str(path), "--user", alice, ok=False)
+    reported = sorted({int(m) for m in re.findall(r"mixed\.jsonl: line (\d+): ", out)})
+    assert reported == sorted(bad)
+    assert "line 3: not JSON" in out
+    assert "line 5: version is 20 characters long: at most 16" in out
+    assert "line 6: no object 42 in this database" in out
+    assert "line 8: the message is for annotator 'other'" in out
+    assert "line 9: no object id" in out
+    assert "line 11: classification is empty" in out and "line 11: url 'ftp://x'" in out
+    assert "6 bad line(s)" in out and "nothing was written" in out
     assert json.loads(cli("annotator", "show", topic, "--format", "json"))[0]["annotations"] == 0
-    ok = tmp_path / "ok.jsonl"
-    ok.write_text("\n".join(lines) + "\n\n")
-    assert "5 annotation(s) written" in cli("annotate", topic, "--file", str(ok), "--user", alice)
+
+    path.write_text("\n".join(good) + "\n\n")
+    assert "5 annotation(s) written" in cli("annotate", topic, "--file", str(path), "--user", alice)
     assert json.loads(cli("annotator", "show", topic, "--format", "json"))[0]["annotations"] == 5
 
 

@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from lanner.distribute.topic_names import topic_name
 from lanner.filter.users import get_user
 from tests.annotations.conftest import Archive, Cli
-from tests.kafka_fixtures import produce_values, read_topic
+from tests.kafka_fixtures import committed_offset, produce_values, read_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -95,15 +94,6 @@ def test_annotate_fires_a_filter_and_the_writer_delivers(
     print(f"annotate -> filter match on Kafka: {returned:.2f} s (command, in-process)")
 
 
-def _committed(bootstrap: str, group: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        [tp] = consumer.committed([TopicPartition(topic, 0)], timeout=10)
-        return int(tp.offset)
-    finally:
-        consumer.close()
-
-
 def test_consume_fast_annotations(
     archive: Archive,
     kafka_cli: Cli,
@@ -168,7 +158,7 @@ def test_consume_fast_annotations(
     }
     assert reasons == {"not an annotation", "other topic", "invalid annotation"}
     assert {m.value() for m in letters} == {values[1], values[2], values[3], values[4]}  # type: ignore[attr-defined]
-    assert _committed(kafka_bootstrap, group, stream) == len(values)
+    assert committed_offset(kafka_bootstrap, group, stream) == len(values)
     ph = a.store.backend.placeholder
     rows = a.store.con.execute(
         f'SELECT "diaObjectId", version, classification FROM annotations WHERE topic = {ph} '

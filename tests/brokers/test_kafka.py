@@ -13,7 +13,6 @@ from typing import Any
 import fastavro
 import pytest
 from click.testing import CliRunner
-from confluent_kafka import Producer
 
 from lanner.cli import build_cli
 from lanner.filter.saved import add_filter
@@ -21,6 +20,7 @@ from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.pipeline import Pipeline
 from lanner.store import Store, open_store
 from tests.helpers import SERIES, packets_of
+from tests.kafka_fixtures import produce_values
 
 pytestmark = pytest.mark.kafka
 
@@ -99,11 +99,8 @@ def _container(record: dict[str, Any], schema: dict[str, Any]) -> bytes:
 
 
 def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for key, value in messages:
-        producer.produce(topic, value=value, key=key)
-    assert producer.flush(10) == 0
-    del producer  # its connection closes now, not after the broker stops
+    keys, values = zip(*messages, strict=True)
+    produce_values(bootstrap, topic, values, keys=keys)
 
 
 def _consume(db_url: str, *args: str) -> str:

@@ -12,11 +12,20 @@ from lanner.batch import AlertBatch
 from lanner.classify.fink import import_fink
 
 
-def _c(batch: AlertBatch, field: str) -> pd.Series:
+def _entries(packet: dict[str, Any], once: bool) -> list[dict[str, Any]]:
+    """``prv_candidates`` then the candidate; ``once``: without the copies of the candidate
+    that some packets also list in ``prv_candidates``."""
+    prv = packet.get("prv_candidates") or []
+    if once:
+        prv = [e for e in prv if e.get("candid") != packet["candidate"]["candid"]]
+    return [*prv, packet["candidate"]]
+
+
+def _c(batch: AlertBatch, field: str, once: bool = False) -> pd.Series:
     """Fink's ``c<field>``: ``prv_candidates`` values then the candidate's (None → NaN)."""
     out = []
     for p in batch.packets:
-        entries = [*(p.get("prv_candidates") or []), p["candidate"]]
+        entries = _entries(p, once)
         out.append(np.array([np.nan if e.get(field) is None else e[field] for e in entries]))
     return pd.Series(out)
 
@@ -37,16 +46,18 @@ def roid(batch: AlertBatch) -> np.ndarray:
     return np.asarray(mod.roid_catcher.func(*args))
 
 
-def ztf_snn(batch: AlertBatch, model: str) -> np.ndarray:
+def ztf_snn(batch: AlertBatch, model: str, once: bool = False) -> np.ndarray:
+    """Fink's SuperNNova on the packets' arrays (``once``: each candid once, see
+    :func:`_entries`)."""
     mod = import_fink("fink_science.ztf.snn.processor")
     n = len(batch)
     return np.asarray(
         mod.snn_ia.func(
             _cand(batch, "candid").astype("int64"),
-            _c(batch, "jd"),
-            _c(batch, "fid"),
-            _c(batch, "magpsf"),
-            _c(batch, "sigmapsf"),
+            _c(batch, "jd", once),
+            _c(batch, "fid", once),
+            _c(batch, "magpsf", once),
+            _c(batch, "sigmapsf", once),
             pd.Series(roid(batch)),
             pd.Series(["Unknown"] * n),
             _cand(batch, "jdstarthist"),

@@ -193,7 +193,8 @@ def make_sqlite(path: Path, catalog: Mapping[str, Table]) -> None:
 def duckdb_with_slow_function() -> DuckDBEngine:
     """A DuckDB engine over :data:`DATA` with ``slow(x)``: returns ``x`` after 0.05 s per
     vector of rows."""
-    eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG))
+    # A database of its own: a function added to the shared one would stay in it.
+    eng = DuckDBEngine.for_batch(CATALOG, arrow_tables(CATALOG), fresh=True)
 
     def slow(x: pa.Array) -> pa.Array:
         time.sleep(0.05)

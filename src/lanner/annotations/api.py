@@ -259,12 +259,11 @@ def write_checked(
     written = rows.write_annotation_rows(store, topic, checked, dt.datetime.now(dt.UTC))
     annotation_counts.written(topic, written)
     if rerun and written:
-        from lanner.filter.rerun import rerun_and_record
+        from lanner.filter.rerun import Changed, rerun_and_record
 
         try:
-            rerun_and_record(
-                store, topic, list(dict.fromkeys(r[0] for r in checked)), delivery=delivery
-            )
+            ids = list(dict.fromkeys(r[0] for r in checked))
+            rerun_and_record(store, Changed.annotations(topic), ids, delivery=delivery)
         except Exception as exc:  # the annotations are stored; the filters see them next batch
             annotation_counts.rerun_failed(topic)
             log.error("re-running the filters that read %r failed: %s", topic, exc, exc_info=True)

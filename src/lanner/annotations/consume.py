@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from lanner.annotations.api import item_checks, writable_annotator, write_checked
 from lanner.annotations.counts import annotation_counts
-from lanner.annotations.messages import MessageError, parse_message
+from lanner.annotations.messages import MessageError, OtherTopicError, message_for
 from lanner.annotations.model import Annotation, AnnotationError
 from lanner.ingest.packets import DeadLetterSink, RawPacket, reason_kind
 from lanner.store import Store
@@ -130,18 +130,12 @@ class AnnotationConsumer:
                 rejected.append((packet, packet.error))
                 continue
             try:
-                item, topic = parse_message(packet.data)
+                item = message_for(packet.data, self.annotator)
+            except OtherTopicError as exc:
+                rejected.append((packet, f"other topic: {exc}"))
+                continue
             except MessageError as exc:
                 rejected.append((packet, f"not an annotation: {exc}"))
-                continue
-            if topic is not None and topic != self.annotator:
-                rejected.append(
-                    (
-                        packet,
-                        f"other topic: the message is for annotator {topic!r}, this consumer "
-                        f"writes to {self.annotator!r}",
-                    )
-                )
                 continue
             items.append(item)
             kept.append(packet)

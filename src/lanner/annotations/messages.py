@@ -7,7 +7,9 @@ Input: one JSON object (bytes or text), e.g.
 ``diaObjectId`` (Rubin) or ``objectId`` (ZTF, and accepted for Rubin too); ``classdict`` is a
 JSON object or a JSON text of one; ``topic`` is optional. Output: an
 :class:`~lanner.annotations.model.Annotation` and the topic the message names (or ``None``),
-or :class:`MessageError` saying what is wrong. No side effects.
+or :class:`MessageError` saying what is wrong; :func:`message_for` also refuses a message
+naming another topic than the one written to (the Kafka consumer and ``lanner annotate
+--file`` read messages with it). No side effects.
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ FIELDS = frozenset(
 
 class MessageError(ValueError):
     """A message that is not an annotation; the text says what to fix."""
+
+
+class OtherTopicError(MessageError):
+    """An annotation for another annotator than the one written to."""
+
+
+def message_for(data: bytes | str, topic: str) -> Annotation:
+    """The annotation in one JSON message to be written to the annotator ``topic``:
+    :class:`MessageError` if it is not one, :class:`OtherTopicError` if it names another
+    topic (a message may leave the topic out)."""
+    item, named = parse_message(data)
+    if named is not None and named != topic:
+        raise OtherTopicError(f"the message is for annotator {named!r}, not {topic!r}")
+    return item
 
 
 def parse_message(data: bytes | str) -> tuple[Annotation, str | None]:

@@ -9,7 +9,9 @@ Rules (Lasair's, with Lanner's limits): a topic is a name of letters, digits and
 has a classification (at most :data:`MAX_CLASSIFICATION` characters), a version of at most
 :data:`MAX_VERSION` characters, an explanation and a URL of at most :data:`MAX_TEXT`
 characters (the URL ``http(s)://``), and ``classdict`` a JSON object of at most
-:data:`MAX_CLASSDICT` bytes once serialised.
+:data:`MAX_CLASSDICT` bytes once serialised. The limits are defined here only, documented
+in ``docs/annotations.md`` (a test compares the two), and every way in (CLI, Kafka, REST
+API, brokers, classifiers) applies them through :func:`item_problems`.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lanner.annotations import Annotation
+from lanner.brokers.write import broker_annotation
 
 LC_TOPIC = "alerce_lc_classifier"
 STAMP_TOPIC = "alerce_stamp_classifier"
@@ -46,15 +47,13 @@ def _annotation(
     oid: str, probs: dict[str, float], version: str, extra: dict[str, Any], what: str
 ) -> Annotation:
     best = max(probs, key=lambda k: probs[k])
-    details: dict[str, Any] = {"probabilities": probs, **extra}
-    if version:
-        details["classifier_version"] = version
-    return Annotation(
-        object_id=oid,
-        classification=best,
-        version=version if len(version) <= 16 else "",
-        explanation=f"ALeRCE {what}: {best} with probability {probs[best]:.3f}",
-        classdict=details,
+    return broker_annotation(
+        oid,
+        best,
+        f"ALeRCE {what}: {best} with probability {probs[best]:.3f}",
+        {"probabilities": probs, **extra},
+        version=version,
+        version_key="classifier_version",
         url=OBJECT_URL.format(oid),
     )
 

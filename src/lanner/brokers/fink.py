@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lanner.annotations import Annotation
+from lanner.brokers.write import broker_annotation
 
 #: A score at or above this is the classifier's positive class.
 THRESHOLD = 0.5
@@ -277,14 +278,13 @@ def _labels(
 def _annotation(
     object_id: Any, classification: str, version: str, explanation: str, details: dict[str, Any]
 ) -> Annotation:
-    if version:
-        details["fink_science_version"] = version
-    return Annotation(
-        object_id=object_id,
-        classification=classification,
-        version=version if len(version) <= 16 else "",
-        explanation=explanation,
-        classdict=details,
+    return broker_annotation(
+        object_id,
+        classification,
+        explanation,
+        details,
+        version=version,
+        version_key="fink_science_version",
     )
 
 

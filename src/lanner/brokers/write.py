@@ -30,7 +30,7 @@ from lanner.annotations import (
     write_annotations,
 )
 from lanner.annotations.counts import annotation_counts
-from lanner.annotations.model import item_problems, object_id_value
+from lanner.annotations.model import MAX_VERSION, item_problems, object_id_value
 from lanner.store import Store
 from lanner.store.annotations import existing_objects
 
@@ -56,6 +56,32 @@ class BrokerReport:
         self.written.update(other.written)
         self.unknown_objects.update(other.unknown_objects)
         self.rejected.update(other.rejected)
+
+
+def broker_annotation(
+    object_id: Any,
+    classification: str,
+    explanation: str,
+    details: dict[str, Any],
+    *,
+    version: str,
+    version_key: str,
+    url: str = "",
+) -> Annotation:
+    """One of another broker's classifications as an annotation. Its classifier version
+    goes into ``details`` under ``version_key``, and is the annotation's ``version`` when it
+    fits (:data:`~lanner.annotations.model.MAX_VERSION` characters; a longer one is kept
+    only in ``classdict``, so the annotation is not refused for it)."""
+    if version:
+        details[version_key] = version
+    return Annotation(
+        object_id=object_id,
+        classification=classification,
+        version=version if len(version) <= MAX_VERSION else "",
+        explanation=explanation,
+        classdict=details,
+        url=url,
+    )
 
 
 def broker_user(store: Store, source: str) -> int:

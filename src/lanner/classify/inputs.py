@@ -119,6 +119,19 @@ def detections(batch: AlertBatch) -> LightCurves:
     )
 
 
+#: The batch columns :func:`forced_and_current` reads (a classifier's ``required_columns``).
+FORCED_AND_CURRENT_COLUMNS = (
+    "forced.mjd",
+    "forced.band",
+    "forced.flux",
+    "forced.flux_err",
+    "alerts.mjd",
+    "alerts.band",
+    "alerts.flux",
+    "alerts.flux_err",
+)
+
+
 def forced_and_current(batch: AlertBatch) -> LightCurves:
     """Rubin's ``prvDiaForcedSources`` then the triggering ``diaSource`` of each alert, the
     light curve Fink's Rubin classifiers read (``concat_col(current='diaSource',

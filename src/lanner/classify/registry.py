@@ -2,8 +2,9 @@
 
 Imported classes, not strings. A classifier needs the ``lanner[ml]`` extra (fink-science's
 models, supernnova, torch, onnxruntime, ...); without it the list is empty and the pipeline
-runs as before. Each classifier loads its model once per process (:func:`load`), on its
-first batch.
+runs as before. ``auto`` (the default of ``LANNER_CLASSIFIERS``) runs every classifier fast
+enough for a stream: :data:`NOT_IN_AUTO` lists those left out, and why. Each classifier loads
+its model once per process (:func:`load`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 
 #: Libraries every shipped classifier needs (the ``lanner[ml]`` extra).
 ML_MODULES = ("fink_science", "fink_utils", "supernnova", "torch", "onnxruntime", "pandas")
+
+#: Classifiers too slow for a stream, left out of ``auto`` (they run when named), and why.
+NOT_IN_AUTO: dict[str, str] = {
+    "slsn": "a Rainbow fit per light curve of >= 7 points, about 1 s each: name it to run it",
+}
 
 
 def classifier_classes() -> dict[str, type]:
@@ -73,33 +79,38 @@ class Deferred:
         return load(self.name).predict(batch)
 
 
-def selected(choice: str, survey: str | None = None) -> list[Classifier]:
-    """The classifiers of the ``LANNER_CLASSIFIERS`` setting: ``auto`` (all, when the extra
-    is installed), ``none``, or names separated by commas; only those serving ``survey``
-    when given. Unknown names, or names asked for without the extra, raise ValueError."""
-    text = choice.strip().lower()
-    if text == "none":
+def auto_names() -> list[str]:
+    """The classifiers ``auto`` runs: every shipped one but :data:`NOT_IN_AUTO`, when the
+    extra is installed (none otherwise)."""
+    if not ml_installed():
         return []
-    if text == "auto":
-        if not ml_installed():
-            return []
-        names: Sequence[str] = list(classifier_classes())
-    else:
-        names = [n.strip() for n in choice.split(",") if n.strip()]
-        unknown = [n for n in names if n not in classifier_classes()]
-        if unknown:
-            raise ValueError(
-                f"LANNER_CLASSIFIERS names unknown classifiers {unknown}: choose among "
-                f"{', '.join(classifier_classes())}, or auto, or none"
-            )
-        if not ml_installed():
-            raise ValueError(
-                "LANNER_CLASSIFIERS names classifiers but their libraries are not installed: "
-                "pip install 'lanner[ml]'"
-            )
+    return [n for n in classifier_classes() if n not in NOT_IN_AUTO]
+
+
+def selected(choice: str, survey: str | None = None) -> list[Classifier]:
+    """The classifiers of the ``LANNER_CLASSIFIERS`` setting: ``none``, or names separated by
+    commas, where ``auto`` stands for :func:`auto_names` (``auto,slsn``: those and the SLSN
+    classifier); only those serving ``survey`` when given, in running order. Unknown names,
+    or names asked for without the extra, raise ValueError."""
+    words = [w.strip() for w in choice.lower().split(",") if w.strip()]
+    if words == ["none"]:
+        return []
     classes = classifier_classes()
+    unknown = [w for w in words if w not in classes and w != "auto"]
+    if unknown:
+        raise ValueError(
+            f"LANNER_CLASSIFIERS names unknown classifiers {unknown}: choose among "
+            f"{', '.join(classes)}, or auto, or none"
+        )
+    named: Sequence[str] = [w for w in words if w != "auto"]
+    if named and not ml_installed():
+        raise ValueError(
+            "LANNER_CLASSIFIERS names classifiers but their libraries are not installed: "
+            "pip install 'lanner[ml]'"
+        )
+    wanted = set(named) | (set(auto_names()) if "auto" in words else set())
     return [
         load(n)
-        for n in names
-        if survey is None or survey in classes[n].surveys  # type: ignore[attr-defined]
+        for n in classes
+        if n in wanted and (survey is None or survey in classes[n].surveys)  # type: ignore[attr-defined]
     ]

@@ -9,6 +9,10 @@ features renamed to the forest's training names (see :meth:`SuperluminousSN._tra
 Fink's own processor fails there). The forest was pickled by scikit-learn 1.5.2, the version
 the ``lanner[ml]`` extra pins. Alerts with
 fewer points than the classifier's minimum get 0 from Fink; here they are not scored.
+
+Cost: about 1 s per qualifying light curve, nearly all of it the Rainbow fit (iminuit over a
+Python model, inside light-curve), so ``LANNER_CLASSIFIERS=auto`` leaves this classifier out
+(:data:`lanner.classify.registry.NOT_IN_AUTO`); name it to run it.
 """
 
 from __future__ import annotations
@@ -31,18 +35,7 @@ class SuperluminousSN:
     name = "slsn"
     version = f"fs{FINK_SCIENCE_VERSION}-slsn"
     surveys = frozenset({"lsst"})
-    required_columns = (
-        "forced.mjd",
-        "forced.band",
-        "forced.flux",
-        "forced.flux_err",
-        "alerts.mjd",
-        "alerts.band",
-        "alerts.flux",
-        "alerts.flux_err",
-        "alerts.ra",
-        "alerts.dec",
-    )
+    required_columns = (*inputs.FORCED_AND_CURRENT_COLUMNS, "alerts.ra", "alerts.dec")
     scores = ("p_slsn",)
 
     def __init__(self) -> None:

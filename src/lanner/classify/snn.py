@@ -141,16 +141,7 @@ class RubinSnVsOther(_SuperNNova):
     version = f"fs{FINK_SCIENCE_VERSION}-snn"
     scores = ("p_sn",)
     labels = ("SN", "other")
-    required_columns = (
-        "forced.mjd",
-        "forced.band",
-        "forced.flux",
-        "forced.flux_err",
-        "alerts.mjd",
-        "alerts.band",
-        "alerts.flux",
-        "alerts.flux_err",
-    )
+    required_columns = inputs.FORCED_AND_CURRENT_COLUMNS
 
     def predict(self, batch: AlertBatch) -> pa.Table:
         lcs = inputs.forced_and_current(batch)

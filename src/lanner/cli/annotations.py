@@ -12,14 +12,18 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from lanner.annotations.model import MAX_VERSION
 from lanner.cli.options import db_option
 from lanner.cli.output import emit
 from lanner.settings import Settings, option_help
 from lanner.store import Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from lanner.distribute.outbox import DeliveryPass
 
 user_option = click.option(
     "--user", "username", default=None, help="Act as this user (default: the local user)."
@@ -221,7 +225,9 @@ _flag_command("hide", "Only you and your writers see the annotator.", "public", 
 @click.option("--classdict", default=None, help="Details as a JSON object, e.g. '{\"p\": 0.9}'.")
 @click.option("--explanation", default="", help="Why, in words.")
 @click.option("--url", default="", help="Where to read more (http:// or https://).")
-@click.option("--version", "version", default="", help="Version of the classifier (<= 16).")
+@click.option(
+    "--version", "version", default="", help=f"Version of the classifier (<= {MAX_VERSION})."
+)
 @click.option(
     "--file",
     "file",
@@ -246,8 +252,9 @@ def annotate_command(
 ) -> None:
     """Annotate OBJECT with CLASSIFICATION under TOPIC, or every line of --file.
 
-    The whole input is checked first and nothing is written if any item is bad; then the
-    active filters reading TOPIC run for the annotated objects and their matches are sent.
+    The whole input is checked first and nothing is written if any item is bad (every bad
+    line of a file is reported, with its number); then the active filters reading TOPIC run
+    for the annotated objects and their matches are sent.
     """
     from lanner.annotations import Annotation, write_annotations
     from lanner.annotations.delivery import DeliverWhenWoken
@@ -255,23 +262,27 @@ def annotate_command(
     if file is not None:
         if object_id is not None or classification is not None:
             raise click.UsageError("give OBJECT CLASSIFICATION or --file, not both")
-        items = _read_file(file, topic)
-    else:
-        if object_id is None or classification is None:
-            raise click.UsageError("give OBJECT and CLASSIFICATION (or --file FILE)")
-        doc: Any = None
-        if classdict is not None:
-            try:
-                doc = json.loads(classdict)
-            except ValueError as exc:
-                raise click.BadParameter(f"not JSON: {exc}", param_hint="--classdict") from exc
-        items = [Annotation(object_id, classification, version, explanation, doc, url)]
+        _annotate_file(file, topic, username, db_url)
+        return
+    if object_id is None or classification is None:
+        raise click.UsageError("give OBJECT and CLASSIFICATION (or --file FILE)")
+    doc: Any = None
+    if classdict is not None:
+        try:
+            doc = json.loads(classdict)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--classdict") from exc
+    items = [Annotation(object_id, classification, version, explanation, doc, url)]
     with _open(db_url) as (store, settings):
         delivery = DeliverWhenWoken(settings)
         n = write_annotations(
             store, topic, items, user_id=_user(store, username), delivery=delivery
         )
         done = delivery.flush()
+    _report_written(n, topic, done)
+
+
+def _report_written(n: int, topic: str, done: DeliveryPass) -> None:
     click.echo(f"{n} annotation(s) written to {topic!r}")
     if done.claimed:
         click.echo(
@@ -280,32 +291,58 @@ def annotate_command(
         )
 
 
-def _read_file(path: Path, topic: str) -> list[Any]:
-    """The annotations of a JSON-lines file; every bad line is reported, none written."""
-    from lanner.annotations.messages import MessageError, parse_message
+def _annotate_file(path: Path, topic: str, username: str | None, db_url: str | None) -> None:
+    """Write every annotation of a JSON-lines file, or none: each bad line (not an
+    annotation, another topic, a rule broken, an object not in the database) is reported
+    with its number and what is wrong, and the command fails."""
+    from lanner.annotations.api import item_checks, writable_annotator, write_checked
+    from lanner.annotations.counts import annotation_counts
+    from lanner.annotations.delivery import DeliverWhenWoken
 
+    lines, items, problems = _read_file(path, topic)
+    with _open(db_url) as (store, settings):
+        user_id = _user(store, username)
+        writable_annotator(store, topic, user_id=user_id)
+        checked, bad = item_checks(store, items)
+        for n, found in bad.items():
+            problems.setdefault(lines[n], []).extend(found)
+        if problems:
+            annotation_counts.rejected(topic, len(items))
+            for line in sorted(problems):
+                for problem in problems[line]:
+                    click.echo(f"error: {path.name}: line {line}: {problem}", err=True)
+            raise click.ClickException(
+                f"{len(problems)} bad line(s) in {path}; nothing was written"
+            )
+        if not items:
+            raise click.ClickException(f"{path} holds no annotations")
+        delivery = DeliverWhenWoken(settings)
+        n = write_checked(store, topic, checked, delivery=delivery)
+        done = delivery.flush()
+    _report_written(n, topic, done)
+
+
+def _read_file(path: Path, topic: str) -> tuple[list[int], list[Any], dict[int, list[str]]]:
+    """The annotations of a JSON-lines file: the line number of each, the annotations, and
+    the problems of the lines that are not annotations of ``topic``, by line number (blank
+    lines are skipped)."""
+    from lanner.annotations.messages import MessageError, message_for
+
+    lines: list[int] = []
     items: list[Any] = []
-    problems: list[str] = []
+    problems: dict[int, list[str]] = {}
     with path.open("rb") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                item, named = parse_message(line)
+                item = message_for(line, topic)
             except MessageError as exc:
-                problems.append(f"line {n}: {exc}")
+                problems[n] = [str(exc)]
                 continue
-            if named is not None and named != topic:
-                problems.append(f"line {n}: names topic {named!r}, not {topic!r}")
-                continue
+            lines.append(n)
             items.append(item)
-    if problems:
-        for p in problems:
-            click.echo(f"error: {path.name}: {p}", err=True)
-        raise click.ClickException(f"{len(problems)} bad line(s) in {path}; nothing was written")
-    if not items:
-        raise click.ClickException(f"{path} holds no annotations")
-    return items
+    return lines, items, problems
 
 
 # -- annotations ----------------------------------------------------------------------------

@@ -58,6 +58,21 @@ from lanner.bench import BenchResult
     show_default=True,
     help="Processes that decode and enrich (as lanner ingest --workers N); this one stores.",
 )
+@click.option(
+    "--overlap/--serial",
+    default=True,
+    show_default=True,
+    help="Prepare the next batch in a background thread while this one is stored (as "
+    "lanner ingest, run and consume do), or run the stages one after the other.",
+)
+@click.option(
+    "--alerts",
+    "n_alerts",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --rubin: the on-sky alerts repeated to N, each copy with fresh ids (distinct "
+    "objects, Rubin's wire format), so that there are several batches.",
+)
 def bench(
     paths: tuple[Path, ...],
     batch_size: int,
@@ -69,6 +84,8 @@ def bench(
     tns: int | None,
     annotations: bool,
     workers: int,
+    overlap: bool,
+    n_alerts: int | None,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
@@ -87,6 +104,8 @@ def bench(
         if scaling:
             _scaling(shared_dir(), as_json)
             return
+        if n_alerts is not None and not rubin:
+            raise click.UsageError("--alerts goes with --rubin")
         if rubin:
             from lanner.bench_alerts import onsky_v10_paths
 
@@ -96,7 +115,14 @@ def bench(
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        result = run_bench(targets, batch_size, db_url=db_url, workers=workers)
+        result = run_bench(
+            targets,
+            batch_size,
+            db_url=db_url,
+            workers=workers,
+            overlap=overlap,
+            alerts=n_alerts,
+        )
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -117,6 +143,7 @@ def _print(result: BenchResult) -> None:
         f"alerts {result.alerts} (dead letters {result.dead_letters}, {result.input_mb} MB), "
         f"batches of {result.batch_size}"
         + (f", {result.workers} worker processes" if result.workers > 1 else "")
+        + ("" if result.overlap else ", stages run one after the other (--serial)")
     )
     _line("decode only", result, "decode_only", result.decode_only)
     for stage, rate in result.stages.items():
@@ -126,6 +153,9 @@ def _print(result: BenchResult) -> None:
     for name, rate in result.classifiers.items():
         _line(f"  classifier {name}", result, f"classifier:{name}", rate)
     _line("end to end", result, "end_to_end", result.end_to_end)
+    if result.classifiers:
+        key = "end_to_end_without_classifiers"
+        _line("end to end without classifiers", result, key, result.end_to_end_without_classifiers)
     click.echo(f"peak memory {result.peak_memory_mb} MB")
     filters = result.extra.get("filters_100_on_10000")
     if isinstance(filters, dict):

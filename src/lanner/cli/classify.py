@@ -12,12 +12,19 @@ from lanner.cli.watchlists import open_for_cli, user_option
 
 @click.command("classifiers")
 def classifiers_command() -> None:
-    """List the built-in classifiers: name, surveys, version, and whether they run here."""
-    from lanner.classify.registry import classifier_classes, ml_installed
+    """List the built-in classifiers: name, surveys, version, and whether LANNER_CLASSIFIERS=auto
+    (the default) runs them here, or why not."""
+    from lanner.classify.registry import NOT_IN_AUTO, auto_names, classifier_classes, ml_installed
 
-    here = "installed" if ml_installed() else "not installed: pip install 'lanner[ml]'"
+    auto = set(auto_names())
     for name, cls in classifier_classes().items():
         surveys = ",".join(sorted(cls.surveys))  # type: ignore[attr-defined]
+        if not ml_installed():
+            here = "not installed: pip install 'lanner[ml]'"
+        elif name in auto:
+            here = "auto"
+        else:
+            here = f"not in auto: {NOT_IN_AUTO[name]}"
         click.echo(f"{name}\t{surveys}\t{cls.version}\t{here}")  # type: ignore[attr-defined]
 
 

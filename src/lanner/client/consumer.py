@@ -171,6 +171,9 @@ class LannerConsumer:
             "group.id": group_id,
             "enable.auto.commit": False,
         }
+        # errors of the client itself (a refused SASL login) arrive here, not as messages
+        self._client_errors: list[KafkaError] = []
+        settings.setdefault("error_cb", self._client_errors.append)
         self.group_id = group_id
         self._consumer = Consumer(settings)
         self._consumer.subscribe(self.topics)
@@ -220,6 +223,7 @@ class LannerConsumer:
         while True:
             left = deadline - time.monotonic()
             raw = self._consumer.poll(max(left, 0.0))
+            self._raise_client_errors()
             if raw is None:
                 self._idle_state()
                 return None
@@ -350,6 +354,12 @@ class LannerConsumer:
         if len(self._seen) > self._dedup_window:
             self._seen.popitem(last=False)
         return message
+
+    def _raise_client_errors(self) -> None:
+        """Act on the errors librdkafka reported through ``error_cb`` during the last call:
+        raise for those that need the user, log the ones it retries."""
+        while self._client_errors:
+            self._on_error(self._client_errors.pop(0), None)
 
     def _on_error(self, error: KafkaError, topic: str | None) -> None:
         code = error.code()

@@ -20,6 +20,6 @@ effects: none; delivery is :mod:`lanner.distribute`'s job.
   :mod:`lanner.filter.users` keep users and their filters (share, copy, activate, expire);
   :mod:`lanner.filter.access` says who may see or act on a filter and masks secrets;
 - :mod:`lanner.filter.backtest` replays the archive through a filter;
-  :mod:`lanner.filter.rerun` re-runs filters for objects an annotator just annotated;
+  :mod:`lanner.filter.rerun` re-runs filters for objects just annotated or reclassified;
 - :mod:`lanner.filter.bench` measures the stage.
 """

@@ -142,7 +142,10 @@ def run_on_batch(
     out = FilterStageResult()
     if filters and len(batch):
         oid = OBJECT_ID_COLUMN[batch.survey]
-        tables = batch_tables(batch, RECENCY_COLUMN[batch.survey])
+        read: set[str] = set()
+        for c in compiled.values():
+            read |= c.tables
+        tables = batch_tables(batch, RECENCY_COLUMN[batch.survey], only=read)
         try:
             run = run_filters(DuckDBEngine(tables.con), compiled, limits, now_mjd=now_mjd)
         finally:

@@ -205,15 +205,13 @@ def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.T
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def sandboxed_duckdb(
-    tables: Mapping[str, pa.Table], memory_limit: str = DUCKDB_MEMORY_LIMIT
-) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that can reach nothing but ``tables`` (registered, not copied),
-    using at most ``memory_limit`` (DuckDB's size syntax, e.g. ``"1GB"``) for its work.
+#: One sandboxed in-memory database per memory limit, made once per process; every
+#: :func:`sandboxed_duckdb` is a connection (cursor) of it.
+_SANDBOXES: dict[str, duckdb.DuckDBPyConnection] = {}
+_SANDBOXES_LOCK = threading.Lock()
 
-    External access and extension loading are off and the configuration is locked before
-    the connection is returned, so users' SQL cannot turn them back on.
-    """
+
+def _new_sandbox(memory_limit: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         ":memory:",
         config={
@@ -226,9 +224,38 @@ def sandboxed_duckdb(
             "temp_directory": "",
         },
     )
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _sandbox(memory_limit: str) -> duckdb.DuckDBPyConnection:
+    with _SANDBOXES_LOCK:
+        con = _SANDBOXES.get(memory_limit)
+        if con is None:
+            con = _SANDBOXES[memory_limit] = _new_sandbox(memory_limit)
+        return con.cursor()
+
+
+def sandboxed_duckdb(
+    tables: Mapping[str, pa.Table], memory_limit: str = DUCKDB_MEMORY_LIMIT, fresh: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A connection to an in-memory DuckDB that can reach nothing but ``tables`` (registered,
+    not copied), using at most ``memory_limit`` (DuckDB's size syntax, e.g. ``"1GB"``) for
+    its work.
+
+    External access and extension loading are off and the configuration is locked when the
+    database is made, so users' SQL cannot turn them back on. The database is made once per
+    process and memory limit (opening one costs tens of milliseconds, paid on every batch
+    before); each call is a new connection to it, whose registered tables are its own
+    (temporary views no other connection sees) and go when it is closed. The memory limit
+    is therefore shared by the connections open at the same time. Nothing else is stored
+    in the database: filters are single SELECT statements (:mod:`lanner.filter.validate`).
+    ``fresh``: a database of its own instead (for a caller that adds functions to it, which
+    a database keeps for every connection).
+    """
+    con = _new_sandbox(memory_limit) if fresh else _sandbox(memory_limit)
     for name, table in tables.items():
         con.register(name, table)
-    con.execute("SET lock_configuration = true")
     return con
 
 
@@ -247,11 +274,13 @@ class DuckDBEngine:
         catalog: Mapping[str, Table],
         tables: Mapping[str, pa.Table],
         memory_limit: str = DUCKDB_MEMORY_LIMIT,
+        fresh: bool = False,
     ) -> DuckDBEngine:
         """An engine over one batch: ``tables`` by name; catalog tables not given are empty.
 
         The connection can reach nothing but these tables: external access is off and the
-        configuration is locked before any user SQL runs.
+        configuration is locked before any user SQL runs (:func:`sandboxed_duckdb`, whose
+        ``fresh`` this passes on).
         """
         unknown = set(tables) - set(catalog)
         if unknown:
@@ -263,6 +292,7 @@ class DuckDBEngine:
                     for name, decl in catalog.items()
                 },
                 memory_limit,
+                fresh,
             )
         )
 

@@ -193,11 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _warm_up() -> None:
-    """Import and run once what the first object answer needs (astropy coordinates), so
-    no request pays for it."""
-    from lanner.serve.objects import sky_coordinates
+    """Compute once what object answers need (astropy's frame rotations), so no request
+    pays for it."""
+    from lanner.serve.coordinates import rotations
 
-    sky_coordinates(0.0, 0.0)
+    rotations()
 
 
 def _version() -> str:

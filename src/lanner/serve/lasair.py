@@ -108,11 +108,17 @@ def _base_url(request: Request) -> str:
     return public.rstrip("/") if public else str(request.base_url).rstrip("/")
 
 
-def _object_id(request: Request, raw: Any) -> int | str:
+def _object_id(request: Request, raw: Any, *, as_field: bool = True) -> int | str:
+    """The validated ``objectId``; a malformed one is 400 ``{"objectId": [message]}`` where
+    Lasair's serializer declares the field an integer (``sherlock/object/``, ``annotate/``
+    on Rubin), else (``as_field`` false: ``object/``, whose field is a string) 400
+    ``{"error": message}``, as Lasair answers there."""
     try:
         return shapes.parse_object_id(server_state(request).survey, raw)
     except ValueError as exc:
-        raise field_errors({"objectId": [str(exc)]}) from None
+        if as_field:
+            raise field_errors({"objectId": [str(exc)]}) from None
+        raise bad_request(f"Invalid objectId {str(raw)[:64]!r}: {exc}") from None
 
 
 def _object_field(description: str) -> Field:
@@ -241,7 +247,7 @@ OBJECT = (
 @lasair_route("/object/", OBJECT, "An object: its data and light curve")
 async def object_(request: Request, account: Account) -> Any:
     values = await fields_of(request, OBJECT)
-    object_id = _object_id(request, values["objectId"])
+    object_id = _object_id(request, values["objectId"], as_field=False)
     return await run_in_threadpool(_object, request, account, object_id, values)
 
 
@@ -370,7 +376,7 @@ ANNOTATE = (
     Field("classification", "str", "Short classification", required=True, max_length=80),
     Field("version", "str", "Version of the annotator", required=True, max_length=80),
     Field("explanation", "str", "Explanation", required=True, max_length=1024, allow_blank=True),
-    Field("classdict", "str", "Details: a JSON object, as text", required=True, max_length=4096),
+    Field("classdict", "str", "Details: a JSON object, as text", required=True),
     Field("url", "str", "Link to more information", required=True, max_length=1024,
           allow_blank=True),
 )  # fmt: skip

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from lanner.batch import OBJECT_ID_COLUMN, Survey
+from lanner.serve.coordinates import sky_coordinates
 from lanner.store import Store
 from lanner.store.ddl import quote
 
@@ -34,6 +35,8 @@ JD_MJD = 2400000.5
 ZTF_FID = {"g": 1, "r": 2, "i": 3}
 CUTOUT_KINDS = (("Science", "science"), ("Template", "template"), ("Difference", "difference"))
 LITE_LASAIR = ("nDiaSources", "glat", "ebv", "firstDiaSourceMjdTai", "lastDiaSourceMjdTai")
+#: Columns of the ``objects`` row a lite, Lanner-added answer reads.
+LITE_ROW = (*LITE_LASAIR, "diaObjectId", "ra", "decl", "tns_name")
 
 
 def parse_object_id(survey: Survey, raw: Any) -> int | str:
@@ -58,37 +61,35 @@ def _rows(store: Store, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _one(store: Store, table: str, oid: str, object_id: Any) -> dict[str, Any] | None:
+def _one(
+    store: Store, table: str, oid: str, object_id: Any, columns: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """The row of ``object_id`` in ``table`` (only ``columns``, if given)."""
     ph = store.backend.placeholder
-    rows = _rows(store, f"SELECT * FROM {quote(table)} WHERE {quote(oid)} = {ph}", (object_id,))
+    chosen = ", ".join(quote(c) for c in columns) if columns else "*"
+    sql = f"SELECT {chosen} FROM {quote(table)} WHERE {quote(oid)} = {ph}"
+    rows = _rows(store, sql, (object_id,))
     return rows[0] if rows else None
 
 
 def _light(store: Store, table: str, oid: str, object_id: Any) -> list[dict[str, Any]]:
-    """Rows of a light-curve table, newest first."""
+    """Rows of a light-curve table, newest first; detections also say whether their
+    cutouts are stored (``has_cutouts``), in the same query."""
     ph = store.backend.placeholder
-    return _rows(
-        store,
-        f"SELECT * FROM {quote(table)} WHERE {quote(oid)} = {ph} ORDER BY mjd DESC, source_id DESC"
-        if table != "upper_limits"
-        else f"SELECT * FROM {quote(table)} WHERE {quote(oid)} = {ph} ORDER BY mjd DESC",
-        (object_id,),
-    )
-
-
-def _cutout_ids(store: Store, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    ph = store.backend.placeholder
-    found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join([ph] * len(chunk))
-        rows = store.con.execute(
-            f"SELECT DISTINCT alert_id FROM cutouts WHERE alert_id IN ({marks})", tuple(chunk)
-        ).fetchall()
-        found.update(int(r[0]) for r in rows)
-    return found
+    t = quote(table)
+    if table == "upper_limits":
+        sql = f"SELECT * FROM {t} WHERE {quote(oid)} = {ph} ORDER BY mjd DESC"
+    else:
+        extra = (
+            ", EXISTS (SELECT 1 FROM cutouts c WHERE c.alert_id = d.source_id) AS has_cutouts"
+            if table == "detections"
+            else ""
+        )
+        sql = (
+            f"SELECT d.*{extra} FROM {t} d WHERE d.{quote(oid)} = {ph} "
+            "ORDER BY d.mjd DESC, d.source_id DESC"
+        )
+    return _rows(store, sql, (object_id,))
 
 
 def image_urls(base: str, source_id: int) -> dict[str, Any]:
@@ -115,24 +116,6 @@ def _utc(mjd: float | None) -> str | None:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def sky_coordinates(ra: float, dec: float) -> dict[str, Any]:
-    """Sexagesimal position and ecliptic and Galactic coordinates, as Lasair adds them."""
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-
-    c = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
-    ecl = c.barycentrictrueecliptic
-    gal = c.galactic
-    return {
-        "rasex": c.ra.to_string(unit=u.hour, sep=":", precision=3, pad=True),
-        "decsex": c.dec.to_string(unit=u.deg, sep=":", precision=2, alwayssign=True, pad=True),
-        "ec_lon": float(ecl.lon.deg),
-        "ec_lat": float(ecl.lat.deg),
-        "g_lon": float(gal.l.deg),
-        "g_lat": float(gal.b.deg),
-    }
-
-
 def now_mjd() -> float:
     return time.time() / 86400.0 + MJD_UNIX_EPOCH
 
@@ -141,13 +124,13 @@ def _annotations(store: Store, oid: str, object_id: Any, user_id: int) -> list[d
     """The object's annotations the caller may read (not others' private annotators)."""
     from lanner.store.annotations import hidden_topics
 
-    hidden = hidden_topics(store, user_id)
     ph = store.backend.placeholder
     rows = _rows(
         store,
         f"SELECT * FROM annotations WHERE {quote(oid)} = {ph} ORDER BY topic",
         (object_id,),
     )
+    hidden = hidden_topics(store, user_id) if rows else frozenset()
     out = []
     for row in rows:
         if row["topic"] in hidden:
@@ -293,7 +276,7 @@ def lsst_object(
     """Rubin object answer (lasair-lsst's shapes); ``None`` when ``lasair_added`` and the
     object is unknown or has no detections."""
     oid = "diaObjectId"
-    row = _one(store, "objects", oid, object_id)
+    row = _one(store, "objects", oid, object_id, LITE_ROW if lite and lasair_added else ())
     detections = _light(store, "detections", oid, object_id)
     if reliability_threshold > 0:
         detections = [
@@ -327,11 +310,10 @@ def lsst_object(
     data["sherlock"] = sherlock_of(store, "lsst", object_id)
     data["TNS"] = _tns(store, row.get("tns_name"))
     data["annotations"] = _annotations(store, oid, object_id, user_id)
-    with_cutouts = _cutout_ids(store, [d["source_id"] for d in detections])
     data["imageUrls"] = [
         {**image_urls(base_url, d["source_id"]), "diaSourceId": d["source_id"]}
         for d in detections
-        if d["source_id"] in with_cutouts
+        if d["has_cutouts"]
     ]
     return {
         "diaObjectId": object_id,
@@ -353,7 +335,6 @@ def ztf_candidates(store: Store, object_id: str, base_url: str) -> list[dict[str
     oid = "objectId"
     detections = _light(store, "detections", oid, object_id)
     limits = _light(store, "upper_limits", oid, object_id)
-    with_cutouts = _cutout_ids(store, [d["source_id"] for d in detections])
     out: list[dict[str, Any]] = []
     for d in detections:
         cand = {
@@ -368,7 +349,7 @@ def ztf_candidates(store: Store, object_id: str, base_url: str) -> list[dict[str
             "isdiffpos": "t" if d.get("is_positive") in (True, 1) else "f",
             "drb": d.get("reliability"),
         }
-        if d["source_id"] in with_cutouts:
+        if d["has_cutouts"]:
             cand["image_urls"] = image_urls(base_url, d["source_id"])
         out.append(cand)
     for u in limits:

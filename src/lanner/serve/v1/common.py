@@ -10,18 +10,21 @@ Side effects: none.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
+from lanner.serve.accounts import Account
 from lanner.serve.auth import api_user, server_state
 from lanner.serve.errors import ApiError, bad_request, not_found
 from lanner.store import Store, StoreError
 
+#: The most an item id in a path may be.
+MAX_ITEM_ID = 2**63 - 1
 #: An item id in a path: a non-negative 64-bit integer (larger ones are a 400).
-ItemId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+ItemId = Annotated[int, Path(ge=0, le=MAX_ITEM_ID)]
 #: The caller of a v1 route, counted against their hourly limit.
 API_USER = Depends(api_user)
 FORBIDDEN = "You do not have permission to perform this action."
@@ -84,3 +87,46 @@ def owned(owner_id: int, public: bool, user_id: int) -> None:
     visible(owner_id, public, user_id)
     if owner_id != user_id:
         raise forbidden()
+
+
+#: Summaries of the activate and deactivate routes of watchlists and watchmaps.
+AREA_SUMMARIES = ("Match on every batch for 180 days", "Stop matching incoming batches")
+#: ``set_state(item_id, active, request, account)``: the item after (de)activating it.
+SetState = Callable[[int, bool, Request, Account], dict[str, Any]]
+
+
+def activation_routes(
+    router: APIRouter,
+    noun: str,
+    path: str,
+    set_state: SetState,
+    summaries: tuple[str, str] = AREA_SUMMARIES,
+) -> None:
+    """``POST <path>activate/`` and ``POST <path>deactivate/`` (``path`` ends with the id
+    parameter, e.g. ``/filters/{filter_id}/``), named ``activate_<noun>`` and
+    ``deactivate_<noun>``, both calling ``set_state``, which checks that the caller owns
+    the item. Each action is its own route: an ``{action}`` parameter there would also
+    match ``hits/``."""
+    id_name = path.rstrip("/").rsplit("{", 1)[1].rstrip("}")
+
+    def make(active: bool) -> Callable[..., dict[str, Any]]:
+        def endpoint(
+            request: Request,
+            item_id: int = Path(ge=0, le=MAX_ITEM_ID, alias=id_name),
+            account: Account = API_USER,
+        ) -> dict[str, Any]:
+            return set_state(item_id, active, request, account)
+
+        return endpoint
+
+    for action, active, summary in (
+        ("activate", True, summaries[0]),
+        ("deactivate", False, summaries[1]),
+    ):
+        router.add_api_route(
+            f"{path}{action}/",
+            make(active),
+            methods=["POST"],
+            name=f"{action}_{noun}",
+            summary=summary,
+        )

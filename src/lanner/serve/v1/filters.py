@@ -29,7 +29,15 @@ from lanner.filter.saved import SavedFilter
 from lanner.serve.accounts import Account
 from lanner.serve.auth import query_timeout, row_cap, server_state
 from lanner.serve.errors import ApiError, not_found
-from lanner.serve.v1.common import API_USER, RESPONSES, ItemId, archive, owned, visible
+from lanner.serve.v1.common import (
+    API_USER,
+    RESPONSES,
+    ItemId,
+    activation_routes,
+    archive,
+    owned,
+    visible,
+)
 
 router = APIRouter(responses=RESPONSES)
 MJD_EPOCH = dt.datetime(1858, 11, 17)
@@ -210,20 +218,6 @@ def edit_filter(
         return {**_record(store, flt, account.user_id), "warnings": warnings}
 
 
-@router.post("/filters/{filter_id}/activate/", summary="Run on every batch for 180 days")
-def activate_filter(
-    filter_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _set_active(filter_id, True, request, account)
-
-
-@router.post("/filters/{filter_id}/deactivate/", summary="Stop running on incoming batches")
-def deactivate_filter(
-    filter_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _set_active(filter_id, False, request, account)
-
-
 def _set_active(
     filter_id: ItemId, active: bool, request: Request, account: Account
 ) -> dict[str, Any]:
@@ -233,6 +227,15 @@ def _set_active(
         flt = set_active(store, _mine(store, filter_id, account), active, owner_id=account.user_id)
         warnings = _ensure_topic(flt) if active else []
         return {**_record(store, flt, account.user_id), "warnings": warnings}
+
+
+activation_routes(
+    router,
+    "filter",
+    "/filters/{filter_id}/",
+    _set_active,
+    ("Run on every batch for 180 days", "Stop running on incoming batches"),
+)
 
 
 @router.post("/filters/{filter_id}/run/", summary="Run a filter on the archive now")

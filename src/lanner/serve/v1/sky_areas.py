@@ -12,13 +12,15 @@ does). A user sees their own and the public areas; another user's private ones a
 from __future__ import annotations
 
 from dataclasses import asdict
+from types import ModuleType
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 
 from lanner.serve.accounts import Account
 from lanner.serve.errors import ApiError, not_found
-from lanner.serve.v1.common import API_USER, RESPONSES, ItemId, archive, owned, visible
+from lanner.serve.v1 import common
+from lanner.serve.v1.common import API_USER, MAX_ITEM_ID, RESPONSES, archive, owned, visible
 from lanner.sky_areas import watchlists as wl
 from lanner.sky_areas import watchmaps as wm
 from lanner.sky_areas.cone_files import ConeFileError, read_cones
@@ -26,7 +28,6 @@ from lanner.sky_areas.cone_files import ConeFileError, read_cones
 router = APIRouter(responses=RESPONSES)
 #: Largest upload accepted (bytes).
 MAX_UPLOAD = 50 * 1024 * 1024
-HitsLimit = Annotated[int, Query(ge=1, le=100_000, description="Most hits returned")]
 
 
 def _read_upload(upload: UploadFile) -> bytes:
@@ -38,31 +39,77 @@ def _read_upload(upload: UploadFile) -> bytes:
     return data
 
 
-def _watchlist(store: Any, wl_id: ItemId, account: Account) -> wl.Watchlist:
-    try:
-        found = wl.get_watchlist(store, wl_id)
-    except wl.WatchlistError:
-        raise not_found() from None
-    visible(found.owner_id, found.public, account.user_id)
-    return found
+def area_routes(noun: str, id_name: str, module: ModuleType, what: str, parts: str) -> None:
+    """The routes of one kind of sky area, ``/<noun>s/…``: list, show, hits, activate,
+    deactivate and delete. ``module`` has ``list_<noun>s``, ``get_<noun>``,
+    ``<noun>_hits``, ``set_active`` and ``delete_<noun>`` (as the CLI's commands use it);
+    ``what`` names the area in summaries ("watchlist's cones"), ``parts`` what deleting it
+    also deletes."""
+    list_all = getattr(module, f"list_{noun}s")
+    get = getattr(module, f"get_{noun}")
+    hits_of = getattr(module, f"{noun}_hits")
+    delete = getattr(module, f"delete_{noun}")
+    base = f"/{noun}s/"
+    item = f"{base}{{{id_name}}}/"
+
+    def find(store: Any, item_id: int, account: Account) -> Any:
+        try:
+            found = get(store, item_id)
+        except wl.WatchlistError:
+            raise not_found() from None
+        visible(found.owner_id, found.public, account.user_id)
+        return found
+
+    def listing(request: Request, account: Account = API_USER) -> list[dict[str, Any]]:
+        with archive(request) as store:
+            return [asdict(a) for a in list_all(store, account.user_id)]
+
+    def show(
+        request: Request,
+        item_id: int = Path(ge=0, le=MAX_ITEM_ID, alias=id_name),
+        account: Account = API_USER,
+    ) -> dict[str, Any]:
+        with archive(request) as store:
+            return asdict(find(store, item_id, account))
+
+    def hits(
+        request: Request,
+        item_id: int = Path(ge=0, le=MAX_ITEM_ID, alias=id_name),
+        limit: int = Query(1000, ge=1, le=100_000, description="Most hits returned"),
+        account: Account = API_USER,
+    ) -> list[dict[str, Any]]:
+        with archive(request) as store:
+            return hits_of(store, find(store, item_id, account), limit)
+
+    def set_state(item_id: int, active: bool, request: Request, account: Account) -> dict[str, Any]:
+        with archive(request) as store:
+            found = find(store, item_id, account)
+            owned(found.owner_id, found.public, account.user_id)
+            return asdict(module.set_active(store, found, active, owner_id=account.user_id))
+
+    def remove(
+        request: Request,
+        item_id: int = Path(ge=0, le=MAX_ITEM_ID, alias=id_name),
+        account: Account = API_USER,
+    ) -> dict[str, Any]:
+        with archive(request) as store:
+            found = find(store, item_id, account)
+            owned(found.owner_id, found.public, account.user_id)
+            delete(store, found, owner_id=account.user_id)
+        return {"deleted": item_id}
+
+    add = router.add_api_route
+    add(base, listing, methods=["GET"], name=f"list_{noun}s",
+        summary=f"Your {noun}s and the public ones")  # fmt: skip
+    add(item, show, methods=["GET"], name=f"show_{noun}", summary=f"A {noun}")
+    add(f"{item}hits/", hits, methods=["GET"], name=f"{noun}_hits",
+        summary=f"Objects inside a {what}")  # fmt: skip
+    common.activation_routes(router, noun, item, set_state)
+    add(item, remove, methods=["DELETE"], name=f"delete_{noun}",
+        summary=f"Delete a {noun}{parts}")  # fmt: skip
 
 
-def _watchmap(store: Any, ar_id: ItemId, account: Account) -> wm.Watchmap:
-    try:
-        found = wm.get_watchmap(store, ar_id)
-    except wl.WatchlistError:
-        raise not_found() from None
-    visible(found.owner_id, found.public, account.user_id)
-    return found
-
-
-# -- watchlists ----------------------------------------------------------------------------
-
-
-@router.get("/watchlists/", summary="Your watchlists and the public ones")
-def list_watchlists(request: Request, account: Account = API_USER) -> list[dict[str, Any]]:
-    with archive(request) as store:
-        return [asdict(w) for w in wl.list_watchlists(store, account.user_id)]
+# -- uploads -------------------------------------------------------------------------------
 
 
 @router.post("/watchlists/", status_code=201, summary="Upload a watchlist (cones)")
@@ -94,64 +141,6 @@ def add_watchlist(
     return {**asdict(watchlist), "hits": hits}
 
 
-@router.get("/watchlists/{wl_id}/", summary="A watchlist")
-def show_watchlist(wl_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
-    with archive(request) as store:
-        return asdict(_watchlist(store, wl_id, account))
-
-
-@router.get("/watchlists/{wl_id}/hits/", summary="Objects inside a watchlist's cones")
-def watchlist_hits(
-    wl_id: ItemId, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
-) -> list[dict[str, Any]]:
-    with archive(request) as store:
-        return wl.watchlist_hits(store, _watchlist(store, wl_id, account), limit)
-
-
-@router.post("/watchlists/{wl_id}/activate/", summary="Match on every batch for 180 days")
-def activate_watchlist(
-    wl_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _watchlist_state(wl_id, True, request, account)
-
-
-@router.post("/watchlists/{wl_id}/deactivate/", summary="Stop matching incoming batches")
-def deactivate_watchlist(
-    wl_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _watchlist_state(wl_id, False, request, account)
-
-
-def _watchlist_state(
-    wl_id: ItemId, active: bool, request: Request, account: Account
-) -> dict[str, Any]:
-    # Each action its own route: a path parameter there would also match ``hits/``.
-    with archive(request) as store:
-        found = _watchlist(store, wl_id, account)
-        owned(found.owner_id, found.public, account.user_id)
-        return asdict(wl.set_active(store, found, active, owner_id=account.user_id))
-
-
-@router.delete("/watchlists/{wl_id}/", summary="Delete a watchlist, its cones and hits")
-def delete_watchlist(
-    wl_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    with archive(request) as store:
-        found = _watchlist(store, wl_id, account)
-        owned(found.owner_id, found.public, account.user_id)
-        wl.delete_watchlist(store, found, owner_id=account.user_id)
-    return {"deleted": wl_id}
-
-
-# -- watchmaps -----------------------------------------------------------------------------
-
-
-@router.get("/watchmaps/", summary="Your watchmaps and the public ones")
-def list_watchmaps(request: Request, account: Account = API_USER) -> list[dict[str, Any]]:
-    with archive(request) as store:
-        return [asdict(m) for m in wm.list_watchmaps(store, account.user_id)]
-
-
 @router.post("/watchmaps/", status_code=201, summary="Upload a watchmap (a MOC)")
 def add_watchmap(
     request: Request,
@@ -175,47 +164,5 @@ def add_watchmap(
     return {**asdict(watchmap), "hits": hits}
 
 
-@router.get("/watchmaps/{ar_id}/", summary="A watchmap")
-def show_watchmap(ar_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
-    with archive(request) as store:
-        return asdict(_watchmap(store, ar_id, account))
-
-
-@router.get("/watchmaps/{ar_id}/hits/", summary="Objects inside a watchmap")
-def watchmap_hits(
-    ar_id: ItemId, request: Request, limit: HitsLimit = 1000, account: Account = API_USER
-) -> list[dict[str, Any]]:
-    with archive(request) as store:
-        return wm.watchmap_hits(store, _watchmap(store, ar_id, account), limit)
-
-
-@router.post("/watchmaps/{ar_id}/activate/", summary="Match on every batch for 180 days")
-def activate_watchmap(
-    ar_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _watchmap_state(ar_id, True, request, account)
-
-
-@router.post("/watchmaps/{ar_id}/deactivate/", summary="Stop matching incoming batches")
-def deactivate_watchmap(
-    ar_id: ItemId, request: Request, account: Account = API_USER
-) -> dict[str, Any]:
-    return _watchmap_state(ar_id, False, request, account)
-
-
-def _watchmap_state(
-    ar_id: ItemId, active: bool, request: Request, account: Account
-) -> dict[str, Any]:
-    with archive(request) as store:
-        found = _watchmap(store, ar_id, account)
-        owned(found.owner_id, found.public, account.user_id)
-        return asdict(wm.set_active(store, found, active, owner_id=account.user_id))
-
-
-@router.delete("/watchmaps/{ar_id}/", summary="Delete a watchmap and its hits")
-def delete_watchmap(ar_id: ItemId, request: Request, account: Account = API_USER) -> dict[str, Any]:
-    with archive(request) as store:
-        found = _watchmap(store, ar_id, account)
-        owned(found.owner_id, found.public, account.user_id)
-        wm.delete_watchmap(store, found, owner_id=account.user_id)
-    return {"deleted": ar_id}
+area_routes("watchlist", "wl_id", wl, "watchlist's cones", ", its cones and hits")
+area_routes("watchmap", "ar_id", wm, "watchmap", " and its hits")
