@@ -14,12 +14,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -32,18 +34,17 @@ from playwright.sync_api import (
 )
 
 from lanner.testing.server import LiveServer
+from tests.conftest import PG_URL
 from tests.serve.conftest import PASSWORD, Person, make_people
+from tests.web.bbb_alert import write_transient
 
 expect.set_options(timeout=30000)  # assertions wait as long as a loaded machine needs
 
 
-def ingest(alerts_dir: Path, survey: str, sources: tuple[str, ...], db_url: str) -> str:
-    """Build an archive of the given alert folders with ``lanner ingest`` (the whole
-    pipeline) and return its URL."""
-    paths = [str(alerts_dir / survey / s) for s in sources]
-    cmd = [sys.executable, "-m", "lanner", "ingest", *paths, "--survey", survey]
-    subprocess.run([*cmd, "--db", db_url, "--workers", "2"], check=True, capture_output=True)
-    return db_url
+def ingest_command(survey: str, paths: list[Path], db_url: str) -> list[str]:
+    """``lanner ingest`` (the whole pipeline) of the given alert files or folders."""
+    return [sys.executable, "-m", "lanner", "ingest", *map(str, paths), "--survey", survey,
+            "--db", db_url, "--workers", "2"]  # fmt: skip
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +53,7 @@ CHROMIUM = os.environ.get("LANNER_CHROMIUM", "/usr/lib/chromium/chromium")
 #: The ZTF object of the Pitt-Google series (34 detections with cutouts) and its folder.
 ZTF_OBJECT = "ZTF21abiuvdk"
 ZTF_SERIES = "mwvgroup__Pitt-Google-Broker/docs/source/working-notes/troyraen/SuperNNova"
+ZTF_SOURCES = (ZTF_SERIES, "ZwickyTransientFacility__ztf-avro-alert")
 LSST_SOURCES = ("astrolabsoftware__fink-broker",)
 #: The sky views' survey: the blank HiPS shipped with the site, so nothing is asked of
 #: other hosts (``test_the_sky_view_starts_offline`` also tries the remote default).
@@ -71,8 +73,28 @@ class Site:
     def url(self) -> str:
         return self.server.url
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.db_url.removeprefix("sqlite:///"))
+    @property
+    def tag(self) -> str:
+        """Prefix of the screenshots of this site: ``ztf``, ``pg-ztf``, ``lsst``."""
+        return self.survey if self.backend == "sqlite" else f"pg-{self.survey}"
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.db_url.startswith("sqlite:") else "postgres"
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """The rows of one query of the archive, on either backend (``?`` placeholders;
+        quote mixed-case names, as PostgreSQL folds the others)."""
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.db_url.removeprefix("sqlite:///")) as con:
+                return list(con.execute(sql, params).fetchall())
+        with psycopg.connect(self.db_url) as pg:
+            return list(pg.execute(sql.replace("?", "%s"), params).fetchall())
+
+    def one(self, sql: str, *params: Any) -> Any:
+        """The first column of the first row of a query (``None`` if no row)."""
+        found = self.rows(sql, *params)
+        return found[0][0] if found else None
 
 
 @dataclass
@@ -102,23 +124,98 @@ def shot(target: Page | Locator, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def ztf_site(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("web-ztf") / "ztf.db"
-    url = ingest(alerts_dir, "ztf", (ZTF_SERIES, "ZwickyTransientFacility__ztf-avro-alert"),
-                 f"sqlite:///{path}")  # fmt: skip
-    people = make_people(url)
-    with LiveServer(url, workers=2, env=OFFLINE_SKY) as server:
-        yield Site(server, url, "ztf", people)
+class Archives:
+    """The session's archives, built side by side (``lanner ingest`` subprocesses) on first
+    use: ZTF on SQLite and on PostgreSQL (a fresh schema of ``LANNER_TEST_PG``, dropped at
+    the end), Rubin on SQLite (with the Bazin × blackbody transient of :mod:`.bbb_alert`)."""
+
+    def __init__(self, alerts_dir: Path, root: Path, pg_schema: str) -> None:
+        sep = "&" if "?" in PG_URL else "?"
+        pg = f"{PG_URL}{sep}options=-csearch_path%3D{pg_schema},public"
+        ztf = [alerts_dir / "ztf" / s for s in ZTF_SOURCES]
+        self.transient = write_transient(alerts_dir, root / "transient.avro")
+        lsst = [*(alerts_dir / "lsst" / s for s in LSST_SOURCES), root / "transient.avro"]
+        self.builds = {
+            "ztf": ("ztf", ztf, f"sqlite:///{root / 'ztf.db'}"),
+            "pg_ztf": ("ztf", ztf, f"{pg}&application_name={pg_schema}"),
+            "lsst": ("lsst", lsst, f"sqlite:///{root / 'lsst.db'}"),
+        }
+        self._runs: dict[str, subprocess.Popen[bytes]] = {}
+        self._done: set[str] = set()
+
+    def url(self, name: str) -> str:
+        """The archive's URL once it is built (all start building on the first call)."""
+        if not self._runs:
+            for other, (survey, paths, url) in self.builds.items():
+                self._runs[other] = subprocess.Popen(
+                    ingest_command(survey, paths, url),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+        if name not in self._done:
+            out, _ = self._runs[name].communicate()
+            assert self._runs[name].returncode == 0, (
+                f"building the {name} web archive failed:\n{out.decode(errors='replace')[-3000:]}"
+            )
+            self._done.add(name)
+        return self.builds[name][2]
+
+    def wait(self) -> None:
+        for name, run in self._runs.items():
+            if name not in self._done:
+                run.communicate()
 
 
 @pytest.fixture(scope="session")
-def lsst_site(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("web-lsst") / "lsst.db"
-    url = ingest(alerts_dir, "lsst", LSST_SOURCES, f"sqlite:///{path}")
+def web_archives(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Archives]:
+    schema = f"t_web_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    built = Archives(alerts_dir, tmp_path_factory.mktemp("web"), schema)
+    try:
+        yield built
+    finally:
+        built.wait()
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (schema,),
+            )
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _site(archives: Archives, name: str, workers: int) -> Iterator[Site]:
+    url = archives.url(name)
     people = make_people(url)
-    with LiveServer(url, workers=1, env=OFFLINE_SKY) as server:
-        yield Site(server, url, "lsst", people)
+    with LiveServer(url, workers=workers, env=OFFLINE_SKY) as server:
+        yield Site(server, url, archives.builds[name][0], people)
+
+
+@pytest.fixture(scope="session")
+def ztf_site(web_archives: Archives) -> Iterator[Site]:
+    """``lanner serve`` over the ZTF archive on SQLite."""
+    yield from _site(web_archives, "ztf", 2)
+
+
+@pytest.fixture(scope="session")
+def pg_ztf_site(web_archives: Archives) -> Iterator[Site]:
+    """``lanner serve`` over the same ZTF alerts on PostgreSQL."""
+    yield from _site(web_archives, "pg_ztf", 2)
+
+
+@pytest.fixture(scope="session")
+def lsst_site(web_archives: Archives) -> Iterator[Site]:
+    yield from _site(web_archives, "lsst", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ztf_any(request: pytest.FixtureRequest) -> Site:
+    """The ZTF site on SQLite, then on PostgreSQL: the tests of the pages that read or
+    write the most kinds of rows run on both backends."""
+    name = "ztf_site" if request.param == "sqlite" else "pg_ztf_site"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,15 @@ import numpy as np
 from lanner.enrich.features.bazin_model import bazin_rows
 from lanner.enrich.features.light_curve import RUBIN_BANDS
 from lanner.schema.registry import tables_for
-from lanner.web.object_data import _json, bbb_model_curve, column_groups
+from lanner.web.object_data import (
+    _json,
+    _json_column,
+    bbb_model_curve,
+    bbb_state,
+    column_groups,
+    json_twin,
+    page_data,
+)
 
 
 def _fit(peak_mjd: float = 60010.0) -> dict[str, object]:
@@ -70,3 +78,48 @@ def test_json_values_survive_javascript() -> None:
     assert _json(12) == 12
     assert _json(float("nan")) is None
     assert _json(b"\x00") is None
+
+
+def test_the_page_gets_the_light_curve_by_column_and_the_twin_by_row() -> None:
+    lc = {
+        "detections": {"mjd": [60000.0, 60001.0], "band": ["g", "r"], "flux": [1.0, None]},
+        "forced_photometry": {"mjd": [], "flux": []},
+        "upper_limits": {"mjd": [59999.0], "limit_mag": [20.5]},
+        "counts": {"detections": 2, "forced_photometry": 0, "upper_limits": 1},
+        "model": [],
+        "fit": None,
+        "bands": ["g", "r"],
+    }
+    view = {
+        "object_id": "x",
+        "ra": 1.0,
+        "dec": 2.0,
+        "sky_marks": [],
+        "groups": [1],
+        "light_curve": lc,
+    }
+    page = page_data(view)
+    assert "groups" not in page and page["light_curve"]["detections"]["flux"] == [1.0, None]
+    twin = json_twin(view)
+    assert twin["light_curve"]["detections"] == [
+        {"mjd": 60000.0, "band": "g", "flux": 1.0},
+        {"mjd": 60001.0, "band": "r", "flux": None},
+    ]
+    assert twin["light_curve"]["forced_photometry"] == []
+    assert twin["groups"] == [1]
+
+
+def test_json_columns_drop_nan_and_keep_big_ids_exact() -> None:
+    assert _json_column([1.5, float("nan"), None]) == [1.5, None, None]
+    assert _json_column([3516508293973409799, 7]) == ["3516508293973409799", 7]
+
+
+def test_what_the_page_says_of_the_fit() -> None:
+    drawn = bbb_state({**_fit(), "BBBChi2Dof": 1.2, "BBBNdata": 30}, drawn=True)
+    assert drawn is not None and drawn["drawn"] and "drawn dashed" in drawn["text"]
+    assert "peak 5000 nJy in g at MJD 60010.00" in drawn["text"]
+    exp = bbb_state({"BBBModel": "exp", "BBBTemp": 9.0, "BBBNoFitReason": None}, drawn=False)
+    assert exp is not None and "stores no amplitude" in exp["text"]
+    none = bbb_state({"BBBModel": None, "BBBNoFitReason": "poor fit"}, drawn=False)
+    assert none is not None and none["text"] == "No Bazin × blackbody fit: poor fit."
+    assert bbb_state({"ncand": 3}, drawn=False) is None  # ZTF: no such fit

@@ -7,9 +7,18 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page, expect
 
-from tests.web.conftest import ZTF_OBJECT, Site, Watched, log_in, new_page, settle, shot
+from tests.web.conftest import (
+    ZTF_OBJECT,
+    Archives,
+    Site,
+    Watched,
+    log_in,
+    new_page,
+    settle,
+    shot,
+)
 
 PAGES = [
     "/objects/",
@@ -37,7 +46,7 @@ def test_each_page_loads_without_console_errors(web: Watched, ztf_site: Site, pa
     assert response is not None and response.status == 200
     settle(web.page)
     shot(web.page, f"ztf-{_name(path)}")
-    assert web.problems() == []
+    assert web.problems() == [], ztf_site.server.log_text()[-4000:]
     assert web.page.locator("main h1").count() == 1
 
 
@@ -57,15 +66,11 @@ def test_signed_in_pages_load_without_console_errors(
 
 def _detections(site: Site, object_id: str) -> int:
     oid = "objectId" if site.survey == "ztf" else "diaObjectId"
-    with site.db() as con:
-        return int(
-            con.execute(
-                f"SELECT count(*) FROM detections WHERE {oid} = ?", (object_id,)
-            ).fetchone()[0]
-        )
+    return int(site.one(f'SELECT count(*) FROM detections WHERE "{oid}" = ?', object_id))
 
 
-def test_the_light_curve_has_one_point_per_detection(web: Watched, ztf_site: Site) -> None:
+def test_the_light_curve_has_one_point_per_detection(web: Watched, ztf_any: Site) -> None:
+    ztf_site = ztf_any
     page = web.page
     page.goto(f"{ztf_site.url}/objects/{ZTF_OBJECT}/")
     page.wait_for_selector("#lightcurve[data-drawn=flux]")
@@ -77,6 +82,7 @@ def test_the_light_curve_has_one_point_per_detection(web: Watched, ztf_site: Sit
     stored = _detections(ztf_site, ZTF_OBJECT)
     assert stored > 10
     assert plotted == stored
+    assert page.locator("#bbb-state").count() == 0  # a Rubin-only fit: nothing said of it
     # What is drawn: one marker per point of the marker traces (detections and limits).
     markers = page.evaluate(
         """() => document.getElementById('lightcurve').data
@@ -88,11 +94,12 @@ def test_the_light_curve_has_one_point_per_detection(web: Watched, ztf_site: Sit
     page.wait_for_selector("#lightcurve[data-drawn=mag]")
     low, high = page.evaluate("() => document.getElementById('lightcurve')._fullLayout.yaxis.range")
     assert low > high  # magnitudes: brighter up
-    shot(page, "ztf-object-magnitudes")
+    shot(page, f"{ztf_site.tag}-object-magnitudes")
     assert web.problems() == []
 
 
-def test_the_cutout_viewer_shows_the_images(web: Watched, ztf_site: Site) -> None:
+def test_the_cutout_viewer_shows_the_images(web: Watched, ztf_any: Site) -> None:
+    ztf_site = ztf_any
     page = web.page
     page.goto(f"{ztf_site.url}/objects/{ZTF_OBJECT}/")
     for kind in ("Science", "Template", "Difference"):
@@ -114,7 +121,7 @@ def test_the_cutout_viewer_shows_the_images(web: Watched, ztf_site: Site) -> Non
         assert fits.headers["content-type"] == "image/fits"
         body = fits.body()
         assert body.startswith(b"SIMPLE  =") and len(body) % 2880 == 0
-    shot(page.locator("#cutouts"), "ztf-cutouts")
+    shot(page.locator("#cutouts"), f"{ztf_site.tag}-cutouts")
     # Another detection's cutouts replace these.
     options = page.locator("#cutout-pick option")
     assert options.count() > 1
@@ -161,11 +168,10 @@ def test_the_sky_view_starts_when_its_remote_survey_is_unreachable(
 
 
 def test_a_rubin_object_page(web: Watched, lsst_site: Site) -> None:
-    with lsst_site.db() as con:
-        oid, n = con.execute(
-            "SELECT diaObjectId, count(*) FROM detections GROUP BY diaObjectId "
-            "ORDER BY count(*) DESC LIMIT 1"
-        ).fetchone()
+    oid, n = lsst_site.rows(
+        "SELECT diaObjectId, count(*) FROM detections GROUP BY diaObjectId "
+        "ORDER BY count(*) DESC LIMIT 1"
+    )[0]
     page = web.page
     page.goto(f"{lsst_site.url}/objects/{oid}/")
     page.wait_for_selector("#lightcurve[data-drawn=flux]")
@@ -184,6 +190,72 @@ def test_a_rubin_object_page(web: Watched, lsst_site: Site) -> None:
     data = page.request.get(f"{lsst_site.url}/objects/{oid}/json").json()
     assert data["object_id"] == str(oid)  # a big id stays exact, as text
     assert len(data["light_curve"]["detections"]) == n
+    assert web.problems() == []
+
+
+def _model_traces(page: Page) -> list[dict[str, Any]]:
+    return page.evaluate(  # type: ignore[no-any-return]
+        """() => document.getElementById('lightcurve').data
+             .filter(t => t.meta.kind === 'model')
+             .map(t => ({band: t.meta.band, x: t.x, y: t.y, dash: t.line.dash}))"""
+    )
+
+
+def test_the_bazin_blackbody_fit_is_drawn_over_the_light_curve(
+    web: Watched, lsst_site: Site, web_archives: Archives
+) -> None:
+    oid = web_archives.transient
+    model, peak, band, peak_mjd = lsst_site.rows(
+        'SELECT "BBBModel", "BBBPeakFlux", "BBBPeakBand", "BBBPeakMJD" FROM objects '
+        'WHERE "diaObjectId" = ?',
+        oid,
+    )[0]
+    assert model == "bazin"  # the enricher fitted it in the ingest
+    bands = {r[0] for r in lsst_site.rows(
+        'SELECT DISTINCT band FROM detections WHERE "diaObjectId" = ?', oid)}  # fmt: skip
+    page = web.page
+    page.goto(f"{lsst_site.url}/objects/{oid}/")
+    page.wait_for_selector("#lightcurve[data-drawn=flux]")
+    traces = _model_traces(page)
+    assert {t["band"] for t in traces} == bands  # one dashed curve per band observed
+    assert all(t["dash"] == "dash" for t in traces)
+    drawn = next(t for t in traces if t["band"] == band)
+    i = max(range(len(drawn["y"])), key=lambda k: drawn["y"][k])
+    assert abs(drawn["y"][i] / peak - 1) < 0.01  # the stored peak, in its band
+    assert abs(drawn["x"][i] - peak_mjd) < 1.0
+    # Drawn: each model trace is a line in the plot.
+    lines = page.locator("#lightcurve .scatterlayer .trace path.js-line")
+    assert lines.count() >= len(traces)
+    state = page.locator("#bbb-state")
+    expect(state).to_have_attribute("data-drawn", "true")
+    expect(state).to_contain_text("Bazin × blackbody fit")
+    expect(state).to_contain_text(f"in {band} at MJD {peak_mjd:.2f}")
+    shot(page, "lsst-object-bbb")
+    page.check("input[value=mag]")
+    page.wait_for_selector("#lightcurve[data-drawn=mag]")
+    assert len(_model_traces(page)) == len(traces)  # in magnitudes too
+    assert web.problems() == []
+
+
+def test_an_object_without_a_drawn_fit_says_why(web: Watched, lsst_site: Site) -> None:
+    page = web.page
+    no_fit = lsst_site.rows(
+        'SELECT "diaObjectId", "BBBNoFitReason" FROM objects WHERE "BBBModel" IS NULL '
+        'ORDER BY "BBBNoFitReason" DESC LIMIT 1'
+    )
+    exp = lsst_site.rows('SELECT "diaObjectId" FROM objects WHERE "BBBModel" = \'exp\'')
+    assert no_fit and no_fit[0][1]
+    assert exp  # the one exponential rise of the shared alerts
+    for oid, text in [
+        (no_fit[0][0], f"No Bazin × blackbody fit: {no_fit[0][1]}."),
+        (exp[0][0], "not drawn, as the exponential model stores no amplitude"),
+    ]:
+        page.goto(f"{lsst_site.url}/objects/{oid}/")
+        page.wait_for_selector("#lightcurve[data-drawn=flux]")
+        assert _model_traces(page) == []
+        expect(page.locator("#bbb-state")).to_contain_text(text)
+        expect(page.locator("#bbb-state")).to_have_attribute("data-drawn", "false")
+    shot(page, "lsst-object-exp-fit")
     assert web.problems() == []
 
 

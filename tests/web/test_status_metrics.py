@@ -30,8 +30,9 @@ def test_the_pipeline_metrics_are_read_from_its_endpoint() -> None:
 
 
 def test_an_unreachable_endpoint_is_reported_and_counted() -> None:
-    before = status.metrics_failures
+    before = status.read_failures()
     got = status.pipeline_metrics(f"http://127.0.0.1:{free_port()}/metrics")
     assert got is not None and "cannot read the pipeline's metrics" in got["error"]
-    assert status.metrics_failures == before + 1
+    assert status.read_failures() == got["failed_reads"] == before + 1
     assert status.pipeline_metrics(None) is None
+    assert status.read_failures() == before + 1  # no URL set: nothing read, nothing failed

@@ -31,6 +31,14 @@ metric                             meaning
 ``lanner_gcn_rejected_total``      GCN messages that were not usable notices
 ``lanner_gcn_errors_total``        GCN listener failures (broker or database; it is rebuilt)
 =================================  ==========================================================
+
+The web server counts its own failed reads of these (:data:`STATUS_READ_FAILURES`, in
+:data:`WEB_REGISTRY`), exported at ``lanner serve``'s ``/metrics`` with every worker's summed:
+
+========================================  ===================================================
+``lanner_status_metrics_read_failures_total``  reads of the pipeline's ``/metrics`` by the
+                                          status page that failed (unreachable, bad answer)
+========================================  ===================================================
 """
 
 from __future__ import annotations
@@ -177,3 +185,13 @@ class MetricsServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+#: Metrics of the web server's status page (``lanner serve`` runs its workers with
+#: ``PROMETHEUS_MULTIPROC_DIR``, so its ``/metrics`` sums them over every worker).
+WEB_REGISTRY = CollectorRegistry()
+STATUS_READ_FAILURES = Counter(
+    "lanner_status_metrics_read_failures",
+    "Reads of the pipeline's metrics endpoint by the status page that failed.",
+    registry=WEB_REGISTRY,
+)

@@ -203,7 +203,8 @@ def light_curve_tables(survey: Survey) -> list[Table]:
                 Column("ingested_at", "timestamp", "When Lanner stored it (UTC)"),
             ),
             primary_key=("alert_id",),
-            indexes=((oid.name,), ("mjd",)),
+            # ingested_at: the status page's batches and alerts per minute.
+            indexes=((oid.name,), ("mjd",), ("ingested_at",)),
         ),
     ]
 

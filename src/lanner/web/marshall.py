@@ -25,7 +25,7 @@ from lanner.store import Store
 from lanner.store.accounts import utc_now
 from lanner.store.ddl import quote
 from lanner.web.object_data import object_view, parse_object_id
-from lanner.web.objects import _script_json
+from lanner.web.objects import page_json
 from lanner.web.pages import check_csrf, render, require_user, store_session
 
 router = APIRouter()
@@ -150,7 +150,7 @@ def scan(request: Request, filter_id: int, i: int = 0) -> Response:
             "more": more,
             "view": view,
             "marks": marks,
-            "view_json": _script_json(view) if view else "null",
+            "view_json": page_json(view) if view else "null",
         },
     )
 

@@ -25,7 +25,6 @@ from lanner.schema.columns import Table
 from lanner.schema.registry import POSITION_COLUMNS
 from lanner.store import Store
 from lanner.store.ddl import quote
-from lanner.store.reading import light_curve
 
 #: Headings of the groups of ``objects`` columns, by producer (others keep their name).
 GROUP_TITLES = {
@@ -44,6 +43,7 @@ GROUP_TITLES = {
     "absolute_magnitude": "Absolute magnitude",
 }
 CUTOUT_KINDS = ("Science", "Template", "Difference")
+LIGHT_CURVE_TABLES = ("detections", "forced_photometry", "upper_limits")
 #: Time span of the drawn model curve past the observed points [day].
 MODEL_MARGIN_DAYS = 10.0
 
@@ -76,29 +76,65 @@ def _json(value: Any) -> Any:
     return value
 
 
+def page_data(view: dict[str, Any]) -> dict[str, Any]:
+    """What the page's scripts draw (light curve, sky view); the light-curve tables stay
+    by column, about half the bytes of rows (``LannerLC.rows`` turns them into rows)."""
+    return {
+        "object_id": view["object_id"],
+        "ra": view["ra"],
+        "dec": view["dec"],
+        "sky_marks": view["sky_marks"],
+        "light_curve": view["light_curve"],
+    }
+
+
+def json_twin(view: dict[str, Any]) -> dict[str, Any]:
+    """The object's JSON twin: every section, the light-curve tables as lists of rows."""
+    lc = view["light_curve"]
+    return {
+        **view,
+        "light_curve": {**lc, **{t: rows_of(lc[t]) for t in LIGHT_CURVE_TABLES}},
+    }
+
+
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
     return {k: _json(v) for k, v in row.items()}
 
 
+Layout = tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...]
+#: Layouts by id of the table declaration (kept with it, so a reused id cannot match).
+_LAYOUTS: dict[int, tuple[Table, Layout]] = {}
+
+
+def _group_layout(table: Table) -> Layout:
+    """The table's columns grouped by producer: (producer, title, ((name, unit,
+    description), …)), worked out once per table declaration."""
+    known = _LAYOUTS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for col in table.columns:
+        groups.setdefault(col.producer, []).append((col.name, col.unit or "", col.description))
+    layout = tuple(
+        (p, GROUP_TITLES.get(p, p.replace("_", " ").capitalize()), tuple(c))
+        for p, c in groups.items()
+    )
+    _LAYOUTS[id(table)] = (table, layout)
+    return layout
+
+
 def column_groups(table: Table, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The row's columns grouped by producer, each with unit and description."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for col in table.columns:
-        groups.setdefault(col.producer, []).append(
-            {
-                "name": col.name,
-                "value": _json(row.get(col.name)),
-                "unit": col.unit,
-                "description": col.description,
-            }
-        )
     return [
         {
-            "producer": p,
-            "title": GROUP_TITLES.get(p, p.replace("_", " ").capitalize()),
-            "columns": c,
+            "producer": producer,
+            "title": title,
+            "columns": [
+                {"name": n, "value": _json(row.get(n)), "unit": u or None, "description": d}
+                for n, u, d in cols
+            ],
         }
-        for p, c in groups.items()
+        for producer, title, cols in _group_layout(table)
     ]
 
 
@@ -145,28 +181,92 @@ def bbb_model_curve(
     return curves
 
 
-def _light_curve_view(store: Store, object_id: Any, obj: dict[str, Any]) -> dict[str, Any]:
-    lc = light_curve(store, object_id)
-    keep = (
-        "source_id",
-        "mjd",
-        "band",
-        "flux",
-        "flux_err",
-        "mag",
-        "mag_err",
-        "reliability",
-        "limit_mag",
-        "limit_flux",
+def bbb_state(obj: dict[str, Any], drawn: bool) -> dict[str, Any] | None:
+    """What the page says of the object's Bazin × blackbody fit: the model, its figures and
+    whether it is drawn, or why there is none; ``None`` for a survey without the fit."""
+    if "BBBModel" not in obj and "BBBNoFitReason" not in obj:
+        return None
+    model = obj.get("BBBModel")
+    if model is None:
+        reason = obj.get("BBBNoFitReason") or "not fitted"
+        return {"model": None, "drawn": False, "text": f"No Bazin × blackbody fit: {reason}."}
+    figures = {k: _json(obj.get(k)) for k in ("BBBTemp", "BBBRiseRate", "BBBFallRate",
+               "BBBChi2Dof", "BBBNdata", "BBBPeakFlux", "BBBPeakBand", "BBBPeakMJD")}  # fmt: skip
+
+    def fmt(name: str, spec: str) -> str:
+        value = figures[name]
+        return "?" if value is None else format(value, spec)
+
+    fit = (
+        f"T = {fmt('BBBTemp', '.1f')} kK, rise rate {fmt('BBBRiseRate', '.3f')}/day, "
+        f"χ²/dof {fmt('BBBChi2Dof', '.2f')} over {figures['BBBNdata']} points"
     )
-    out: dict[str, Any] = {}
-    for table, rows in lc.items():
-        out[table] = [{k: _json(r.get(k)) for k in keep if k in r} for r in rows]
-    bands = sorted({r["band"] for rows in lc.values() for r in rows if r.get("band")})
-    mjd = [float(r["mjd"]) for r in lc["detections"] if r.get("mjd") is not None]
-    out["model"] = bbb_model_curve(obj, bands, mjd)
-    out["bands"] = bands
+    if model == "bazin":
+        text = (
+            f"Bazin × blackbody fit ({fit}, fall rate {fmt('BBBFallRate', '.3f')}/day; "
+            f"peak {fmt('BBBPeakFlux', '.0f')} nJy in {figures['BBBPeakBand']} at MJD "
+            f"{fmt('BBBPeakMJD', '.2f')}): "
+            + ("drawn dashed, extinction-corrected as fitted." if drawn else "not drawn.")
+        )
+    else:
+        text = (
+            f"Exponential rise × blackbody fit ({fit}): not drawn, as the exponential "
+            "model stores no amplitude."
+        )
+    return {"model": model, "drawn": drawn, "text": text, **figures}
+
+
+#: The light-curve columns the page shows and its JSON twin gives.
+LIGHT_CURVE_KEYS = ("source_id", "mjd", "band", "flux", "flux_err", "mag", "mag_err",
+                    "reliability", "limit_mag", "limit_flux")  # fmt: skip
+
+
+def _json_column(values: list[Any]) -> list[Any]:
+    """One light-curve column as JSON carries it (NaN as null, big ids as text), without a
+    function call per value for the usual floats and text."""
+    if any(v.__class__ is not float and v.__class__ is not str and v is not None
+           for v in values):  # fmt: skip
+        return [_json(v) for v in values]
+    return [v if v.__class__ is not float or math.isfinite(v) else None for v in values]
+
+
+def light_curve_columns(store: Store, object_id: Any) -> dict[str, dict[str, list[Any]]]:
+    """Detections, forced photometry and upper limits of an object in time order, by
+    column (the columns of :data:`LIGHT_CURVE_KEYS` each table has), JSON-ready."""
+    oid = quote(OBJECT_ID_COLUMN[store.survey or "ztf"])
+    ph = store.backend.placeholder
+    out: dict[str, dict[str, list[Any]]] = {}
+    for table in LIGHT_CURVE_TABLES:
+        have = store.tables[table].column_names
+        keys = [k for k in LIGHT_CURVE_KEYS if k in have]
+        cur = store.con.execute(
+            f"SELECT {', '.join(quote(k) for k in keys)} FROM {quote(table)} "
+            f"WHERE {oid} = {ph} ORDER BY mjd",
+            (object_id,),
+        )
+        columns = list(zip(*cur.fetchall(), strict=True)) or [()] * len(keys)
+        out[table] = {k: _json_column(list(c)) for k, c in zip(keys, columns, strict=True)}
     return out
+
+
+def rows_of(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """A table by column as a list of rows."""
+    keys = list(columns)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _light_curve_view(store: Store, object_id: Any, obj: dict[str, Any]) -> dict[str, Any]:
+    tables = light_curve_columns(store, object_id)
+    bands = sorted({b for t in tables.values() for b in t.get("band", []) if b})
+    mjd = [float(m) for m in tables["detections"]["mjd"] if m is not None]
+    model = bbb_model_curve(obj, bands, mjd)
+    return {
+        **tables,
+        "counts": {t: len(tables[t]["mjd"]) for t in LIGHT_CURVE_TABLES},
+        "model": model,
+        "fit": bbb_state(obj, bool(model)),
+        "bands": bands,
+    }
 
 
 def _cutouts(store: Store, detections: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -340,7 +440,7 @@ def object_view(store: Store, object_text: str) -> dict[str, Any] | None:
             "dec": dec,
             "groups": column_groups(tables["objects"], obj),
             "light_curve": lc,
-            "cutouts": _cutouts(store, lc["detections"]),
+            "cutouts": _cutouts(store, rows_of(lc["detections"])),
             "sky_context": context,
             "sky_marks": sky_marks((ra, dec), context),
             "tns": _tns(store, object_id),

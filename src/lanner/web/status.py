@@ -13,7 +13,8 @@ Kinetic display: Lasair's 32 × 32 Game of Life seeded by each batch's alert pos
 (RA → column, Dec → row); ``/kinetic.json`` gives the newest batch's positions.
 
 Input: the archive and the metrics URL. Output: HTML, JSON. Reads only (one HTTP GET of
-the metrics, 2 s at most; a failure is shown, counted and logged).
+the metrics, 2 s at most; a failure is shown, logged and counted in
+``lanner_status_metrics_read_failures_total`` of the server's ``/metrics``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client.parser import text_string_to_metric_families
 
 from lanner.filter import saved
+from lanner.observe.metrics import STATUS_READ_FAILURES, WEB_REGISTRY
 from lanner.serve.auth import server_state
 from lanner.store import Store
 from lanner.web.pages import render, store_session
@@ -37,8 +39,6 @@ router = APIRouter()
 log = logging.getLogger("lanner.web.status")
 METRICS_TIMEOUT_S = 2.0
 RECENT_BATCHES = 10
-#: Failed reads of the pipeline's metrics, by this process.
-metrics_failures = 0
 
 
 def _as_time(value: Any) -> dt.datetime | None:
@@ -51,6 +51,12 @@ def _as_time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _stamp(value: Any) -> str:
+    """A batch's time as ISO text to the second (UTC)."""
+    t = _as_time(value)
+    return str(value) if t is None else t.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def archive_status(store: Store, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -106,7 +112,7 @@ def archive_status(store: Store, now: dt.datetime | None = None) -> dict[str, An
         "totals": totals,
         "per_minute": [{"minute": k, "alerts": v} for k, v in sorted(per_minute.items())],
         "batches": [
-            {"ingested_at": str(b[0]), "alerts": int(b[1]), "first_mjd": b[2], "last_mjd": b[3]}
+            {"ingested_at": _stamp(b[0]), "alerts": int(b[1]), "first_mjd": b[2], "last_mjd": b[3]}
             for b in batches
         ],
         "deliveries": deliveries,
@@ -158,8 +164,8 @@ def parse_metrics(text: str) -> dict[str, Any]:
 
 
 def pipeline_metrics(url: str | None) -> dict[str, Any] | None:
-    """The pipeline's metrics from ``url`` (``{"error": …}`` if unreadable), or ``None``."""
-    global metrics_failures
+    """The pipeline's metrics from ``url`` (``{"error": …}`` if unreadable, and counted),
+    or ``None`` when no URL is set."""
     if not url:
         return None
     try:
@@ -167,9 +173,18 @@ def pipeline_metrics(url: str | None) -> dict[str, Any] | None:
             text = response.read().decode()
         return parse_metrics(text)
     except (OSError, ValueError) as exc:
-        metrics_failures += 1
+        STATUS_READ_FAILURES.inc()
         log.warning("status page: cannot read the pipeline's metrics at %s: %s", url, exc)
-        return {"error": f"cannot read the pipeline's metrics at {url}: {exc}"}
+        return {
+            "error": f"cannot read the pipeline's metrics at {url}: {exc}",
+            "failed_reads": read_failures(),
+        }
+
+
+def read_failures() -> int:
+    """Failed reads of the pipeline's metrics by this server process."""
+    got = WEB_REGISTRY.get_sample_value("lanner_status_metrics_read_failures_total")
+    return int(got or 0)
 
 
 def _status(request: Request) -> dict[str, Any]:

@@ -17,11 +17,25 @@
 
   function fluxToMag(f) { return f > 0 ? 31.4 - 2.5 * Math.log10(f) : null; }
 
+  // A table sent by column ({mjd: [...], band: [...]}) as rows; rows stay rows.
+  function rows(table) {
+    if (!table || Array.isArray(table)) { return table || []; }
+    const keys = Object.keys(table);
+    const n = keys.length ? table[keys[0]].length : 0;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = {};
+      for (const k of keys) { r[k] = table[k][i]; }
+      out[i] = r;
+    }
+    return out;
+  }
+
   function traces(lc, mode) {
     const t = [];
-    const det = byBand(lc.detections || []);
-    const fp = byBand(lc.forced_photometry || []);
-    const ul = byBand(lc.upper_limits || []);
+    const det = byBand(rows(lc.detections));
+    const fp = byBand(rows(lc.forced_photometry));
+    const ul = byBand(rows(lc.upper_limits));
     for (const band of Object.keys(det).sort()) {
       const rows = det[band];
       const y = rows.map((r) => num(mode === "mag" ? r.mag : r.flux));
@@ -68,7 +82,7 @@
     const layout = {
       title: { text: mode === "mag" ? "AB magnitude" : "Difference flux (nJy)" },
       margin: { l: 60, r: 10, t: 40, b: 50 },
-      xaxis: { title: { text: "MJD" } },
+      xaxis: { title: { text: "MJD" }, exponentformat: "none", separatethousands: false },
       yaxis: { title: { text: mode === "mag" ? "mag" : "nJy" }, autorange: mode === "mag" ? "reversed" : true },
       legend: { orientation: "h", y: -0.2 },
       hovermode: "closest",
@@ -76,5 +90,5 @@
     return Plotly.react(el, traces(lc, mode), layout, { responsive: true, displaylogo: false });
   }
 
-  window.LannerLC = { draw: draw, traces: traces };
+  window.LannerLC = { draw: draw, traces: traces, rows: rows };
 })();
