@@ -387,12 +387,14 @@ def run_stream(
     pipeline: Pipeline,
     batches: Iterable[CommittableBatch],
     on_batch: Callable[[BatchReport], None] | None = None,
-    overlap: bool = True,
+    overlap: bool = False,
 ) -> RunSummary:
     """Process a stream: each batch is stored (its matches recorded for delivery), its dead
     letters made durable, and only then its position committed — so a crash re-delivers,
     never loses, a batch. With ``overlap`` the next batch is read and prepared meanwhile
-    (:meth:`Pipeline.run_steps`); commits stay in order, in this thread."""
+    (:meth:`Pipeline.run_steps`); commits stay in order, in this thread. Off by default: a
+    Kafka consumer (:class:`~lanner.ingest.kafka.KafkaBatchConsumer`) hands out one batch at
+    a time, and is used from one thread only (its rebalances happen inside poll and commit)."""
 
     def steps() -> Iterator[tuple[list[RawPacket], Callable[[], None]]]:
         for batch in batches:

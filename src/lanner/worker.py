@@ -62,9 +62,6 @@ class StreamWorker:
         Longest wait (s) between reconnection attempts.
     sleep
         ``time.sleep``, replaceable in tests.
-    overlap
-        Read and prepare the next batch while this one is stored (:meth:`Pipeline.run_steps
-        <lanner.pipeline.Pipeline.run_steps>`).
     """
 
     def __init__(
@@ -75,10 +72,8 @@ class StreamWorker:
         retry_s: float = 300.0,
         max_backoff_s: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
-        overlap: bool = True,
     ) -> None:
         self.pipeline = pipeline
-        self.overlap = overlap
         self.consumer = consumer
         self.metrics = metrics or Metrics()
         self.retry_s = retry_s
@@ -96,10 +91,11 @@ class StreamWorker:
             if on_batch is not None:
                 on_batch(report)
 
-        # The next batch is read and prepared while this one is stored (one ahead); each
-        # is committed, in order, once stored and its dead letters durable.
+        # One batch at a time, each committed once stored and its dead letters durable: the
+        # consumer is used by this thread only (its rebalances and rejoins happen inside
+        # poll and commit), so a stream scales out with more consumer processes instead.
         steps = ((batch.packets, partial(self._done, batch)) for batch in self.consumer)
-        return self.pipeline.run_steps(steps, observe, self.overlap, finish=self._finish)
+        return self.pipeline.run_steps(steps, observe, overlap=False, finish=self._finish)
 
     def _finish(self, prepared: PreparedBatch) -> BatchReport:
         return self._retrying(partial(self.pipeline.finish, prepared))

@@ -245,7 +245,7 @@ def test_a_stream_reads_one_batch_ahead_and_commits_in_order(tmp_path: Path) -> 
             batch.read_event.set()
             yield batch
 
-    summary = run_stream(pipeline, stream())
+    summary = run_stream(pipeline, stream(), overlap=True)
     assert summary.batches == 3 and summary.alerts == 15
     # b is read (and prepared) while a is stored: a's commit waited for it.
     assert log.index("read b") < log.index("commit a")

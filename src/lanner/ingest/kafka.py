@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -67,9 +66,6 @@ _COMMIT_SETTINGS = frozenset({"enable.auto.commit", "enable.auto.offset.store"})
 # Longest wait (s) for the group to assign partitions before an idle-timeout run
 # gives up; group joins take about half of session.timeout.ms on some brokers.
 JOIN_GRACE_S = 60.0
-#: Batches that may be handed out and not yet committed when the next is read: one, so that
-#: a batch is read and prepared while the one before is stored (commits stay in order).
-UNCOMMITTED_AHEAD = 1
 
 
 class KafkaConsumeError(RuntimeError):
@@ -216,7 +212,7 @@ class KafkaBatchConsumer:
         self.settings = settings
         self.stats = ConsumerStats()
         self._consumer: Consumer | None = None
-        self._pending: deque[KafkaBatch] = deque()
+        self._pending: KafkaBatch | None = None
         self._stop_requested = False
         self._stop_reason: str | None = None
         self._assigned_at: float | None = None
@@ -328,17 +324,14 @@ class KafkaBatchConsumer:
         return self.batches()
 
     def batches(self) -> Iterator[KafkaBatch]:
-        """Yield batches until a stop condition; each must be committed, in order, before the
-        one after the next (:data:`UNCOMMITTED_AHEAD`)."""
+        """Yield batches until a stop condition; each must be committed before the next."""
         self.open()
         settings = self.settings
         started = last_arrival = time.monotonic()
         while True:
-            while self._pending and self._pending[0].committed:
-                self._pending.popleft()
-            if len(self._pending) > UNCOMMITTED_AHEAD:
+            if self._pending is not None and not self._pending.committed:
                 raise CommitError(
-                    "an earlier batch was not committed: call batch.commit() after it "
+                    "the previous batch was not committed: call batch.commit() after it "
                     "is stored and sent (a later commit would also commit its offsets)"
                 )
             remaining = None
@@ -354,7 +347,7 @@ class KafkaBatchConsumer:
             now = time.monotonic()
             if batch.packets:
                 last_arrival = now
-                self._pending.append(batch)
+                self._pending = batch
                 self.stats.batches += 1
                 yield batch
                 continue
