@@ -111,7 +111,9 @@ def test_visit_delivers_every_alert(shared_dir: Path, pg_url: str) -> None:
         200 / visit["seconds"], rel=0.01, abs=0.06
     )
     assert visit["mb_per_s"] == pytest.approx(visit["input_mb"] / visit["seconds"], rel=0.05)
-    per_core = visit["alerts_per_s"] / 2  # rounded: the counts may differ by one
+    # From the timed seconds, not the rounded rate: at a few alerts/s, rounding the rate to
+    # 0.1 moves a core count of hundreds by more than one.
+    per_core = 200 / visit["seconds"] / 2
     assert abs(visit["cores_for_night"] - math.ceil(10_000_000 / 36_000 / per_core)) <= 1
     assert abs(visit["cores_for_visit_in_60s"] - math.ceil(40_000 / 60 / per_core)) <= 1
     assert visit["decode_only_per_core"] > 0 and visit["peak_worker_memory_mb"] > 0

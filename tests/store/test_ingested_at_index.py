@@ -15,7 +15,11 @@ def _indexes(store: Store) -> set[str]:
     if store.backend.dialect == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts'"
     else:
-        sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'alerts'"
+        # This test's schema only: other schemas of the database may hold an alerts table.
+        sql = (
+            "SELECT indexname FROM pg_indexes "
+            "WHERE tablename = 'alerts' AND schemaname = current_schema()"
+        )
     names = {str(r[0]) for r in store.con.execute(sql).fetchall()}
     store.con.commit()
     return names
@@ -49,11 +53,13 @@ def test_init_makes_the_index_and_the_status_query_uses_it(db_url: str) -> None:
 def test_upgrade_adds_the_index_to_an_older_database(db_url: str) -> None:
     init_database(db_url, "ztf")
     store = open_store(db_url, create=False)
-    store.con.execute(f'DROP INDEX "{INDEX}"')
-    store.con.execute("UPDATE lanner_meta SET value = 'older' WHERE key = 'schema'")
-    store.con.commit()
-    assert INDEX not in _indexes(store)
-    store.close()
+    try:
+        store.con.execute(f'DROP INDEX "{INDEX}"')
+        store.con.execute("UPDATE lanner_meta SET value = 'older' WHERE key = 'schema'")
+        store.con.commit()
+        assert INDEX not in _indexes(store)
+    finally:
+        store.close()
     with pytest.raises(StoreError, match="lanner db upgrade"):
         open_store(db_url, create=False)
     assert upgrade_database(db_url).changed
