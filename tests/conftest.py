@@ -46,12 +46,12 @@ def alerts_dir(shared_dir: Path) -> Path:
     return shared_dir / "data" / "alerts"
 
 
-@contextmanager
-def pg_schema(prefix: str = "t") -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped on leaving.
+def create_pg_schema(prefix: str = "t") -> tuple[str, str]:
+    """A fresh PostgreSQL schema (q3c in the database) and a URL whose search_path is it.
 
-    Connections made with it carry the schema's name as application_name, so teardown can
-    end any a failing test left open (they would otherwise block the DROP for ever).
+    Connections made with the URL carry the schema's name as application_name, so
+    :func:`drop_pg_schema` can end any a failing test left open (they would otherwise block
+    the DROP for ever).
     """
     import psycopg
 
@@ -60,17 +60,31 @@ def pg_schema(prefix: str = "t") -> Iterator[str]:
         con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
         con.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
+    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
+
+
+def drop_pg_schema(schema: str) -> None:
+    """End the schema's leftover connections, then drop it and everything in it."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (schema,),
+        )
+        con.execute("SET lock_timeout = '30s'")
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def pg_schema(prefix: str = "t") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped on leaving."""
+    schema, url = create_pg_schema(prefix)
     try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
+        yield url
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as con:
-            con.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (schema,),
-            )
-            con.execute("SET lock_timeout = '30s'")
-            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_pg_schema(schema)
 
 
 @pytest.fixture()

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from lanner.schema.registry import tables_for
 from lanner.store import open_store
 from lanner.store.migrate import init_database
 from lanner.testing.tansu import TansuBroker, free_port
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, create_pg_schema, drop_pg_schema
 from tests.distribute.test_outbox import Hook
 from tests.kafka_fixtures import produce_values, read_topic
 from tests.tcp_proxy import TcpProxy
@@ -69,24 +68,6 @@ ARCHIVE = (
 )
 #: Columns that say when or whence, not what.
 NOT_DATA = {"ingested_at", "origin"}
-
-
-def fresh_schema_url() -> tuple[str, str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
-
-
-def drop_schema(schema: str) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (schema,),
-        )
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def via(url: str, port: int) -> str:
@@ -242,10 +223,10 @@ def table(url: str, name: str, key: tuple[str, ...]) -> tuple[list[str], list[tu
 @pytest.fixture()
 def schemas() -> Iterator[tuple[str, str]]:
     """Two fresh schemas: the workers' archive and the clean reference."""
-    made = [fresh_schema_url(), fresh_schema_url()]
+    made = [create_pg_schema(), create_pg_schema()]
     yield made[0][1], made[1][1]
     for schema, _ in made:
-        drop_schema(schema)
+        drop_pg_schema(schema)
 
 
 def test_workers_survive_kills_a_broker_restart_and_a_database_outage(

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from lanner.filter.users import create_user
 from lanner.serve import accounts
 from lanner.store import open_store
 from lanner.testing.server import LiveServer
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, create_pg_schema, drop_pg_schema
 
 #: Folders of the shared alerts each test archive is built from (a few hundred alerts).
 ZTF_SOURCES = (
@@ -143,22 +141,13 @@ class Instance:
 def archives(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Archives]:
     """The ZTF and Rubin SQLite archives and a ZTF one in a fresh PostgreSQL schema
     (dropped at the end of the session)."""
-    schema = f"t_api_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
-        con.execute(f'CREATE SCHEMA "{schema}"')
+    schema, _ = create_pg_schema("t_api")
     built = Archives(alerts_dir, tmp_path_factory.mktemp("archives"), schema)
     try:
         yield built
     finally:
         built.wait()
-        with psycopg.connect(PG_URL, autocommit=True) as con:
-            con.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (schema,),
-            )
-            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_pg_schema(schema)
 
 
 @pytest.fixture(scope="session")

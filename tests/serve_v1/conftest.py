@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from lanner.annotations.api import add_annotator
 from lanner.store import open_store
 from lanner.testing.server import LiveServer
-from tests.conftest import PG_URL
+from tests.conftest import pg_schema
 from tests.serve.conftest import Person, make_people
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "lanner" / "data" / "alerts" / "lsst"
@@ -83,22 +81,8 @@ def v1_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V1]:
 
 @pytest.fixture(scope="session")
 def v1_pg() -> Iterator[V1]:
-    schema = f"t_v1_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
-        con.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema},public&application_name={schema}"
-    try:
+    with pg_schema("t_v1") as url:
         yield from _serve(url)
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as con:
-            con.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (schema,),
-            )
-            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

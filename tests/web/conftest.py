@@ -14,7 +14,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from playwright.sync_api import (
 )
 
 from lanner.testing.server import LiveServer
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, create_pg_schema, drop_pg_schema
 from tests.serve.conftest import PASSWORD, Person, make_people
 from tests.web.bbb_alert import write_transient
 
@@ -168,22 +167,13 @@ class Archives:
 
 @pytest.fixture(scope="session")
 def web_archives(tmp_path_factory: pytest.TempPathFactory, alerts_dir: Path) -> Iterator[Archives]:
-    schema = f"t_web_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute("CREATE EXTENSION IF NOT EXISTS q3c")
-        con.execute(f'CREATE SCHEMA "{schema}"')
+    schema, _ = create_pg_schema("t_web")
     built = Archives(alerts_dir, tmp_path_factory.mktemp("web"), schema)
     try:
         yield built
     finally:
         built.wait()
-        with psycopg.connect(PG_URL, autocommit=True) as con:
-            con.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (schema,),
-            )
-            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_pg_schema(schema)
 
 
 def _site(archives: Archives, name: str, workers: int) -> Iterator[Site]:
