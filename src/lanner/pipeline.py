@@ -78,6 +78,8 @@ class BatchReport:
     classifier_seconds: dict[str, float] = field(default_factory=dict)
     #: Classifiers that failed on the batch, with the reason (logged, the batch goes on).
     classifier_failures: dict[str, str] = field(default_factory=dict)
+    #: Background WAL checkpoints (SQLite) that failed (logged; SQLite checkpoints again).
+    checkpoint_failures: int = 0
 
 
 @dataclass
@@ -94,6 +96,7 @@ class RunSummary(BatchReport):
         for name, n in report.matches.items():
             self.matches[name] = self.matches.get(name, 0) + n
         self.superseded += report.superseded
+        self.checkpoint_failures += report.checkpoint_failures
         for name, n in report.sky_hits.items():
             self.sky_hits[name] = self.sky_hits.get(name, 0) + n
         self.filter_errors.update(report.filter_errors)
@@ -195,7 +198,9 @@ class Pipeline:
         if len(batch) == 0:
             return report
         clock = time.perf_counter()
-        report.objects_updated = self.store.write_batch(batch).objects_updated
+        written = self.store.write_batch(batch)
+        report.objects_updated = written.objects_updated
+        report.checkpoint_failures = written.checkpoint_failures
         clock = _lap(report, "store", clock)
         # After the store (scores are annotations of stored objects), before the filters
         # (which read this batch's annotations).

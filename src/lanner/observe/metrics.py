@@ -24,6 +24,7 @@ metric                             meaning
 ``lanner_kafka_lag``               messages not yet read, by ``topic`` and ``partition``
 ``lanner_database_outages_total``  times the database became unreachable
 ``lanner_failed_commits_total``    Kafka offset commits refused (batch re-delivered)
+``lanner_checkpoint_failures_total``  background SQLite WAL checkpoints that failed
 ``lanner_annotations_written_total``  annotations written in this process, by ``topic``
 ``lanner_annotations_rejected_total``  annotations refused or dead-lettered, by ``topic``
 ``lanner_annotation_reruns_failed_total``  filter re-runs after a write that failed, by ``topic``
@@ -114,6 +115,11 @@ class Metrics:
         self.failed_commits = Counter(
             "lanner_failed_commits", "Kafka offset commits refused.", registry=r
         )
+        self.checkpoint_failures = Counter(
+            "lanner_checkpoint_failures",
+            "Background SQLite WAL checkpoints that failed.",
+            registry=r,
+        )
         from lanner.annotations.counts import AnnotationCollector
 
         r.register(AnnotationCollector())
@@ -143,6 +149,7 @@ class Metrics:
             self.classified.labels(name).inc(n)
         for name in report.classifier_failures:
             self.classifier_failures.labels(name).inc()
+        self.checkpoint_failures.inc(report.checkpoint_failures)
         for stage, s in report.seconds.items():
             self.stage_seconds.labels(stage).inc(s)
         self.batch_seconds.observe(sum(report.seconds.values()))

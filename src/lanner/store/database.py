@@ -25,6 +25,7 @@ from lanner.schema.registry import RECENCY_COLUMN, tables_for
 from lanner.schema.tables import LIGHT_CURVE_LAYOUT
 from lanner.store.account_upgrade import upgrade_accounts
 from lanner.store.backends import Backend, StoreError, backend_for, masked
+from lanner.store.checkpoint import WalCheckpointer
 from lanner.store.ddl import Dialect, add_column_statements, create_statements, quote
 from lanner.store.outbox import MatchRow, OutboxStore
 from lanner.surveys import OBJECT_ID_COLUMN, Survey
@@ -54,6 +55,8 @@ class WriteReport:
     #: Stored light-curve rows read back to compare with the batch's, per table (none when
     #: each object's summary shows the packets repeat what is stored).
     rows_read: dict[str, int] = field(default_factory=dict)
+    #: Background WAL checkpoints (SQLite) that failed since the batch before.
+    checkpoint_failures: int = 0
 
 
 class Store(OutboxStore):
@@ -72,6 +75,9 @@ class Store(OutboxStore):
     def __init__(self, backend: Backend, survey: Survey | None, create: bool = True) -> None:
         self.backend = backend
         self.con = backend.connect(create)
+        #: SQLite: the thread that checkpoints the WAL, started by the first batch written.
+        self._checkpointer: WalCheckpointer | None = None
+        self._checkpoint_failures = 0
         try:
             self._open(survey, create)
         except BaseException:
@@ -108,6 +114,8 @@ class Store(OutboxStore):
         """Drop the connection (after a database outage) and open a new one."""
         self.con.close()
         self.con = self.backend.connect(False)
+        if self._checkpointer is not None:
+            self.con.execute("PRAGMA wal_autocheckpoint=0")
 
     # -- schema ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -219,7 +227,26 @@ class Store(OutboxStore):
         except BaseException:
             self.con.rollback()
             raise
+        report.checkpoint_failures = self._checkpoint()
         return report
+
+    def _checkpoint(self) -> int:
+        """SQLite: have the WAL checkpointed in the background after a batch (see
+        :mod:`lanner.store.checkpoint`); returns the checkpoints that failed since the last
+        call. After a failure SQLite checkpoints on commit again."""
+        if self.backend.dialect != "sqlite":
+            return 0
+        cp = self._checkpointer
+        if cp is None:
+            cp = self._checkpointer = WalCheckpointer(self.backend.sqlite_path)
+            self.con.execute("PRAGMA wal_autocheckpoint=0")
+        failed = cp.failures - self._checkpoint_failures
+        self._checkpoint_failures = cp.failures
+        if cp.failures:
+            self.con.execute("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
+        else:
+            cp.poke()
+        return failed
 
     def record_matches(self, matches: Sequence[MatchRow]) -> int:
         """Record filter matches as pending deliveries, in one transaction; returns how many
@@ -407,7 +434,9 @@ class Store(OutboxStore):
         return {name: self._count(name) for name in self.tables}
 
     def close(self) -> None:
-        self.con.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self.con.close()  # the last connection to close checkpoints what is left
 
 
 #: PostgreSQL type of each declared column type, for binary COPY.
