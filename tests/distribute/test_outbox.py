@@ -11,9 +11,11 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lanner.distribute.base import DeliveryReport, FilterTarget
 from lanner.distribute.channels import build_channels
 from lanner.distribute.outbox import BackgroundDelivery, DeliveryWorker, RetryPolicy
 from lanner.distribute.webhook import WebhookDelivery
@@ -285,3 +287,48 @@ def test_delivery_resumes_after_the_database_was_unreachable(
         assert len(hook.match_ids()) == totals.sent
     finally:
         hook.close()
+
+
+class Raising:
+    """A channel that raises ``error`` (a channel must report, never raise: this is the
+    broker's guard against one that does, beside the real channels' tests above)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def deliver(self, target: FilterTarget, matches: list[dict[str, Any]]) -> DeliveryReport:
+        raise self.error
+
+
+def test_a_raising_channel_is_a_failed_attempt_but_a_database_outage_pauses_the_pass(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lanner.store.backends import DatabaseUnavailableError
+
+    flt = add_filter(
+        store,
+        "raising",
+        EVERYTHING,
+        active=True,
+        output="webhook",
+        output_options=json.dumps({"webhook_url": "http://127.0.0.1:9/hook"}),
+    )
+    n = Pipeline(store, FolderDeadLetters(tmp_path / "d")).process(packets_of([SAMPLE]))
+    n_matches = n.matches["raising"]
+    outage = DeliveryWorker(store, {"webhook": Raising(DatabaseUnavailableError("db down"))})
+    with pytest.raises(DatabaseUnavailableError, match="db down"):
+        outage.run_once()
+    # Not counted as an attempt: the matches wait, untouched, for the database (claimed
+    # until their lease ends, as for a worker that died).
+    assert set(states(store, flt.filter_id)) == {("pending", 0, None)}
+    assert "raised" not in caplog.text
+
+    lease_over = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=RetryPolicy().lease_s + 1)
+    bug = DeliveryWorker(
+        store, {"webhook": Raising(RuntimeError("channel bug"))}, clock=lambda: lease_over
+    )
+    done = bug.run_once(due_only=False)
+    assert (done.claimed, done.sent, done.retrying) == (n_matches, 0, n_matches)
+    (state,) = set(states(store, flt.filter_id))
+    assert state[:2] == ("pending", 1) and "RuntimeError: channel bug" in str(state[2])
+    assert "delivery of filter raising on webhook raised" in caplog.text

@@ -29,6 +29,7 @@ from lanner.distribute.base import MATCH_ID_KEY, Delivery, DeliveryReport, match
 from lanner.distribute.router import filter_target
 from lanner.filter.saved import SavedFilter, list_filters
 from lanner.store import Store
+from lanner.store.faults import is_transient
 from lanner.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,8 @@ class DeliveryWorker:
         try:
             report = delivery.deliver(target, messages)
         except Exception as exc:  # a channel bug must not stop the others: record and log
+            if is_transient(exc):
+                raise  # the database (e.g. the quota's table), not the channel: pause the pass
             log.exception("delivery of filter %s on %s raised", flt.name, channel)
             report = DeliveryReport(channel, flt.name, errors=[f"{type(exc).__name__}: {exc}"])
         now = self._clock()
@@ -277,8 +280,6 @@ class BackgroundDelivery:
                 worker = self._make_worker()
             done = worker.run_once()
         except Exception as exc:  # counted, logged once per outage, retried
-            from lanner.store.faults import is_transient
-
             self.errors += 1
             if not self._failing:
                 # A database outage is said in one line; anything else with its traceback.
