@@ -72,10 +72,12 @@ def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tu
             p.wait()
         wall = time.perf_counter() - start
         with psycopg.connect(url) as con:
-            count, span = con.execute(
+            row = con.execute(
                 "SELECT count(*), extract(epoch FROM max(ingested_at) - min(ingested_at)) "
                 "FROM alerts"
             ).fetchone()
+        assert row is not None  # an aggregate always returns one row
+        count, span = row
         # Some shared files repeat an alert: ``count`` is the distinct alerts stored.
         if count < 0.99 * n:
             raise SystemExit(f"{workers} workers stored {count} of {n} alerts")
@@ -83,6 +85,19 @@ def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tu
     finally:
         with psycopg.connect(PG, autocommit=True) as con:
             con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def publish(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    """Create a 2-partition ``topic`` and write ``values`` to it, alternating partitions. The
+    clients are released on return, before the broker stops (else librdkafka reports the
+    stopped broker as refused connections)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=2)])[topic].result(timeout=10)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i, value in enumerate(values):
+        producer.produce(topic, value=value, partition=i % 2)
+    if producer.flush(30):
+        raise SystemExit(f"messages not delivered to {topic} within 30 s")
 
 
 def main() -> None:
@@ -99,12 +114,7 @@ def main() -> None:
         rates = {}
         for workers in (1, 2):
             topic = f"bench-{uuid.uuid4().hex[:8]}"
-            admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-            admin.create_topics([NewTopic(topic, num_partitions=2)])[topic].result(timeout=10)
-            producer = Producer({"bootstrap.servers": broker.bootstrap})
-            for i, value in enumerate(values):
-                producer.produce(topic, value=value, partition=i % 2)
-            producer.flush(30)
+            publish(broker.bootstrap, topic, values)
             rate, wall = run(broker.bootstrap, topic, workers, args.batch_size, len(values))
             rates[workers] = rate
             print(f"{workers} worker(s): {rate:7.1f} alerts/s stored, run {wall:5.1f} s wall")

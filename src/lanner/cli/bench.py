@@ -146,6 +146,10 @@ def _print(result: BenchResult) -> None:
         + ("" if result.overlap else ", stages run one after the other (--serial)")
     )
     _line("decode only", result, "decode_only", result.decode_only)
+    click.echo(
+        f"  (the faster of {result.decode_only_before} alerts/s just before the run and "
+        f"{result.decode_only_after} just after)"
+    )
     for stage, rate in result.stages.items():
         _line(f"stage {stage}", result, f"stage:{stage}", rate)
     for name, rate in result.enrichers.items():
