@@ -7,6 +7,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
+from lanner.ingest.packets import RawPacket
 from lanner.observe.metrics import Metrics
 from lanner.pipeline import BatchReport
 from lanner.store import open_store
@@ -14,9 +17,9 @@ from tests.helpers import enriched, packets_of
 
 
 def _wal_frames(path: Path) -> tuple[int, int]:
-    """(frames in the WAL, frames of it already in the database), read by a passive
-    checkpoint of a connection of this test's own that copies nothing new when the store's
-    thread has done its work (it runs after that work, see below)."""
+    """(frames in the WAL, frames of it already in the database), from a passive checkpoint
+    on a connection of the test's own: run after the store's thread is idle, it finds
+    nothing left to copy if that thread did its work."""
     with closing(sqlite3.connect(path)) as con:
         busy, log, done = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0
@@ -27,11 +30,15 @@ def _autocheckpoint(store) -> int:  # type: ignore[no-untyped-def]
     return int(store.con.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
 
 
+@pytest.fixture(scope="module")
+def packets(alerts_dir: Path) -> list[RawPacket]:
+    return packets_of([alerts_dir / "ztf" / "skyportal__kowalski"])
+
+
 def test_the_writer_leaves_checkpoints_to_the_background_thread(
-    tmp_path: Path, alerts_dir: Path
+    tmp_path: Path, packets: list[RawPacket]
 ) -> None:
     path = tmp_path / "a.db"
-    packets = packets_of([alerts_dir / "ztf" / "skyportal__kowalski"])
     store = open_store(f"sqlite:///{path}", "ztf")
     store.write_batch(enriched(packets, "ztf"))
     checkpointer = store._checkpointer
@@ -51,11 +58,9 @@ def test_the_writer_leaves_checkpoints_to_the_background_thread(
 
 
 def test_a_failed_checkpoint_is_counted_and_sqlite_checkpoints_again(
-    tmp_path: Path, alerts_dir: Path
+    tmp_path: Path, packets: list[RawPacket]
 ) -> None:
-    path = tmp_path / "b.db"
-    packets = packets_of([alerts_dir / "ztf" / "skyportal__kowalski"])
-    store = open_store(f"sqlite:///{path}", "ztf")
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}", "ztf")
     assert store.write_batch(enriched(packets[:1], "ztf")).checkpoint_failures == 0
     checkpointer = store._checkpointer
     assert checkpointer is not None and checkpointer.wait_idle()
@@ -76,8 +81,7 @@ def test_a_failed_checkpoint_is_counted_and_sqlite_checkpoints_again(
     store.close()
 
 
-def test_postgres_has_no_checkpointer(pg_url: str, alerts_dir: Path) -> None:
-    packets = packets_of([alerts_dir / "ztf" / "skyportal__kowalski"])
+def test_postgres_has_no_checkpointer(pg_url: str, packets: list[RawPacket]) -> None:
     store = open_store(pg_url, "ztf")
     assert store.write_batch(enriched(packets[:2], "ztf")).checkpoint_failures == 0
     assert store._checkpointer is None
