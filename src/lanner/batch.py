@@ -47,6 +47,7 @@ Flux/magnitude convention: AB, ``mag = 31.4 - 2.5 log10(flux / nJy)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,7 @@ class AlertBatch:
     """A batch of decoded alerts of one survey, in columns.
 
     ``packets`` keeps each alert's decoded record (cutouts removed) for the ``full``
-    delivery payload; no stage computes on it.
+    delivery payload and the few packet fields classifiers read; no stage computes on it.
     """
 
     survey: Survey
@@ -103,7 +104,7 @@ class AlertBatch:
     forced: pa.Table
     upper_limits: pa.Table
     cutouts: pa.Table
-    packets: list[dict[str, Any]] = field(default_factory=list)
+    packets: Sequence[dict[str, Any]] = field(default_factory=list)
     #: Tables added by enrichers, each with one row per alert (aligned with ``alerts``).
     enriched: dict[str, pa.Table] = field(default_factory=dict)
     #: Kit tables of this batch with any number of rows per object (the watchlist,

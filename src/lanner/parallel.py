@@ -7,10 +7,11 @@ processes for the run and stops them at its end; the pipeline stores, filters an
 
 Decoding and enriching need no database and take most of a batch's time, so each batch is
 prepared (:func:`lanner.pipeline.prepare`) by one of ``workers`` processes, and the prepared
-batches — Arrow tables, pickled by Arrow's IPC — come back to this process in the order the
-batches were read. Here, one writer stores, filters and delivers them in that order, exactly
-as one process would: the database is the same whatever the number of workers. At most two
-batches per worker are in flight, so a night's folder never sits in memory.
+batches come back to this process in the order the batches were read; their tables cross in
+files of shared memory, mapped here without a copy (:mod:`lanner.handoff`). Here, one writer
+stores, filters and delivers them in that order, exactly as one process would: the database
+is the same whatever the number of workers. At most two batches per worker are in flight, so
+a night's folder never sits in memory.
 
 Workers are started fresh (``spawn``), never forked from this process, whose threads (Kafka
 clients, Arrow's pools) and open connections a fork would copy in an undefined state; each
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import time
 from collections import deque
@@ -35,9 +37,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from itertools import chain
+from pathlib import Path
 
 from lanner.batch import Survey
 from lanner.enrich.base import Enricher
+from lanner.handoff import HandedOff, discard, hand_off, spool_folder, take
 from lanner.ingest.packets import RawPacket
 from lanner.pipeline import BatchReport, Pipeline, PreparedBatch, RunSummary, prepare
 
@@ -46,8 +50,9 @@ IN_FLIGHT_PER_WORKER = 2
 #: How long each warm-up task of :func:`worker_pool` holds its worker [s].
 WARM_S = 0.5
 
-#: What a worker prepares with: the database's survey and the enrichers (set at start-up).
-_worker_state: tuple[Survey | None, Sequence[Enricher]] | None = None
+#: What a worker prepares with: the database's survey, the enrichers and the folder its
+#: batches are handed off in (set at start-up).
+_worker_state: tuple[Survey | None, Sequence[Enricher], Path] | None = None
 
 
 class WorkerDiedError(RuntimeError):
@@ -103,17 +108,22 @@ def worker_pool(
     packets, returned once every worker has prepared them (enrichers, catalogues and maps
     loaded, as they load on first use)."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(survey,)
-    ) as pool:
-        if warm is not None:
-            started = [pool.submit(_warmed, list(warm), WARM_S) for _ in range(workers)]
-            try:
-                for future in started:
-                    future.result()
-            except BrokenProcessPool as exc:
-                raise WorkerDiedError(f"a worker process died while starting ({exc})") from exc
-        yield pool
+    folder = spool_folder()
+    try:
+        with ProcessPoolExecutor(
+            workers, context, initializer=_start_worker, initargs=(survey, folder)
+        ) as pool:
+            if warm is not None:
+                started = [pool.submit(_warmed, list(warm), WARM_S) for _ in range(workers)]
+                try:
+                    for future in started:
+                        future.result()
+                except BrokenProcessPool as exc:
+                    raise WorkerDiedError(f"a worker process died while starting ({exc})") from exc
+            yield pool
+    finally:
+        # What a stopped run left (batches prepared and never taken, a dead worker's file).
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_in(
@@ -124,7 +134,7 @@ def _run_in(
     on_batch: Callable[[BatchReport], None] | None,
 ) -> RunSummary:
     summary = RunSummary()
-    pending: deque[Future[PreparedBatch]] = deque()
+    pending: deque[Future[HandedOff]] = deque()
     try:
         for prepared in _in_order(pool, batches, workers * IN_FLIGHT_PER_WORKER, pending):
             report = pipeline.finish(prepared)
@@ -140,7 +150,8 @@ def _run_in(
         ) from exc
     finally:
         for future in pending:  # after an error: what was not started is dropped
-            future.cancel()
+            if not future.cancel() and future.done() and future.exception() is None:
+                discard(future.result())
     return summary
 
 
@@ -148,37 +159,37 @@ def _in_order(
     pool: ProcessPoolExecutor,
     batches: Iterable[Sequence[RawPacket]],
     limit: int,
-    pending: deque[Future[PreparedBatch]],
+    pending: deque[Future[HandedOff]],
 ) -> Iterator[PreparedBatch]:
     """Prepared batches in input order, with at most ``limit`` submitted and not yet taken."""
     for packets in batches:
         pending.append(pool.submit(_prepare, list(packets)))
         if len(pending) >= limit:
-            yield pending.popleft().result()
+            yield take(pending.popleft().result())
     while pending:
-        yield pending.popleft().result()
+        yield take(pending.popleft().result())
 
 
 def _warmed(packets: list[RawPacket], hold_s: float) -> int:
     """Prepare ``packets`` (discarded), then hold the worker for ``hold_s`` so that the next
     such task goes to another worker; the worker's pid."""
-    _prepare(packets)
+    discard(_prepare(packets))
     time.sleep(hold_s)
     return os.getpid()
 
 
-def _start_worker(survey: Survey | None) -> None:
+def _start_worker(survey: Survey | None, folder: Path) -> None:
     """Worker start-up: load the default enrichers once. Ctrl-C is the parent's to handle
     (leaving the pool stops the workers)."""
     global _worker_state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from lanner.enrich.registry import default_enrichers
 
-    _worker_state = (survey, default_enrichers())
+    _worker_state = (survey, default_enrichers(), folder)
 
 
-def _prepare(packets: list[RawPacket]) -> PreparedBatch:
+def _prepare(packets: list[RawPacket]) -> HandedOff:
     if _worker_state is None:
         raise RuntimeError("worker used before start-up")
-    survey, enrichers = _worker_state
-    return prepare(packets, survey, enrichers)
+    survey, enrichers, folder = _worker_state
+    return hand_off(prepare(packets, survey, enrichers), folder)

@@ -9,12 +9,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from lanner import handoff
 from lanner.cli import build_cli
 from lanner.cli.pipeline_commands import sample_alerts
 
@@ -112,6 +114,7 @@ def test_a_dying_worker_stops_the_run_with_a_message(tmp_path: Path, shared_dir:
             time.sleep(0.2)
             workers = _spawned_workers(proc.pid)
         assert workers, "no worker process was started"
+        assert _spool_folders(proc.pid), "the run has no spool folder"
         os.kill(workers[0], signal.SIGKILL)
         out, err = proc.communicate(timeout=120)  # no hang
     finally:
@@ -122,3 +125,11 @@ def test_a_dying_worker_stops_the_run_with_a_message(tmp_path: Path, shared_dir:
     assert "a worker process died while preparing batches" in err
     assert "run the same command again" in err
     assert "Traceback" not in err
+    # The batches prepared and not stored went with the run's spool folder.
+    assert _spool_folders(proc.pid) == []
+
+
+def _spool_folders(pid: int) -> list[Path]:
+    """The hand-off folders of the run of process ``pid`` (:mod:`lanner.handoff`)."""
+    pattern = f"{handoff.PREFIX}{pid}-*"
+    return [*handoff.SHM.glob(pattern), *Path(tempfile.gettempdir()).glob(pattern)]
