@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +41,8 @@ from lanner.ingest.packets import DeadLetter, RawPacket
 from lanner.ingest.validate import check
 from lanner.schema.tables import ALERT_COLUMNS, SURVEY_ALERT_COLUMNS
 
+#: Largest data buffer of one chunk of a binary column (Arrow's offsets are 32-bit).
+BINARY_CHUNK_BYTES = 2**30
 #: d(mag)/d(ln flux): converts a magnitude error into a relative flux error.
 MAG_PER_LN = 2.5 / math.log(10.0)
 
@@ -367,6 +370,30 @@ def _cutouts(
             "object_id": object_id,
             "alert_id": alert_id,
             "kind": pa.array(kinds, pa.string()),
-            "data": pa.array(data, pa.binary()),
+            "data": binary_array(data),
         }
     )
+
+
+def binary_array(data: list[object]) -> pa.ChunkedArray:
+    """Byte strings as one Arrow binary column, copied once into a buffer of the right size
+    (``pa.array`` grows its buffer as it goes: on deep-history batches, 30 MB of stamps, that
+    cost more than the alerts' other columns). Chunks stay under Arrow's 2 GiB per array."""
+    if not all(isinstance(b, bytes) for b in data):
+        return pa.chunked_array([pa.array(data, pa.binary())])
+    items = cast(list[bytes], data)
+    sizes = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+    ends = np.cumsum(sizes)
+    chunks: list[pa.Array] = []
+    start = 0
+    while start < len(items) or not chunks:
+        base = ends[start - 1] if start else 0
+        stop = max(int(np.searchsorted(ends, base + BINARY_CHUNK_BYTES, "right")), start + 1)
+        stop = min(stop, len(items))
+        offsets = np.concatenate([[0], ends[start:stop] - base]).astype(np.int32)
+        values = pa.py_buffer(b"".join(items[start:stop]))
+        chunks.append(
+            pa.Array.from_buffers(pa.binary(), stop - start, [None, pa.py_buffer(offsets), values])
+        )
+        start = stop
+    return pa.chunked_array(chunks, pa.binary())

@@ -475,9 +475,31 @@ def _rows(data: pa.Table, cols: list[str]) -> list[tuple[Any, ...]]:
             for i in np.flatnonzero(np.isnan(values)).tolist():
                 listed[i] = None
             columns.append(listed)
+        elif pa.types.is_binary(arr.type):
+            columns.append(_blobs(arr))
         else:
             columns.append(arr.to_pylist())
     return list(zip(*columns, strict=True))
+
+
+def _blobs(column: pa.ChunkedArray) -> list[memoryview | None]:
+    """A binary column's values as views into its Arrow buffers, not copies (the drivers bind
+    any buffer as a BLOB / bytea): the image stamps are most of a batch's bytes."""
+    import numpy as np
+
+    out: list[memoryview | None] = []
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None:  # every value empty or null
+            out.extend(None if v is None else memoryview(b"") for v in chunk.to_pylist())
+            continue
+        ends = np.frombuffer(offsets, np.int32, len(chunk) + 1, chunk.offset * 4).tolist()
+        view = memoryview(data)
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False).tolist()
+        out.extend(
+            view[a:b] if ok else None for a, b, ok in zip(ends[:-1], ends[1:], valid, strict=True)
+        )
+    return out
 
 
 def _rename_oid(table: pa.Table, oid: str) -> pa.Table:
