@@ -1,4 +1,4 @@
-"""``lanner bench``: throughput of every stage on real alerts, in one process.
+"""``lanner bench``: throughput of every stage on real alerts, on every core.
 
 Replays alert files (default: the shared ZTF set; ``--rubin``: the shared on-sky Rubin
 ``lsst.v10_0`` alerts) through the whole pipeline into a fresh SQLite database in a temporary
@@ -9,7 +9,10 @@ stage and each enricher, and end to end, each also as a ratio to the decode ceil
 same run, plus the peak resident memory. Packets are read into memory first, so disk reads
 are not counted; what a broker does once at start-up (loading catalogues, binding the
 database to its survey, compiling the active filters) is done before the clock starts.
-Measure on an idle machine; the figures are per process (one core). The batch-size scaling
+Measure on an idle machine. ``lanner bench`` runs, as ``lanner ingest`` does, one worker
+process per core that decodes and enriches, feeding this one, which stores (``workers``);
+end to end is then the rate on every core against the ceiling of one, and the stage and
+enricher figures are per process, summed over the processes. The batch-size scaling
 of the enrichers is :mod:`lanner.bench_scaling`, the Kafka visit :mod:`lanner.bench_visit`.
 """
 
@@ -101,7 +104,10 @@ class BenchResult:
     #: End to end less the "classify" stage's time (the classifiers run in the storing
     #: process, so their time adds to the wall time): the pipeline's own throughput.
     end_to_end_without_classifiers: float = 0.0
+    #: Peak resident memory of this process (which reads, stores and filters) [MB].
     peak_memory_mb: float = 0.0
+    #: Peak resident memory of the largest worker process (0 with one process) [MB].
+    peak_worker_memory_mb: float = 0.0
     #: Size of the packets as received [MB]; the same figures in MB/s and as ratios to
     #: decode_only, keyed ``decode_only``, ``stage:NAME``, ``enricher:NAME``, ``end_to_end``.
     input_mb: float = 0.0
@@ -222,6 +228,12 @@ def run_bench(
         end_to_end=_rate(alerts, wall),
         end_to_end_without_classifiers=_rate(alerts, wall - summary.seconds.get("classify", 0.0)),
         peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # The workers have ended (their pool was left above): the largest of them.
+        peak_worker_memory_mb=(
+            round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            if workers > 1
+            else 0.0
+        ),
         input_mb=round(input_mb, 3),
         extra=extra,
         workers=workers,

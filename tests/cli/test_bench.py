@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ def test_bench_reports_each_stage_as_json(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["alerts"] == 60 and figures["dead_letters"] == 0
+    # One worker process per core by default, as lanner ingest runs.
+    assert figures["workers"] == len(os.sched_getaffinity(0))
     assert set(figures["stages"]) == {
         "decode",
         "enrich",
@@ -72,6 +75,7 @@ def test_bench_with_worker_processes_runs_the_same_alerts() -> None:
     one = run_bench([SAMPLE], batch_size=10, stage_benches=False)
     two = run_bench([SAMPLE], batch_size=10, stage_benches=False, workers=2)
     assert (one.workers, two.workers) == (1, 2)
+    assert one.peak_worker_memory_mb == 0 and two.peak_worker_memory_mb > 100
     assert one.alerts == two.alerts == 60 and one.dead_letters == two.dead_letters == 0
     assert set(two.stages) == set(one.stages) and all(v > 0 for v in two.stages.values())
     assert set(two.enrichers) == set(one.enrichers)

@@ -54,9 +54,9 @@ from lanner.bench import BenchResult
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes that decode and enrich (as lanner ingest --workers N); this one stores.",
+    default=None,
+    help="Processes that decode and enrich (as lanner ingest --workers N); this one stores. "
+    "Default: one per core, as lanner ingest; 1 times one process.",
 )
 @click.option(
     "--overlap/--serial",
@@ -83,13 +83,14 @@ def bench(
     visit: int | None,
     tns: int | None,
     annotations: bool,
-    workers: int,
+    workers: int | None,
     overlap: bool,
     n_alerts: int | None,
 ) -> None:
     """Measure alerts/s and MB/s of decoding, each stage, each enricher and end to end
     (default: the shared ZTF alerts of a checkout, else the ZTF sample shipped with Lanner)."""
     from lanner.bench import BenchError, default_alerts, run_bench, shared_dir
+    from lanner.parallel import default_workers
 
     if annotations:
         _annotations(db_url, as_json)
@@ -119,7 +120,7 @@ def bench(
             targets,
             batch_size,
             db_url=db_url,
-            workers=workers,
+            workers=workers or default_workers(),
             overlap=overlap,
             alerts=n_alerts,
         )
@@ -160,7 +161,12 @@ def _print(result: BenchResult) -> None:
     if result.classifiers:
         key = "end_to_end_without_classifiers"
         _line("end to end without classifiers", result, key, result.end_to_end_without_classifiers)
-    click.echo(f"peak memory {result.peak_memory_mb} MB")
+    worker = (
+        f" (largest worker {result.peak_worker_memory_mb} MB)"
+        if result.peak_worker_memory_mb
+        else ""
+    )
+    click.echo(f"peak memory {result.peak_memory_mb} MB{worker}")
     filters = result.extra.get("filters_100_on_10000")
     if isinstance(filters, dict):
         click.echo(
