@@ -1,13 +1,15 @@
 """``lanner consume`` scale-out: alerts/s of 1 and of 2 workers in one consumer group.
 
-Input: the shared ZTF alerts (or ``--alerts PATH``), written once to a 2-partition topic of a
-throw-away tansu broker. For each worker count, that many ``lanner consume`` processes share a
-fresh group and a fresh PostgreSQL schema until the topic is drained. Output: the rate from
+Input: the shared ZTF alerts (or ``--alerts PATH``; or ``--rubin N``: the shared on-sky Rubin
+v10 alerts repeated to N with fresh ids, distinct objects with deep histories), written to a
+2-partition topic of a throw-away tansu broker. For each worker count, that many
+``lanner consume`` processes share a fresh group and a fresh PostgreSQL schema until the
+topic is drained. Output: the rate from
 the first stored batch to the last (the ``alerts.ingested_at`` span: start-up not counted)
 and the wall time of the whole run. Side effects: the broker, the schemas (dropped after).
 
-    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf] [--batch-size 100] \
-        [--db postgresql://…  (default: $LANNER_TEST_PG)]
+    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf | --rubin N] \
+        [--batch-size 100] [--db postgresql://…  (default: $LANNER_TEST_PG)]
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ from lanner.testing.tansu import TansuBroker
 PG = os.environ.get("LANNER_TEST_PG", "postgresql://postgres@localhost:5432/test")
 
 
-def run(bootstrap: str, topic: str, workers: int, batch_size: int, n: int) -> tuple[float, float]:
+def run(
+    bootstrap: str, topic: str, workers: int, batch_size: int, n: int, survey: str
+) -> tuple[float, float]:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
     url = f"{PG}?options=-csearch_path%3D{schema},public"
     try:
         # The survey and tables first, so the workers do not race to create them.
-        open_store(url, "ztf").close()
+        open_store(url, survey).close()
         start = time.perf_counter()
         procs = [
             subprocess.Popen(
@@ -104,18 +108,27 @@ def main() -> None:
     global PG
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=Path, default=Path("../shared/data/alerts/ztf"))
+    parser.add_argument("--rubin", type=int, default=None, metavar="N")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--db", default=PG, help="PostgreSQL server (a schema is made per run)")
     args = parser.parse_args()
     PG = args.db
     print(f"load average at start: {os.getloadavg()}")
-    values = [p.data for p in iter_packets([args.alerts])]
+    survey = "ztf"
+    if args.rubin:
+        from lanner.bench import shared_dir
+        from lanner.bench_alerts import fresh_id_packets, onsky_v10_paths
+
+        packets = fresh_id_packets(list(iter_packets(onsky_v10_paths(shared_dir()))), args.rubin)
+        values, survey = [p.data for p in packets], "lsst"
+    else:
+        values = [p.data for p in iter_packets([args.alerts])]
     with TansuBroker() as broker:
         rates = {}
         for workers in (1, 2):
             topic = f"bench-{uuid.uuid4().hex[:8]}"
             publish(broker.bootstrap, topic, values)
-            rate, wall = run(broker.bootstrap, topic, workers, args.batch_size, len(values))
+            rate, wall = run(broker.bootstrap, topic, workers, args.batch_size, len(values), survey)
             rates[workers] = rate
             print(f"{workers} worker(s): {rate:7.1f} alerts/s stored, run {wall:5.1f} s wall")
         print(f"2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
