@@ -3,6 +3,7 @@ a checkpoint that fails is counted, exported and hands checkpoints back to SQLit
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -55,6 +56,19 @@ def test_the_writer_leaves_checkpoints_to_the_background_thread(
     # The last connection's close checkpoints the rest and removes the log.
     assert not path.with_name("a.db-wal").exists()
     assert not checkpointer._thread.is_alive()
+
+
+def test_a_store_dropped_unclosed_stops_its_thread(
+    tmp_path: Path, packets: list[RawPacket]
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}", "ztf")
+    store.write_batch(enriched(packets, "ztf"))
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    del store
+    gc.collect()
+    assert not checkpointer._thread.is_alive()
+    checkpointer.close()  # a second close does nothing
 
 
 def test_a_failed_checkpoint_is_counted_and_sqlite_checkpoints_again(

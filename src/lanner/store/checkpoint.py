@@ -8,7 +8,8 @@ and asks this thread, after each batch, to run a ``PASSIVE`` checkpoint on a con
 its own: the copy then runs while the pipeline decodes and enriches the next batch (SQLite
 works without Python's lock), and a passive checkpoint never blocks the writer or readers.
 
-Input: the database file. Side effects: a daemon thread and its connection. A checkpoint
+Input: the database file. Side effects: a daemon thread and its connection, stopped when the
+store is closed, or when it is garbage-collected unclosed (:class:`weakref.finalize`). A checkpoint
 that fails is logged and counted (:attr:`WalCheckpointer.failures`); the store then gives
 the checkpoints back to SQLite, so that the log cannot grow without bound.
 """
@@ -56,8 +57,11 @@ class WalCheckpointer:
             return self._state.wait_for(lambda: not (self._pending or self._busy), timeout)
 
     def close(self) -> None:
-        """Finish the checkpoint asked for, stop the thread and close its connection."""
+        """Finish the checkpoint asked for, stop the thread and close its connection (once:
+        later calls do nothing)."""
         with self._state:
+            if self._stopping:
+                return
             self._stopping = True
             self._state.notify()
         self._thread.join()

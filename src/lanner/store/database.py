@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -239,6 +240,9 @@ class Store(OutboxStore):
         cp = self._checkpointer
         if cp is None:
             cp = self._checkpointer = WalCheckpointer(self.backend.sqlite_path)
+            # A store dropped without close() still stops its thread (the thread holds no
+            # reference to the store).
+            weakref.finalize(self, cp.close)
             self.con.execute("PRAGMA wal_autocheckpoint=0")
         failed = cp.failures - self._checkpoint_failures
         self._checkpoint_failures = cp.failures
