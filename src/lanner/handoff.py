@@ -29,7 +29,7 @@ import pickle
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
@@ -88,11 +88,9 @@ class HandedOff:
 def spool_folder() -> Path:
     """A new private folder for one pool's hand-offs: in shared memory where it has room."""
     base = Path(tempfile.gettempdir())
-    try:
+    with contextlib.suppress(OSError):  # no usable /dev/shm: the temporary folder
         if SHM.is_dir() and shutil.disk_usage(SHM).free >= SHM_MIN_FREE:
             base = SHM
-    except OSError:
-        pass
     remove_stale(base)
     return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
 
@@ -172,7 +170,7 @@ def _read(path: str) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def _remove(paths: Any) -> None:
+def _remove(paths: Iterable[str]) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

@@ -75,6 +75,7 @@ def test_the_spool_is_in_shared_memory_only_when_it_has_room(
 ) -> None:
     if not handoff.SHM.is_dir():
         pytest.fail("/dev/shm is missing on this Linux machine")
+    monkeypatch.setattr(handoff, "SHM_MIN_FREE", 0)
     folder = handoff.spool_folder()
     try:
         assert folder.parent == handoff.SHM

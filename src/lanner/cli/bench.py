@@ -56,7 +56,7 @@ from lanner.bench import BenchResult
     type=click.IntRange(min=1),
     default=None,
     help="Processes that decode and enrich (as lanner ingest --workers N); this one stores. "
-    "Default: one per core, as lanner ingest; 1 times one process.",
+    "Default: one per core, as lanner ingest; 1: everything in this one process.",
 )
 @click.option(
     "--overlap/--serial",

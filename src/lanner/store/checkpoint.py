@@ -9,8 +9,8 @@ its own: the copy then runs while the pipeline decodes and enriches the next bat
 works without Python's lock), and a passive checkpoint never blocks the writer or readers.
 
 Input: the database file. Side effects: a daemon thread and its connection, stopped when the
-store is closed, or when it is garbage-collected unclosed (:class:`weakref.finalize`). A checkpoint
-that fails is logged and counted (:attr:`WalCheckpointer.failures`); the store then gives
+store is closed, or when it is garbage-collected unclosed (:class:`weakref.finalize`). A
+checkpoint that fails is logged and counted (:attr:`WalCheckpointer.failures`); the store then gives
 the checkpoints back to SQLite, so that the log cannot grow without bound.
 """
 

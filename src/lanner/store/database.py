@@ -78,6 +78,8 @@ class Store(OutboxStore):
         self.con = backend.connect(create)
         #: SQLite: the thread that checkpoints the WAL, started by the first batch written.
         self._checkpointer: WalCheckpointer | None = None
+        #: Stops the checkpointer's thread: called by close(), or when the store is collected.
+        self._stop_checkpoints: weakref.finalize[[], Store] | None = None
         self._checkpoint_failures = 0
         try:
             self._open(survey, create)
@@ -240,9 +242,9 @@ class Store(OutboxStore):
         cp = self._checkpointer
         if cp is None:
             cp = self._checkpointer = WalCheckpointer(self.backend.sqlite_path)
-            # A store dropped without close() still stops its thread (the thread holds no
-            # reference to the store).
-            weakref.finalize(self, cp.close)
+            # Run by close(), or when a store dropped unclosed is collected (the thread holds
+            # no reference to the store).
+            self._stop_checkpoints = weakref.finalize(self, cp.close)
             self.con.execute("PRAGMA wal_autocheckpoint=0")
         failed = cp.failures - self._checkpoint_failures
         self._checkpoint_failures = cp.failures
@@ -438,8 +440,8 @@ class Store(OutboxStore):
         return {name: self._count(name) for name in self.tables}
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.close()
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()  # once: later calls do nothing
         self.con.close()  # the last connection to close checkpoints what is left
 
 
