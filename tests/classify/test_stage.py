@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
+import pyarrow as pa
 import pytest
 
+from lanner.batch import AlertBatch
 from lanner.classify import registry
+from lanner.classify.ztf_roid import AsteroidFlag
 from lanner.filter.saved import add_filter, lasair_to_sql
 from lanner.ingest import iter_packets
 from lanner.ingest.deadletter import FolderDeadLetters
 from lanner.pipeline import Pipeline
-from lanner.store import open_store
+from lanner.store import Store, open_store
+from lanner.store.faults import is_transient
 
 KOWALSKI = "ztf/skyportal__kowalski/data/ztf_alerts"
 
@@ -71,3 +76,36 @@ def test_scores_become_annotations_and_fire_filters(
     assert sum(again.classified.values()) == 0
     assert _counts(store, "SELECT COUNT(*) FROM annotation_history")[0][0] == history
     store.close()
+
+
+class _OutageDuringScoring(AsteroidFlag):
+    """The asteroid flag, but the database connection is cut while it scores."""
+
+    def __init__(self, url: str, store: Store) -> None:
+        self.url, self.store = url, store
+
+    def predict(self, batch: AlertBatch) -> pa.Table:
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (self.store.con.info.backend_pid,))
+        return super().predict(batch)
+
+
+def test_a_database_outage_while_scoring_is_raised_not_counted_as_a_failure(
+    alerts_dir: Path, tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker waits out an outage and retries the batch; the classifier stage must not
+    log it as the classifier's failure and go on with a lost connection."""
+    store = open_store(pg_url, "ztf")
+    try:
+        pipeline = Pipeline(
+            store,
+            FolderDeadLetters(tmp_path / "dl"),
+            classifiers=[_OutageDuringScoring(pg_url, store)],
+        )
+        packets = list(iter_packets(sorted((alerts_dir / KOWALSKI).rglob("*.avro"))))[:20]
+        with pytest.raises((psycopg.OperationalError, psycopg.InterfaceError)) as raised:
+            pipeline.process(packets)
+        assert is_transient(raised.value)
+        assert "classifier roid failed" not in caplog.text
+    finally:
+        store.close()

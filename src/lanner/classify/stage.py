@@ -13,7 +13,8 @@ the batch report (``lanner_classifier_failures_total``).
 Only the alerts that are still their object's newest stored alert are annotated, so a late
 or re-delivered older alert never replaces the score of a newer one, and each new alert of
 an object re-scores it (the history keeps the earlier scores). A classifier that fails is
-logged and counted; the batch goes on.
+logged and counted; the batch goes on. A database outage is not a classifier's failure: it
+is raised, for the worker to wait out and retry the batch.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from lanner.classify.base import CLASSIFICATION, Classifier, missing_columns
 from lanner.filter.users import ensure_local_user
 from lanner.store import Store
 from lanner.store.annotations import current_rows
+from lanner.store.faults import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,8 @@ class ClassifierStage:
                     else 0
                 )
             except Exception as exc:
+                if is_transient(exc):  # a database outage is the worker's to wait out
+                    raise
                 log.error("classifier %s failed on a batch: %s", c.name, exc, exc_info=True)
                 written[c.name] = 0
                 if failures is not None:
