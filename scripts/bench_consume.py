@@ -1,14 +1,15 @@
 """``lanner consume`` scale-out: alerts/s of 1 and of 2 workers in one consumer group.
 
-Input: the shared ZTF alerts (or ``--alerts PATH``; or ``--rubin N``: the shared on-sky Rubin
-v10 alerts repeated to N with fresh ids, distinct objects with deep histories), written to a
+Input: the shared ZTF alerts (or ``--alerts PATH``; ``--ztf N``: those alerts repeated to N
+with fresh ids; or ``--rubin N``: the shared on-sky Rubin v10 alerts repeated to N with fresh
+ids, distinct objects with deep histories), written to a
 2-partition topic of a throw-away tansu broker. For each worker count, that many
 ``lanner consume`` processes share a fresh group and a fresh PostgreSQL schema until the
 topic is drained. Output: the rate from
 the first stored batch to the last (the ``alerts.ingested_at`` span: start-up not counted)
 and the wall time of the whole run. Side effects: the broker, the schemas (dropped after).
 
-    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf | --rubin N] \
+    python scripts/bench_consume.py [--alerts ../shared/data/alerts/ztf [--ztf N] | --rubin N] \
         [--batch-size 100] [--db postgresql://…  (default: $LANNER_TEST_PG)]
 """
 
@@ -109,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=Path, default=Path("../shared/data/alerts/ztf"))
     parser.add_argument("--rubin", type=int, default=None, metavar="N")
+    parser.add_argument("--ztf", type=int, default=None, metavar="N")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--db", default=PG, help="PostgreSQL server (a schema is made per run)")
     args = parser.parse_args()
@@ -121,6 +123,10 @@ def main() -> None:
 
         packets = fresh_id_packets(list(iter_packets(onsky_v10_paths(shared_dir()))), args.rubin)
         values, survey = [p.data for p in packets], "lsst"
+    elif args.ztf:
+        from lanner.bench_alerts import fresh_id_packets
+
+        values = [p.data for p in fresh_id_packets(list(iter_packets([args.alerts])), args.ztf)]
     else:
         values = [p.data for p in iter_packets([args.alerts])]
     with TansuBroker() as broker:

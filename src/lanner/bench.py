@@ -160,8 +160,8 @@ def run_bench(
     then summed over the processes, the decode ceiling stays that of one core.
     ``overlap``: a batch is decoded and enriched in a background thread while the one before
     is stored and filtered (as the commands do; ``False``: one stage after the other).
-    ``alerts``: the Rubin alerts of ``paths`` repeated to that many, each with fresh ids
-    (distinct objects, Rubin's wire format: :func:`lanner.bench_alerts.fresh_id_packets`).
+    ``alerts``: the alerts of ``paths`` repeated to that many, each with fresh ids (distinct
+    objects, in the survey's own format: :func:`lanner.bench_alerts.fresh_id_packets`).
     """
     packets = list(iter_packets(paths))
     if alerts is not None:

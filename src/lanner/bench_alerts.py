@@ -1,4 +1,5 @@
-"""Alerts for the benchmarks: the shared on-sky Rubin set, replicated as distinct objects.
+"""Alerts for the benchmarks: the shared on-sky Rubin and ZTF sets, replicated as distinct
+objects.
 
 Input: decoded Rubin records or an assembled :class:`~lanner.batch.AlertBatch`. Output:
 
@@ -8,10 +9,13 @@ Input: decoded Rubin records or an assembled :class:`~lanner.batch.AlertBatch`. 
   format (Confluent framing, schema ``lsst.v10_0``), each with fresh ids, so a replayed visit
   looks to Lanner like ``n`` different objects;
 * :func:`fresh_id_packets` — the same messages as packets, made from alert files (``lanner
-  bench --rubin --alerts N``: more batches of real alerts than the 72 shared ones);
+  bench --rubin --alerts N``: more batches of real alerts than the 72 shared ones); ZTF alert
+  files give ZTF Avro containers, each in its own file's schema and codec, with a fresh
+  ``objectId`` and ``candid`` (``lanner bench --alerts N``);
 * :func:`onsky_v10_paths` — where the shared on-sky ``lsst.v10_0`` alerts are.
 
-No side effects. Fresh ids start at :data:`FRESH_ID_BASE`, far from the ids of real alerts.
+No side effects. Fresh ids start at :data:`FRESH_ID_BASE`, far from the ids of real alerts;
+fresh ZTF object ids are ``ZTF99`` and seven letters (no real ZTF object is of 2099).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pyarrow as pa
 
 from lanner.batch import AlertBatch
 from lanner.ingest.confluent_wire import frame
-from lanner.ingest.decode import decode_packet, rubin_schema
+from lanner.ingest.decode import AVRO_MAGIC, decode_packet, rubin_schema
 from lanner.ingest.packets import RawPacket
 
 #: First fresh id; alert ``k`` gets object id ``FRESH_ID_BASE + k``.
@@ -211,7 +215,61 @@ def fresh_id_messages(records: Sequence[dict[str, Any]], n: int) -> list[bytes]:
 
 
 def fresh_id_packets(packets: Sequence[RawPacket], n: int) -> list[RawPacket]:
-    """``n`` packets of :func:`iter_fresh_id_messages` made from the Rubin alerts of
-    ``packets`` (decoded here; undecodable ones are left out)."""
+    """``n`` packets with fresh ids made from the alerts of ``packets``: Rubin alerts give the
+    messages of :func:`iter_fresh_id_messages`, ZTF alerts those of
+    :func:`iter_fresh_id_ztf_containers` (undecodable packets are left out).
+
+    Raises
+    ------
+    ValueError
+        If ``packets`` hold no alert, or alerts of both surveys.
+    """
     records = [r.record for p in packets for r in decode_packet(p)]
-    return [RawPacket(m, f"fresh-id/{k}") for k, m in enumerate(iter_fresh_id_messages(records, n))]
+    ztf = ["candidate" in r for r in records]
+    if any(ztf) and not all(ztf):
+        raise ValueError("the packets mix ZTF and Rubin alerts")
+    if records and all(ztf):
+        messages = iter_fresh_id_ztf_containers(packets, n)
+    else:
+        messages = iter_fresh_id_messages(records, n)
+    return [RawPacket(m, f"fresh-id/{k}") for k, m in enumerate(messages)]
+
+
+def fresh_ztf_object_id(k: int) -> str:
+    """The ``k``-th fresh ZTF object id: ``ZTF99`` and ``k`` in seven letters a–z."""
+    letters = []
+    for _ in range(7):
+        k, digit = divmod(k, 26)
+        letters.append(chr(ord("a") + digit))
+    if k:
+        raise ValueError("no more than 26**7 fresh ZTF object ids")
+    return "ZTF99" + "".join(reversed(letters))
+
+
+def iter_fresh_id_ztf_containers(packets: Sequence[RawPacket], n: int) -> Iterator[bytes]:
+    """``n`` one-alert ZTF Avro containers cycling through the alerts of the containers in
+    ``packets``, each written in its source file's schema and codec; alert ``k`` is object
+    :func:`fresh_ztf_object_id` ``(k)`` with ``candid`` ``SOURCE_ID_BASE + k * SOURCE_STRIDE``
+    (its history keeps its candids: the light-curve keys include the object)."""
+    sources: list[tuple[dict[str, Any], Any, str]] = []
+    for p in packets:
+        if not p.data.startswith(AVRO_MAGIC):
+            continue
+        reader = fastavro.reader(io.BytesIO(p.data))
+        sources.extend(
+            (r, reader.writer_schema, reader.codec) for r in reader if isinstance(r, dict)
+        )
+    if not sources:
+        raise ValueError("no ZTF alert containers to replicate")
+    for k in range(n):
+        record, schema, codec = sources[k % len(sources)]
+        candid = SOURCE_ID_BASE + k * SOURCE_STRIDE
+        fresh = {
+            **record,
+            "objectId": fresh_ztf_object_id(k),
+            "candid": candid,
+            "candidate": {**record["candidate"], "candid": candid},
+        }
+        buf = io.BytesIO()
+        fastavro.writer(buf, schema, [fresh], codec=codec)
+        yield buf.getvalue()

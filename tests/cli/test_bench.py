@@ -126,3 +126,15 @@ def test_visit_delivers_every_alert(shared_dir: Path, pg_url: str) -> None:
     assert abs(visit["cores_for_night"] - math.ceil(10_000_000 / 36_000 / per_core)) <= 1
     assert abs(visit["cores_for_visit_in_60s"] - math.ceil(40_000 / 60 / per_core)) <= 1
     assert visit["decode_only_per_core"] > 0 and visit["peak_worker_memory_mb"] > 0
+
+
+def test_bench_repeats_ztf_alerts_with_fresh_ids() -> None:
+    from lanner.bench import run_bench
+
+    figures = run_bench(
+        [SAMPLE], batch_size=50, stage_benches=False, workers=1, alerts=130
+    ).as_dict()
+    assert figures["alerts"] == 130 and figures["dead_letters"] == 0
+    # Input MB counts the copies (each with its stamps), not the 60 source alerts.
+    size_mb = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file()) / 1e6
+    assert figures["input_mb"] > 2 * size_mb

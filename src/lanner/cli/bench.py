@@ -70,8 +70,8 @@ from lanner.bench import BenchResult
     "n_alerts",
     type=click.IntRange(min=1),
     default=None,
-    help="With --rubin: the on-sky alerts repeated to N, each copy with fresh ids (distinct "
-    "objects, Rubin's wire format), so that there are several batches.",
+    help="The alerts repeated to N, each copy with fresh ids (distinct objects, in the "
+    "survey's own format), so that there are many batches.",
 )
 def bench(
     paths: tuple[Path, ...],
@@ -105,8 +105,6 @@ def bench(
         if scaling:
             _scaling(shared_dir(), as_json)
             return
-        if n_alerts is not None and not rubin:
-            raise click.UsageError("--alerts goes with --rubin")
         if rubin:
             from lanner.bench_alerts import onsky_v10_paths
 
